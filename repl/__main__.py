@@ -1,0 +1,3 @@
+from repl.cli.main import main
+
+raise SystemExit(main())
