@@ -1,0 +1,124 @@
+"""Open a connection to a session pool: Azure, a running ``acajs-repl serve``, or
+the embedded local pool when no endpoint is configured.
+
+Everything above this module talks to a :class:`Connection`'s ``client`` over
+HTTP, whatever kind of pool is behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import unquote, urlsplit
+
+from repl.config import Settings
+
+if TYPE_CHECKING:
+    from repl.api.client import SessionsClient
+    from repl.local.embedded import EmbeddedPool
+
+DYNAMIC_SESSIONS_SCOPE = "https://dynamicsessions.io/.default"
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+@dataclass(slots=True)
+class Connection:
+    client: SessionsClient
+    kind: Literal["local", "azure"]
+    endpoint: str
+    label: str  # short text for status bars: "local pool 127.0.0.1:PORT", "my-pool (eastus)"
+    pool: EmbeddedPool | None = None
+
+    async def aclose(self) -> None:
+        try:
+            await self.client.aclose()
+        finally:
+            if self.pool is not None:
+                pool, self.pool = self.pool, None
+                await asyncio.to_thread(pool.stop)
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def open_connection(settings: Settings) -> Connection:
+    """Connect as ``settings`` say. Raises ``ApiError`` when the endpoint cannot be resolved."""
+    from repl.api.auth import StaticToken
+    from repl.api.client import SessionsClient
+
+    if settings.endpoint:
+        auth = _data_plane_auth(settings)
+        client = SessionsClient(settings.endpoint, auth, api_version=settings.api_version)
+        return Connection(client, _kind(settings.endpoint), client.endpoint, endpoint_label(settings.endpoint))
+
+    if settings.pool and settings.resource_group:
+        from repl.api.auth import AzureToken
+        from repl.api.endpoint import resolve_endpoint
+
+        arm_auth = AzureToken(ARM_SCOPE)
+        endpoint = await resolve_endpoint(
+            pool=settings.pool,
+            resource_group=settings.resource_group,
+            subscription=settings.subscription,
+            auth=arm_auth,
+        )
+        client = SessionsClient(
+            endpoint, _data_plane_auth(settings), api_version=settings.api_version, arm_auth=arm_auth
+        )
+        return Connection(client, "azure", client.endpoint, endpoint_label(endpoint))
+
+    from repl.local.embedded import EmbeddedPool
+    from repl.local.settings import PoolSettings
+
+    pool = EmbeddedPool(PoolSettings())
+    # start() binds the socket and returns; the pool serves from its own thread.
+    await asyncio.to_thread(pool.start)
+    try:
+        token = StaticToken(pool.token)
+        client = SessionsClient(
+            pool.endpoint, token, api_version=settings.api_version, arm_base=pool.arm_base, arm_auth=token
+        )
+    except BaseException:
+        await asyncio.to_thread(pool.stop)
+        raise
+    host = urlsplit(pool.endpoint).netloc
+    return Connection(client, "local", client.endpoint, f"local pool {host}", pool)
+
+
+def _data_plane_auth(settings: Settings):
+    from repl.api.auth import AzureToken, StaticToken
+
+    if settings.token:
+        return StaticToken(settings.token)
+    return AzureToken(DYNAMIC_SESSIONS_SCOPE)
+
+
+def _kind(endpoint: str) -> Literal["local", "azure"]:
+    host = urlsplit(endpoint).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1") or host.startswith("127."):
+        return "local"
+    return "azure"
+
+
+def endpoint_label(endpoint: str) -> str:
+    """``my-pool (eastus)`` for an Azure endpoint, ``host:port`` otherwise."""
+    parts = urlsplit(endpoint)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    pool = None
+    lowered = [s.lower() for s in segments]
+    if "sessionpools" in lowered:
+        i = lowered.index("sessionpools")
+        if i + 1 < len(segments):
+            pool = segments[i + 1]
+    host = parts.hostname or parts.netloc
+    if host.endswith(".dynamicsessions.io"):
+        region = host[: -len(".dynamicsessions.io")]
+        return f"{pool} ({region})" if pool else region
+    where = parts.netloc
+    if _kind(endpoint) == "local":
+        return f"local pool {where}" if not pool or pool == "local" else f"{pool} ({where})"
+    return f"{pool} ({where})" if pool else where
