@@ -1,0 +1,146 @@
+"""Dot-commands: ``.name args`` typed in the input (and listed in the palette).
+
+``parse(line)`` returns a :class:`DotCommand`, ``None`` when the input is
+JavaScript (``.5 + 1``, ``.foo`` for an unknown name that does not look like a
+command... see below), or raises :class:`DotCommandError` whose message is the
+usage text.
+
+What counts as a dot-command: the first non-space character is ``.`` directly
+followed by a letter, the whole input is one line, and the word after the dot
+is a known command name (or a unique prefix of one, like Node's ``.ed``).
+An unknown word made of letters only (``.frob``) raises ``DotCommandError``
+("unknown command, see .help") so typos are not sent as JavaScript; anything
+else (``.5``, ``.foo()``, ``.x = 1``, multi-line input) is JavaScript.
+
+:data:`COMMANDS` is the registry (name, args spec, summary) in display order;
+:func:`help_text` renders it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    name: str
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    args: tuple[Arg, ...]
+    summary: str
+
+    @property
+    def usage(self) -> str:
+        parts = [f".{self.name}"]
+        for a in self.args:
+            parts.append(f"[{a.name}]" if a.optional else a.name)
+        return " ".join(parts)
+
+    @property
+    def min_args(self) -> int:
+        return sum(1 for a in self.args if not a.optional)
+
+
+@dataclass(frozen=True, slots=True)
+class DotCommand:
+    name: str
+    args: tuple[str, ...] = ()
+    spec: CommandSpec | None = None
+
+    def arg(self, i: int, default: str | None = None) -> str | None:
+        return self.args[i] if i < len(self.args) else default
+
+
+class DotCommandError(ValueError):
+    """An input that is a dot-command but is not valid; the message says the usage."""
+
+
+def _spec(name: str, args: str, summary: str) -> CommandSpec:
+    parsed = []
+    for word in args.split():
+        if word.startswith("["):
+            parsed.append(Arg(word.strip("[]"), optional=True))
+        else:
+            parsed.append(Arg(word))
+    return CommandSpec(name, tuple(parsed), summary)
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    _spec("help", "", "Show this help"),
+    _spec("new", "", "Start a fresh session (new identifier)"),
+    _spec("session", "ID", "Attach to an existing session identifier"),
+    _spec("delete", "", "Delete the session on the server (state and files are gone)"),
+    _spec("files", "", "List the files in the session's /mnt/data"),
+    _spec("upload", "PATH", "Upload a local file to /mnt/data"),
+    _spec("download", "NAME [DEST]", "Download a file from /mnt/data (never overwrites DEST)"),
+    _spec("load", "FILE", "Load a local .js file into the editor"),
+    _spec("save", "FILE", "Save the inputs of this session as a .js file"),
+    _spec("export", "FILE.md", "Export the transcript with outputs and timings as Markdown"),
+    _spec("clear", "", "Clear the screen (the session keeps its state)"),
+    _spec("editor", "", "Editor mode: Enter inserts a newline, Ctrl+J runs"),
+    _spec("exit", "", "Exit the REPL"),
+)
+BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
+
+_COMMAND_RE = re.compile(r"^\s*\.([A-Za-z][A-Za-z_-]*)(?:\s+(.*?))?\s*$", re.DOTALL)
+
+
+def lookup(word: str) -> CommandSpec | None:
+    """Exact name, else a unique prefix (``.ed`` → ``.editor``)."""
+    if word in BY_NAME:
+        return BY_NAME[word]
+    matches = [c for c in COMMANDS if c.name.startswith(word)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def is_dot_command(text: str) -> bool:
+    """True when :func:`parse` would treat ``text`` as a command (valid or not)."""
+    try:
+        return parse(text) is not None
+    except DotCommandError:
+        return True
+
+
+def parse(line: str) -> DotCommand | None:
+    """Parse one input; ``None`` means it is JavaScript, not a command."""
+    stripped = line.strip()
+    if "\n" in stripped:
+        return None  # a multi-line block is always code
+    m = _COMMAND_RE.match(stripped)
+    if m is None:
+        return None
+    word, rest = m.group(1), m.group(2) or ""
+    spec = lookup(word.lower())
+    if spec is None:
+        if rest == "" and word.isalpha():
+            candidates = [c.usage for c in COMMANDS if c.name.startswith(word.lower())]
+            if candidates:
+                raise DotCommandError(f"Ambiguous command .{word}: " + ", ".join(candidates))
+            raise DotCommandError(f"Unknown command .{word}: type .help for the list")
+        return None  # `.foo bar` etc.: let the server judge it as code
+    try:
+        args = tuple(shlex.split(rest)) if rest else ()
+    except ValueError as exc:  # unbalanced quotes
+        raise DotCommandError(f"{exc}. Usage: {spec.usage}") from None
+    if len(args) < spec.min_args:
+        missing = spec.args[len(args)].name
+        raise DotCommandError(f".{spec.name} needs {missing}. Usage: {spec.usage}")
+    if len(args) > len(spec.args):
+        raise DotCommandError(f".{spec.name} takes at most {len(spec.args)} argument(s). Usage: {spec.usage}")
+    return DotCommand(spec.name, args, spec)
+
+
+def help_text() -> str:
+    width = max(len(c.usage) for c in COMMANDS)
+    lines = ["Commands:"]
+    for c in COMMANDS:
+        lines.append(f"  {c.usage.ljust(width)}  {c.summary}")
+    lines.append("")
+    lines.append("Anything else is JavaScript, sent to the session. Paths with spaces: quote them.")
+    return "\n".join(lines)

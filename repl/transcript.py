@@ -1,0 +1,149 @@
+"""The transcript: one :class:`Cell` per execution, exportable as Markdown or JavaScript.
+
+A cell records what the user typed (``code``), what went over the wire
+(``sent_code``: differs from ``code`` after the top-level-await rewrite), the
+normalised :class:`~repl.api.models.Execution` or, for a service failure
+(HTTP, auth, network), the ``error`` text; ``abandoned`` means the user stopped
+waiting and the code may still be running remotely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from repl.api.models import Execution
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(slots=True)
+class Cell:
+    n: int
+    code: str
+    sent_code: str | None = None
+    execution: Execution | None = None
+    error: str | None = None
+    started_at: datetime = field(default_factory=_now)
+    finished_at: datetime | None = None
+    abandoned: bool = False
+    session: str | None = None  # identifier the code was sent to
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None and not self.abandoned
+
+    @property
+    def status(self) -> str:
+        """``running`` | ``abandoned`` | ``error`` (service failure) | an ExecutionStatus value."""
+        if self.abandoned:
+            return "abandoned"
+        if self.error is not None:
+            return "error"
+        if self.execution is not None:
+            return self.execution.status.value
+        return "running"
+
+    @property
+    def ok(self) -> bool:
+        return self.execution is not None and self.execution.ok and self.error is None
+
+    @property
+    def elapsed_ms(self) -> float | None:
+        """Wall time from start to finish as seen by the engine."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds() * 1000
+
+    @property
+    def rewritten(self) -> bool:
+        return self.sent_code is not None and self.sent_code != self.code
+
+    def timing_text(self) -> str:
+        """``server 3 ms · round trip 41 ms`` (the parts that are known)."""
+        parts: list[str] = []
+        ex = self.execution
+        if ex is not None and ex.server_ms is not None:
+            parts.append(f"server {_ms(ex.server_ms)}")
+        rt = ex.round_trip_ms if ex is not None and ex.round_trip_ms is not None else self.elapsed_ms
+        if rt is not None:
+            parts.append(f"round trip {_ms(rt)}")
+        return " · ".join(parts)
+
+
+def _ms(value: float) -> str:
+    if value >= 10_000:
+        return f"{value / 1000:.1f} s"
+    return f"{value:.0f} ms"
+
+
+def _fence(text: str, lang: str = "") -> str:
+    """A Markdown code fence long enough not to be closed by the text itself."""
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    ticks = "`" * max(3, longest + 1)
+    body = text if text.endswith("\n") else text + "\n"
+    return f"{ticks}{lang}\n{body}{ticks}\n"
+
+
+class Transcript:
+    def __init__(self) -> None:
+        self.cells: list[Cell] = []
+
+    def add(self, cell: Cell) -> Cell:
+        self.cells.append(cell)
+        return cell
+
+    def clear(self) -> None:
+        self.cells.clear()
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __iter__(self):
+        return iter(self.cells)
+
+    def to_javascript(self) -> str:
+        """The inputs, in order, as a .js file (what the user typed, not the rewrite)."""
+        out = ["// acajs-repl session inputs\n"]
+        for cell in self.cells:
+            out.append(f"\n// In [{cell.n}]\n")
+            code = cell.code if cell.code.endswith("\n") else cell.code + "\n"
+            out.append(code)
+        return "".join(out)
+
+    def to_markdown(self, title: str = "acajs-repl transcript") -> str:
+        lines: list[str] = [f"# {title}\n"]
+        for cell in self.cells:
+            lines.append(f"\n## In [{cell.n}]\n\n")
+            lines.append(_fence(cell.code, "javascript"))
+            if cell.rewritten:
+                lines.append("\nSent (rewritten for top-level await):\n\n")
+                lines.append(_fence(cell.sent_code or "", "javascript"))
+            ex = cell.execution
+            if ex is not None:
+                if ex.stdout:
+                    lines.append("\nstdout:\n\n")
+                    lines.append(_fence(ex.stdout, "text"))
+                if ex.stderr:
+                    lines.append("\nstderr:\n\n")
+                    lines.append(_fence(ex.stderr, "text"))
+                if ex.has_value:
+                    lines.append(f"\nOut[{cell.n}]:\n\n")
+                    lines.append(_fence(ex.value_text, "javascript"))
+            if cell.error is not None:
+                lines.append("\nService error:\n\n")
+                lines.append(_fence(cell.error, "text"))
+            meta = [f"status: **{cell.status}**"]
+            timing = cell.timing_text()
+            if timing:
+                meta.append(timing)
+            meta.append(f"started {cell.started_at.isoformat(timespec='seconds')}")
+            if cell.abandoned:
+                meta.append("abandoned: the code may still be running remotely")
+            lines.append("\n" + " · ".join(meta) + "\n")
+        return "".join(lines)
