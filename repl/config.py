@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-APP_NAME = "acajs-repl"
+from repl import paths as _paths
+
+APP_NAME = _paths.APP_NAME
 DEFAULT_TIMEOUT = 60.0
 # The service stops every execution after 220 s, whatever is asked.
 MAX_TIMEOUT = 220.0
@@ -120,27 +122,19 @@ class Settings:
 
 
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    if environ.get("ACAJS_CONFIG_DIR"):
-        return Path(environ["ACAJS_CONFIG_DIR"]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME))
+    return _paths.config_dir(environ)
 
 
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    if environ.get("ACAJS_DATA_DIR"):
-        return Path(environ["ACAJS_DATA_DIR"]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME))
+    return _paths.data_dir(environ)
 
 
 def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
-    return config_dir(environ) / "config.toml"
+    return _paths.config_file(environ)
 
 
 def history_path(environ: Mapping[str, str] = os.environ) -> Path:
-    return data_dir(environ) / "history.jsonl"
+    return _paths.history_file(environ)
 
 
 # ------------------------------------------------------------------- loading

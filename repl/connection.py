@@ -29,10 +29,15 @@ class Connection:
     endpoint: str
     label: str  # short text for status bars: "local pool 127.0.0.1:PORT", "my-pool (eastus)"
     pool: EmbeddedPool | None = None
+    auths: tuple = ()  # auth providers to close with the connection
 
     async def aclose(self) -> None:
         try:
             await self.client.aclose()
+            for auth in self.auths:
+                close = getattr(auth, "aclose", None)
+                if close is not None:
+                    await close()
         finally:
             if self.pool is not None:
                 pool, self.pool = self.pool, None
@@ -47,29 +52,34 @@ class Connection:
 
 async def open_connection(settings: Settings) -> Connection:
     """Connect as ``settings`` say. Raises ``ApiError`` when the endpoint cannot be resolved."""
-    from repl.api.auth import StaticToken
+    from repl.api.auth import AzureToken, StaticToken
     from repl.api.client import SessionsClient
 
     if settings.endpoint:
-        auth = _data_plane_auth(settings)
-        client = SessionsClient(settings.endpoint, auth, api_version=settings.api_version)
-        return Connection(client, _kind(settings.endpoint), client.endpoint, endpoint_label(settings.endpoint))
+        endpoint = settings.endpoint
+        auth, arm_base, arm_auth = _auths(settings, endpoint)
+        client = SessionsClient(endpoint, auth, api_version=settings.api_version, **_arm_kw(arm_base, arm_auth))
+        return Connection(client, _kind(endpoint), client.endpoint, endpoint_label(endpoint),
+                          auths=_closeable(auth, arm_auth))
 
     if settings.pool and settings.resource_group:
-        from repl.api.auth import AzureToken
         from repl.api.endpoint import resolve_endpoint
 
         arm_auth = AzureToken(ARM_SCOPE)
-        endpoint = await resolve_endpoint(
-            pool=settings.pool,
-            resource_group=settings.resource_group,
-            subscription=settings.subscription,
-            auth=arm_auth,
-        )
-        client = SessionsClient(
-            endpoint, _data_plane_auth(settings), api_version=settings.api_version, arm_auth=arm_auth
-        )
-        return Connection(client, "azure", client.endpoint, endpoint_label(endpoint))
+        try:
+            endpoint = await resolve_endpoint(
+                pool=settings.pool,
+                resource_group=settings.resource_group,
+                subscription=settings.subscription,
+                auth=arm_auth,
+            )
+        except BaseException:
+            await arm_auth.aclose()
+            raise
+        auth = StaticToken(settings.token) if settings.token else arm_auth.for_scope(DYNAMIC_SESSIONS_SCOPE)
+        client = SessionsClient(endpoint, auth, api_version=settings.api_version, arm_auth=arm_auth)
+        return Connection(client, "azure", client.endpoint, endpoint_label(endpoint),
+                          auths=_closeable(auth, arm_auth))
 
     from repl.local.embedded import EmbeddedPool
     from repl.local.settings import PoolSettings
@@ -89,12 +99,37 @@ async def open_connection(settings: Settings) -> Connection:
     return Connection(client, "local", client.endpoint, f"local pool {host}", pool)
 
 
-def _data_plane_auth(settings: Settings):
+def _auths(settings: Settings, endpoint: str):
+    """(data-plane auth, ARM base or None, ARM auth) for an explicit endpoint."""
     from repl.api.auth import AzureToken, StaticToken
 
+    if _kind(endpoint) == "local":
+        # A local pool (`acajs-repl serve`) serves its ARM-shaped route at its root
+        # and takes the same token for it.
+        parts = urlsplit(endpoint)
+        auth = StaticToken(settings.token) if settings.token else None
+        if auth is None:
+            from repl.api.auth import NoAuth
+
+            auth = NoAuth()
+        return auth, f"{parts.scheme}://{parts.netloc}", auth
     if settings.token:
-        return StaticToken(settings.token)
-    return AzureToken(DYNAMIC_SESSIONS_SCOPE)
+        # A static data-plane token has the wrong audience for ARM: pool status
+        # signs in separately (lazily) and falls back to the data plane if it cannot.
+        return StaticToken(settings.token), None, AzureToken(ARM_SCOPE)
+    data = AzureToken(DYNAMIC_SESSIONS_SCOPE)
+    return data, None, data.for_scope(ARM_SCOPE)
+
+
+def _arm_kw(arm_base: str | None, arm_auth) -> dict:
+    kw = {"arm_auth": arm_auth}
+    if arm_base:
+        kw["arm_base"] = arm_base
+    return kw
+
+
+def _closeable(*auths) -> tuple:
+    return tuple(a for a in auths if hasattr(a, "aclose"))
 
 
 def _kind(endpoint: str) -> Literal["local", "azure"]:

@@ -1,0 +1,213 @@
+"""``acajs-repl``: the REPL (no subcommand) and the scriptable subcommands.
+
+Front ends are imported lazily inside their branch, so ``acajs-repl exec``
+never imports Textual or prompt-toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from repl import __version__
+
+EXIT_OK = 0
+EXIT_CODE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SERVICE = 3
+
+EPILOG = """\
+exit codes (exec, run, code on stdin and the other subcommands):
+  0  success
+  1  the code failed (threw, timed out, or the kernel died)
+  2  usage or configuration error (bad flag, bad config file)
+  3  the service could not be reached or refused the request
+     (connection refused, authentication, role missing, pool full, 5xx)
+
+With no endpoint configured, every command runs on an embedded local pool that
+lives as long as the command. To keep a session across invocations
+(--session ID), run `acajs-repl serve` and pass the endpoint and token it
+prints (--endpoint/--token or ACAJS_ENDPOINT/ACAJS_TOKEN).
+
+environment: ACAJS_ENDPOINT (or ACA_POOL_MANAGEMENT_ENDPOINT), ACAJS_TOKEN,
+ACAJS_SESSION, ACAJS_API_VERSION, ACAJS_CONFIG, ACAJS_CONFIG_DIR, ACAJS_DATA_DIR.
+Precedence: command line > environment > config file > defaults
+(see `acajs-repl config`).
+"""
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """Connection flags shared by the REPL and every subcommand."""
+    p = argparse.ArgumentParser(add_help=False)
+    d = argparse.SUPPRESS if suppress else None
+    g = p.add_argument_group("connection")
+    g.add_argument("--endpoint", metavar="URL", default=d,
+                   help="pool management endpoint (\"local\": the embedded local pool)")
+    g.add_argument("--token", metavar="T", default=d,
+                   help="bearer token (default: Azure credentials via azure-identity); prefer ACAJS_TOKEN")
+    g.add_argument("--session", metavar="ID", default=d,
+                   help="session identifier to reuse (default: a fresh random one)")
+    g.add_argument("--api-version", metavar="V", default=d,
+                   help="API version; picks the dialect (default: current, falling back to legacy)")
+    g.add_argument("--pool", metavar="NAME", default=d, help="session pool name (resolves the endpoint via ARM)")
+    g.add_argument("--resource-group", metavar="RG", default=d, help="resource group of --pool")
+    g.add_argument("--subscription", metavar="SUB", default=d, help="subscription of --pool")
+    g.add_argument("--config", metavar="FILE", default=d, help="config file (TOML)")
+    g.add_argument("--timeout", metavar="SECONDS", type=float, default=d,
+                   help="execution timeout in seconds (default 60, the service caps it at 220)")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acajs-repl",
+        description="A JavaScript REPL on Azure Container Apps dynamic sessions (NodeLTS). "
+        "Without a subcommand it starts the interactive REPL; when stdin is not a terminal, "
+        "it runs the code read from stdin instead.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common(suppress=True)],
+    )
+    parser.add_argument("--version", action="version", version=f"acajs-repl {__version__}")
+    parser.add_argument("--plain", action="store_true", default=None, help="line-mode REPL instead of full screen")
+    parser.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, help="REPL colour theme")
+    parser.add_argument("--json", action="store_true", default=None,
+                        help="with code on stdin: print the execution as one JSON object")
+    common = [_common(suppress=True)]
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help_text: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=common,
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+
+    p = add("exec", "run JavaScript code given as an argument (or on stdin with '-' or no argument)")
+    p.add_argument("code", nargs="?", default="-", help="the code; '-' reads stdin")
+    p.add_argument("--json", action="store_true", help="print the execution as one JSON object")
+
+    p = add("run", "run a JavaScript file")
+    p.add_argument("file", help="path of a .js file; '-' reads stdin")
+    p.add_argument("--json", action="store_true", help="print the execution as one JSON object")
+
+    p = add("files", "list, upload, download and delete files of a session (/mnt/data)")
+    fsub = p.add_subparsers(dest="files_command", metavar="ACTION", required=True)
+    f = fsub.add_parser("ls", help="list files", parents=common)
+    f.add_argument("directory", nargs="?", default=None, help="directory under /mnt/data")
+    f.add_argument("-r", "--recursive", action="store_true")
+    f.add_argument("--json", action="store_true")
+    f = fsub.add_parser("put", help="upload a local file", parents=common)
+    f.add_argument("local", help="local file to upload")
+    f.add_argument("--name", default=None, help="name to store it under (default: the local file name)")
+    f.add_argument("--dir", dest="directory", default=None, help="directory under /mnt/data")
+    f = fsub.add_parser("get", help="download a file", parents=common)
+    f.add_argument("name", help="file name (path under /mnt/data)")
+    f.add_argument("dest", nargs="?", default=None, help="local destination ('-': stdout; default: ./NAME)")
+    f.add_argument("-f", "--force", action="store_true", help="overwrite an existing local file")
+    f = fsub.add_parser("rm", help="delete files", parents=common)
+    f.add_argument("names", nargs="+", metavar="name")
+
+    p = add("session", "show or delete the session named by --session")
+    ssub = p.add_subparsers(dest="session_command", metavar="ACTION", required=True)
+    s = ssub.add_parser("show", help="show the session and its time left", parents=common)
+    s.add_argument("--json", action="store_true")
+    ssub.add_parser("delete", help="delete the session, its state and files", parents=common)
+
+    p = add("pool", "status of the session pool (parts that cannot be read are listed as unknown)")
+    p.add_argument("--sessions", action="store_true", help="also list the pool's sessions")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", help="run a local session pool in the foreground",
+                       description="Run the local session pool in the foreground and print its endpoint "
+                       "and token. Other acajs-repl invocations reach it with --endpoint/--token.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    p.add_argument("--token", default=None, help="bearer token clients must send (default: random)")
+    p.add_argument("--max-sessions", type=int, default=None)
+    p.add_argument("--ready", type=int, default=None, help="kernels started ahead of time")
+    p.add_argument("--cooldown", type=int, default=None, help="seconds of idleness before a session ends")
+    p.add_argument("--timeout-cap", type=int, default=None, help="maximum execution time in seconds")
+    p.add_argument("--memory-mb", type=int, default=None, help="memory limit of each kernel")
+    p.add_argument("--egress", choices=["enabled", "disabled"], default=None)
+    p.add_argument("--data-dir", default=None, help="where session directories live (default: a temp dir)")
+    p.add_argument("--sandbox", choices=["on", "off"], default=None, help="Node permission model")
+    p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
+
+    p = add("config", "print the effective settings and where each came from (never the token)")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except KeyboardInterrupt:
+        print("acajs-repl: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from repl.cli.output import fail
+
+    command = args.command
+    if command == "serve":
+        from repl.cli.serve import cmd_serve
+
+        return cmd_serve(args)
+
+    from repl.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args)
+    except ConfigError as err:
+        return fail(err, EXIT_USAGE)
+
+    if command is None:
+        if not sys.stdin.isatty():
+            from repl.cli.exec import cmd_exec_code
+
+            code = sys.stdin.read()
+            return cmd_exec_code(settings, code, as_json=bool(getattr(args, "json", False)))
+        return _run_repl(settings)
+    if command == "config":
+        from repl.cli.config_cmd import cmd_config
+
+        return cmd_config(settings, as_json=args.json)
+    if command in ("exec", "run"):
+        from repl.cli.exec import cmd_exec, cmd_run
+
+        return cmd_exec(settings, args) if command == "exec" else cmd_run(settings, args)
+    if command == "files":
+        from repl.cli.files import cmd_files
+
+        return cmd_files(settings, args)
+    if command == "session":
+        from repl.cli.session import cmd_session
+
+        return cmd_session(settings, args)
+    if command == "pool":
+        from repl.cli.pool import cmd_pool
+
+        return cmd_pool(settings, args)
+    parser.error(f"unknown command {command!r}")
+    return EXIT_USAGE  # pragma: no cover
+
+
+def _run_repl(settings) -> int:
+    if not settings.plain:
+        from repl.line.detect import should_use_line_mode
+
+        reason = should_use_line_mode(os.environ, sys.stdout)
+        if reason is None:
+            from repl.tui.app import run_app
+
+            return run_app(settings)
+    from repl.line import run_line_mode
+
+    return run_line_mode(settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

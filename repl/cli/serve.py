@@ -1,0 +1,60 @@
+"""``acajs-repl serve``: the local session pool in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from repl.cli.output import EXIT_USAGE, fail, guarded
+
+
+def pool_settings_from_args(args: argparse.Namespace):
+    from repl.local.settings import PoolSettings
+
+    kw: dict = {"host": args.host, "port": args.port, "allow_remote": bool(args.allow_remote)}
+    if args.token is not None:
+        kw["token"] = args.token
+    for name in ("max_sessions", "ready", "cooldown", "timeout_cap", "memory_mb", "egress"):
+        value = getattr(args, name)
+        if value is not None:
+            kw[name] = value
+    if args.data_dir is not None:
+        kw["data_dir"] = Path(args.data_dir).expanduser()
+    if args.sandbox is not None:
+        kw["sandbox"] = args.sandbox == "on"
+    return PoolSettings(**kw)
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    if not 0 <= args.port <= 65535:
+        return f"--port {args.port} is out of range (0-65535)"
+    for name, low in (("max_sessions", 1), ("ready", 0), ("cooldown", 1), ("timeout_cap", 1), ("memory_mb", 16)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            return f"--{name.replace('_', '-')} must be at least {low}, got {value}"
+    if args.token is not None and not args.token.strip():
+        return "--token must not be empty"
+    loopback = args.host in ("127.0.0.1", "localhost", "::1") or args.host.startswith("127.")
+    if not loopback and not args.allow_remote:
+        return (
+            f"--host {args.host} would expose the pool (it runs arbitrary code) beyond this machine; "
+            "pass --allow-remote if that is intended"
+        )
+    return None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    problem = _check(args)
+    if problem:
+        return fail(problem, EXIT_USAGE)
+
+    def go() -> int:
+        from repl.local.embedded import serve
+
+        result = serve(pool_settings_from_args(args))
+        return int(result or 0)
+
+    try:
+        return guarded(go)
+    except KeyboardInterrupt:
+        return 0

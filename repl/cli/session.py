@@ -1,0 +1,58 @@
+"""``acajs-repl session show|delete`` for the session named by --session."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+
+from repl.cli.output import EXIT_OK, EXIT_USAGE, fail, fmt_duration, fmt_time, run, write_json
+
+
+def cmd_session(settings, args: argparse.Namespace) -> int:
+    action = args.session_command
+    if not settings.session:
+        return fail(f"session {action} needs --session ID (or ACAJS_SESSION)", EXIT_USAGE)
+    identifier = settings.session
+
+    if action == "show":
+
+        async def body(conn) -> int:
+            info = await conn.client.get_session(identifier)
+            now = datetime.now(timezone.utc)
+            left = (info.expire_at - now).total_seconds() if info.expire_at else None
+            if args.json:
+                write_json(
+                    {
+                        "identifier": info.identifier,
+                        "created_at": info.created_at,
+                        "last_accessed_at": info.last_accessed_at,
+                        "expire_at": info.expire_at,
+                        "seconds_left": None if left is None else round(max(left, 0.0), 1),
+                        "etag": info.etag,
+                    }
+                )
+                return EXIT_OK
+            rows = [
+                ("session", info.identifier),
+                ("endpoint", conn.label),
+                ("created", fmt_time(info.created_at)),
+                ("last used", fmt_time(info.last_accessed_at)),
+                ("expires", fmt_time(info.expire_at)),
+                ("time left", "-" if left is None else fmt_duration(max(left, 0.0))),
+            ]
+            for name, value in rows:
+                print(f"{name:<10} {value}")
+            return EXIT_OK
+
+        return run(settings, body)
+
+    if action == "delete":
+
+        async def body(conn) -> int:
+            await conn.client.delete_session(identifier)
+            print("session deleted")
+            return EXIT_OK
+
+        return run(settings, body)
+
+    return fail(f"unknown session action {action!r}", EXIT_USAGE)  # pragma: no cover
