@@ -54,8 +54,8 @@ which the returned ``expireAt`` then reflects). ``pool_status()`` only makes
 pool-level calls, so polling it never keeps the session alive. The period comes
 from the pool status when known, else 300 s.
 
-Top-level await: when ``repl.js.await_rewrite.rewrite_top_level_await`` exists and
-returns a string, that is sent; the transcript/history keep what the user typed
+Top-level await: when ``repl.js.await_rewrite.rewrite_top_level_await`` returns
+a string, that is sent; the transcript/history keep what the user typed
 (``cell.code``) and the transcript also keeps ``cell.sent_code``.
 """
 
@@ -82,10 +82,7 @@ from repl.transcript import Cell, Transcript
 if TYPE_CHECKING:
     from repl.connection import Connection
 
-try:  # written by another engineer; optional until it lands
-    from repl.js.await_rewrite import rewrite_top_level_await as _rewrite
-except ImportError:  # pragma: no cover - depends on the checkout
-    _rewrite = None
+from repl.js.await_rewrite import rewrite_top_level_await
 
 Kind = Literal["info", "error"]
 Action = Literal["clear", "editor", "exit", "load", "session"]
@@ -159,13 +156,12 @@ class ReplEngine:
     def prepare(self, code: str) -> Cell:
         self.execution_count += 1
         sent = code
-        if _rewrite is not None:
-            try:
-                rewritten = _rewrite(code)
-            except Exception:  # a rewrite bug must not stop the user: send as typed
-                rewritten = None
-            if rewritten is not None:
-                sent = rewritten
+        try:
+            rewritten = rewrite_top_level_await(code)
+        except Exception:  # a rewrite bug must not stop the user: send as typed
+            rewritten = None
+        if rewritten is not None:
+            sent = rewritten
         cell = Cell(n=self.execution_count, code=code, sent_code=sent, session=self.identifier)
         self.transcript.add(cell)
         return cell
