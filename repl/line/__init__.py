@@ -1,0 +1,74 @@
+"""Line mode: the REPL as a prompt-toolkit line editor (``acajs-repl --plain``).
+
+Chosen with ``--plain``, or automatically when :func:`should_use_line_mode`
+gives a reason (``TERM=dumb``, output not a terminal, a tiny terminal); the
+reason is shown once in a dim line. Everything the REPL does comes from the
+UI-free core (:class:`repl.engine.ReplEngine`); see ``docs/line-mode.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from repl.line.detect import should_use_line_mode
+
+if TYPE_CHECKING:
+    from repl.config import Settings
+
+__all__ = ["run_line_mode", "should_use_line_mode", "main_async"]
+
+_UNSET = object()
+
+
+def run_line_mode(settings: Settings, *, reason: str | None | object = _UNSET) -> int:
+    """Run the line-mode REPL until Ctrl+D or ``.exit``; returns the exit status.
+
+    ``reason`` is why line mode was chosen automatically; by default it is
+    worked out here (nothing when ``settings.plain`` asked for it).
+    """
+    if reason is _UNSET:
+        reason = None if getattr(settings, "plain", False) else should_use_line_mode(os.environ, sys.stdout)
+    try:
+        return asyncio.run(main_async(settings, reason=reason))  # type: ignore[arg-type]
+    except KeyboardInterrupt:  # a SIGINT between prompts
+        return 130
+
+
+async def main_async(settings: Settings, *, reason: str | None = None,
+                     environ: Mapping[str, str] | None = None) -> int:
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    from repl import paths
+    from repl.connection import open_connection
+    from repl.engine import ReplEngine
+    from repl.history import History
+    from repl.line.prompt import LineRepl
+    from repl.line.render import Printer, colour_enabled
+
+    env = os.environ if environ is None else environ
+    colour = colour_enabled(env)
+    with patch_stdout():
+        try:
+            connection = await open_connection(settings)
+        except Exception as exc:  # config, endpoint resolution, no Node for the local pool
+            from prompt_toolkit.application import get_app_session
+
+            printer = Printer(get_app_session().output, colour=colour)
+            if reason:
+                printer.notice(f"line mode: {reason}")
+            printer.message(f"Cannot connect: {exc}", "error")
+            return 1
+        try:
+            engine = ReplEngine(
+                connection,
+                history=History(paths.history_file(env)),
+                identifier=settings.session or None,
+                timeout=settings.timeout,
+            )
+            return await LineRepl(engine, colour=colour, notice=reason).run()
+        finally:
+            await connection.aclose()

@@ -1,0 +1,68 @@
+"""Key bindings of the line-mode prompt.
+
+- Enter runs the input when it is complete (``needs_more_input`` is False, the
+  same check as the Textual app) and otherwise inserts a newline with the
+  continuation indent; two blank lines at the end force a run; a dot-command
+  line always runs.
+- Alt+Enter, Escape then Enter (the same key sequence to a terminal) and Ctrl+J
+  always run.
+- ``.editor`` mode: Enter always inserts a newline; Alt+Enter / Ctrl+J run.
+
+Ctrl+C (cancel the input), Ctrl+D (exit on an empty line) and Ctrl+R (reverse
+history search) are prompt-toolkit's own bindings of ``PromptSession``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.filters import has_focus
+from prompt_toolkit.enums import DEFAULT_BUFFER
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+from repl.dotcommands import is_dot_command
+from repl.js.completeness import continuation_indent, needs_more_input
+
+
+def enter_action(text: str, *, editor_mode: bool = False) -> str:
+    """What Enter does with ``text`` in the editor: ``"run"`` or ``"newline"``."""
+    if editor_mode:
+        return "newline"
+    if not text.strip() or is_dot_command(text):
+        return "run"
+    try:
+        incomplete = needs_more_input(text)  # two blank lines at the end: False (forced run)
+    except Exception:  # a parser problem must not trap the user in the editor
+        incomplete = False
+    return "newline" if incomplete else "run"
+
+
+def build_key_bindings(editor_mode: Callable[[], bool] = lambda: False) -> KeyBindings:
+    kb = KeyBindings()
+    focused = has_focus(DEFAULT_BUFFER)
+
+    def run(buf: Buffer) -> None:
+        buf.validate_and_handle()
+
+    @kb.add("enter", filter=focused)
+    def _enter(event: KeyPressEvent) -> None:
+        buf = event.current_buffer
+        doc = buf.document
+        action = enter_action(doc.text, editor_mode=editor_mode())
+        if action == "run":
+            run(buf)
+            return
+        try:
+            indent = continuation_indent(doc.text_before_cursor)
+        except Exception:
+            indent = ""
+        buf.insert_text("\n" + indent)
+
+    @kb.add("escape", "enter", filter=focused)
+    @kb.add("c-j", filter=focused)
+    def _force_run(event: KeyPressEvent) -> None:
+        run(event.current_buffer)
+
+    return kb
+
