@@ -50,8 +50,14 @@ class Connection:
         await self.aclose()
 
 
-async def open_connection(settings: Settings) -> Connection:
-    """Connect as ``settings`` say. Raises ``ApiError`` when the endpoint cannot be resolved."""
+async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Connection:
+    """Connect as ``settings`` say. Raises ``ApiError`` when the endpoint cannot be resolved.
+
+    With no endpoint the embedded local pool starts: its socket is bound at once
+    and it serves from its own thread, so this returns without waiting for it
+    (requests queue in the socket's backlog). ``wait_ready=True`` (the CLI)
+    waits until it serves and raises ``PoolStartError`` if it cannot.
+    """
     from repl.api.auth import AzureToken, StaticToken
     from repl.api.client import SessionsClient
 
@@ -67,17 +73,14 @@ async def open_connection(settings: Settings) -> Connection:
 
         arm_auth = AzureToken(ARM_SCOPE)
         try:
-            endpoint = await resolve_endpoint(
-                pool=settings.pool,
-                resource_group=settings.resource_group,
-                subscription=settings.subscription,
-                auth=arm_auth,
+            endpoint, ref = await resolve_endpoint(
+                settings.pool, settings.resource_group, settings.subscription, auth=arm_auth
             )
         except BaseException:
             await arm_auth.aclose()
             raise
         auth = StaticToken(settings.token) if settings.token else arm_auth.for_scope(DYNAMIC_SESSIONS_SCOPE)
-        client = SessionsClient(endpoint, auth, api_version=settings.api_version, arm_auth=arm_auth)
+        client = SessionsClient(endpoint, auth, api_version=settings.api_version, arm_auth=arm_auth, pool_ref=ref)
         return Connection(client, "azure", client.endpoint, endpoint_label(endpoint),
                           auths=_closeable(auth, arm_auth))
 
@@ -88,6 +91,8 @@ async def open_connection(settings: Settings) -> Connection:
     # start() binds the socket and returns; the pool serves from its own thread.
     await asyncio.to_thread(pool.start)
     try:
+        if wait_ready:
+            await asyncio.to_thread(pool.wait_started)
         token = StaticToken(pool.token)
         client = SessionsClient(
             pool.endpoint, token, api_version=settings.api_version, arm_base=pool.arm_base, arm_auth=token

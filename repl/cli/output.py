@@ -35,7 +35,7 @@ def run(settings, body: Callable[[Any], Awaitable[int]]) -> int:
     from repl.connection import open_connection
 
     async def go() -> int:
-        conn = await open_connection(settings)
+        conn = await open_connection(settings, wait_ready=True)
         try:
             return await body(conn)
         finally:
@@ -58,7 +58,7 @@ def guarded(fn: Callable[[], int]) -> int:
     except Exception as err:  # noqa: BLE001 - the CLI never shows a traceback
         if _is_api_error(err):
             return fail(err, EXIT_SERVICE)
-        if type(err).__name__ == "NodeNotFound":
+        if type(err).__name__ in ("NodeNotFound", "PoolStartError"):
             return fail(f"the embedded local pool cannot start: {err}", EXIT_SERVICE)
         if os.environ.get("ACAJS_DEBUG"):
             raise

@@ -1,0 +1,155 @@
+"""``acajs-repl exec``/``run``/stdin end to end: real subprocesses, real HTTP, real Node."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from .conftest import Cli, Served, free_port
+
+
+def test_exec_on_embedded_pool_prints_value(cli: Cli) -> None:
+    r = cli("exec", "6*7")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "42\n"
+    assert r.stderr == ""
+
+
+def test_exec_stdout_stderr_then_value(remote: Cli) -> None:
+    r = remote("exec", 'console.log("out-line"); console.error("err-line"); [1, 2].length + 40')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "out-line\n42\n"
+    assert r.stderr == "err-line\n"
+
+
+def test_exec_without_value_prints_only_output(remote: Cli) -> None:
+    r = remote("exec", 'console.log("just this")')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "just this\n"
+
+
+def test_exec_string_value_is_inspect_text(remote: Cli) -> None:
+    r = remote("exec", "'a' + 'b'")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "'ab'\n"
+
+
+def test_exec_failure_exits_1_with_error_on_stderr(remote: Cli) -> None:
+    r = remote("exec", 'console.log("before"); throw new TypeError("boom-" + (20 + 22))')
+    assert r.returncode == 1
+    assert r.stdout == "before\n"
+    assert "TypeError" in r.stderr and "boom-42" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:
+    r = cli("exec", "1", "--no-such-flag")
+    assert r.returncode == 2
+    assert "--no-such-flag" in r.stderr
+
+    r = cli("exec", "1", "--endpoint", "not-a-url")
+    assert r.returncode == 2
+    assert "--endpoint" in r.stderr and "not a URL" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+    r = cli("exec", "   ")
+    assert r.returncode == 2 and "no code" in r.stderr
+
+    r = cli("run", str(tmp_path / "missing.js"))
+    assert r.returncode == 2 and "missing.js" in r.stderr
+
+
+def test_bad_config_file_exits_2_naming_file_and_key(cli: Cli) -> None:
+    cfg = Path(cli.env["ACAJS_CONFIG_DIR"]) / "config.toml"
+    cfg.write_text("timeout = 'soon'\n")
+    r = cli("exec", "1")
+    assert r.returncode == 2
+    assert str(cfg) in r.stderr and "'timeout'" in r.stderr and "number of seconds" in r.stderr
+    assert "Traceback" not in r.stderr
+    cfg.write_text("[oops\n")
+    r = cli("config")
+    assert r.returncode == 2 and "invalid TOML" in r.stderr
+
+
+def test_unreachable_endpoint_exits_3_with_one_line(cli: Cli) -> None:
+    port = free_port()  # bound then closed: nothing listens there
+    secret = "secret-token-" + uuid.uuid4().hex
+    r = cli("exec", "1", "--endpoint", f"http://127.0.0.1:{port}", "--token", secret)
+    assert r.returncode == 3
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("acajs-repl: ")
+    assert "Traceback" not in r.stderr
+    assert secret not in r.stderr
+
+
+def test_wrong_token_exits_3(served: Served, cli: Cli) -> None:
+    r = cli("exec", "1", "--endpoint", served.endpoint, "--token", "not-the-token")
+    assert r.returncode == 3
+    assert "not-the-token" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_json_output_is_the_normalised_execution(remote: Cli) -> None:
+    r = remote("exec", "--json", 'console.log("hi"); ({a: 1}).a + 41')
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["status"] == "succeeded"
+    assert data["stdout"] == "hi\n"
+    assert data["value"] == 42 and data["value_text"] == "42"
+    assert data["round_trip_ms"] > 0
+    assert r.stdout.count("\n") == 1  # one JSON object on one line
+
+    r = remote("exec", "--json", "null.x")
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert data["status"] == "failed" and "TypeError" in data["stderr"]
+
+
+def test_code_on_stdin_runs_like_exec(remote: Cli) -> None:
+    r = remote(input='const xs = [3, 1, 2];\nconsole.log(xs.length);\nMath.max(...xs) * 10\n')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "3\n30\n"
+    r = remote("--json", input="throw new Error('from stdin')")
+    assert r.returncode == 1
+    assert "from stdin" in json.loads(r.stdout)["stderr"]
+    r = remote("exec", "-", input="2 ** 10")
+    assert r.returncode == 0 and r.stdout == "1024\n"
+
+
+def test_run_file(remote: Cli, tmp_path: Path) -> None:
+    script = tmp_path / "script.js"
+    script.write_text(
+        "#!/usr/bin/env node\n"
+        "function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }\n"
+        "console.log('fib');\n"
+        "fib(20)\n"
+    )
+    r = remote("run", str(script))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "fib\n6765\n"
+
+
+def test_session_state_persists_across_invocations(remote: Cli) -> None:
+    sid = "cli-state-" + uuid.uuid4().hex
+    r = remote("exec", "--session", sid, "globalThis.counter = 41; let kept = 'yes'")
+    assert r.returncode == 0, r.stderr
+    r = remote("exec", "--session", sid, "counter + 1")
+    assert (r.returncode, r.stdout) == (0, "42\n"), r.stderr
+    r = remote("exec", "--session", sid, "kept")
+    assert (r.returncode, r.stdout) == (0, "'yes'\n"), r.stderr
+    # another session does not see it
+    r = remote("exec", "--session", "other-" + uuid.uuid4().hex, "typeof counter")
+    assert r.stdout == "'undefined'\n"
+    # ACAJS_SESSION works as well as the flag
+    r = remote("exec", "counter", env={"ACAJS_SESSION": sid})
+    assert r.stdout == "41\n"
+
+
+def test_session_on_embedded_pool_warns_it_does_not_persist(cli: Cli) -> None:
+    r = cli("exec", "--session", "s1", "1")
+    assert r.returncode == 0
+    assert r.stdout == "1\n"
+    assert "acajs-repl serve" in r.stderr

@@ -1,0 +1,84 @@
+"""open_connection: the embedded pool, explicit endpoints and their auth, labels."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from repl.api.auth import AzureToken, NoAuth, StaticToken
+from repl.api.errors import ApiError
+from repl.config import Settings
+from repl.connection import endpoint_label, open_connection
+
+AZ = "https://eastus.dynamicsessions.io/subscriptions/sub-1/resourceGroups/rg-1/sessionPools/my-pool"
+
+
+def test_endpoint_labels() -> None:
+    assert endpoint_label(AZ) == "my-pool (eastus)"
+    assert endpoint_label(AZ + "/") == "my-pool (eastus)"
+    local = "http://127.0.0.1:8700/subscriptions/0/resourceGroups/local/sessionPools/local"
+    assert endpoint_label(local) == "local pool 127.0.0.1:8700"
+    assert endpoint_label("https://proxy.example.com/pools/x") == "proxy.example.com"
+
+
+async def test_azure_endpoint_with_static_token() -> None:
+    conn = await open_connection(Settings(endpoint=AZ, token="tok", api_version="2024-10-02-preview"))
+    try:
+        assert conn.kind == "azure" and conn.pool is None
+        assert conn.endpoint == AZ and conn.label == "my-pool (eastus)"
+        assert isinstance(conn.client.auth, StaticToken)
+        assert await conn.client.auth.token() == "tok"
+        # ARM needs its own audience: never the data-plane token
+        assert isinstance(conn.client.arm_auth, AzureToken)
+        assert conn.client.arm_auth.scope == "https://management.azure.com/.default"
+        assert conn.client.api_version == "2024-10-02-preview"
+    finally:
+        await conn.aclose()
+
+
+async def test_azure_endpoint_without_token_uses_azure_identity_lazily() -> None:
+    conn = await open_connection(Settings(endpoint=AZ))
+    try:
+        assert isinstance(conn.client.auth, AzureToken)
+        assert conn.client.auth.scope == "https://dynamicsessions.io/.default"
+    finally:
+        await conn.aclose()
+
+
+async def test_local_endpoint_without_token_sends_none() -> None:
+    conn = await open_connection(Settings(endpoint="http://127.0.0.1:9/x"))
+    try:
+        assert conn.kind == "local"
+        assert isinstance(conn.client.auth, NoAuth)
+    finally:
+        await conn.aclose()
+
+
+async def test_pool_without_subscription_is_an_api_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))  # no azureProfile.json there
+    with pytest.raises(ApiError, match="subscription"):
+        await open_connection(Settings(pool="p", resource_group="rg"))
+
+
+async def test_embedded_pool_runs_code_and_stops_on_close() -> None:
+    started = time.monotonic()
+    conn = await open_connection(Settings())
+    opened_in = time.monotonic() - started
+    try:
+        assert conn.kind == "local" and conn.pool is not None
+        assert conn.endpoint.startswith("http://127.0.0.1:")
+        assert conn.label.startswith("local pool 127.0.0.1:")
+        assert opened_in < 5, opened_in  # binds and returns; kernels start in the background
+        ex = await conn.client.execute("globalThis.z = 20; z + 22", identifier="conn-test")
+        assert ex.ok and ex.value == 42
+        ex = await conn.client.execute("z", identifier="conn-test")
+        assert ex.value == 20
+    finally:
+        await conn.aclose()
+    with pytest.raises(httpx.HTTPError):
+        async with httpx.AsyncClient() as http:
+            await http.get(conn.endpoint + "/metadata", timeout=2)
