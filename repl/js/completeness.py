@@ -277,6 +277,8 @@ def needs_more_input(source: str) -> bool:
     for inner, outer in _probes(source):
         if in_template and inner:
             continue  # inside template content a filler is just text
+        if inner:
+            inner = " " + inner  # `extends` + `0` must not become `extends0`
         candidate = data + (head + inner + closers + outer).encode("utf-8")
         if not p.parse(candidate).root_node.has_error:
             return True

@@ -1,0 +1,201 @@
+"""Enter runs a complete program and continues an incomplete one (Node REPL rules)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from repl.js.completeness import (
+    continuation_indent,
+    forced_by_blank_lines,
+    needs_more_input,
+    scan,
+)
+
+CONTINUE = [
+    # open brackets, braces, parens
+    "foo(",
+    "foo(1,",
+    "[1, 2,",
+    "let x = {",
+    "x = {a: 1,\n",
+    "if (x) {",
+    "if (x) {\n  foo(",
+    "class A {",
+    "function f(a, b",
+    "function f() {\n  return 1;",
+    "for (let i = 0; i < 3; i++",
+    "while (true",
+    "{",
+    "async function f() {\n  await x",
+    "foo( // a comment after the paren",
+    "foo({\n  a: [\n    1,",
+    # strings, templates, comments, regexes
+    '"abc',
+    "'it\\'s",
+    '"line continued \\',
+    "`abc",
+    "`line one\nline two",
+    "let x = `${",
+    "`a ${b} c",
+    "`outer ${ `inner",
+    "`a ${ {x: 1",
+    "/* a block comment",
+    "x = 1 /* still open",
+    "a = /ab",
+    "a = /[/",
+    # trailing operators and statement heads
+    "1 +",
+    "x = 1 +\n",
+    "x =",
+    "a = b / c /",
+    "const f = () =>",
+    "a.",
+    "x ?",
+    "x ? y :",
+    "a &&",
+    "if (x)",
+    "if (x > ",
+    "else_ = 1; if (a) b; else",
+    "switch (x)",
+    "do {",
+    "class A extends",
+    "let [a",
+    "new",
+    "typeof",
+    "return_ = x ||",
+]
+
+RUN = [
+    "",
+    "   ",
+    "1 + 1",
+    "x = 1",
+    "// just a comment",
+    "/* closed */ 1",
+    "let s = 'a' + \"b\"",
+    "`a ${b} c`",
+    "`a ${ {x: 1} }`",
+    "`multi\nline`",
+    "function f() {\n  return 1;\n}",
+    "class A {}\nnew A()",
+    "x = y / 2",
+    "x = y / 2 / z",
+    "a = /ab/g.test(s)",
+    "f(/[)]/)",
+    "await foo()",
+    "const r = await fetch(u)",
+    "console.log('hi')",
+    "if (x) { y() } else { z() }",
+    "label: for (;;) break label",
+    "'\\u00e9t\\u00e9'",
+    "x++\n/2/1",
+    "[1, 2, 3].map(x => x * 2)",
+    '"a\\\nb"',  # line continuation inside a string is fine
+    "foo()\n\n",  # one trailing blank line on a complete program
+]
+
+SYNTAX_ERROR_SENT = [
+    "x = 1)",
+    "}",
+    "foo(]",
+    "x = 1 2",
+    "x = = 1; foo(",  # error before the open paren: no continuation fixes it
+    "let 1x = 2",
+    '"a\nb"',  # a string broken by a newline
+    "a = /ab\nc/",  # a regex broken by a newline
+    "if (x) {\n  y = ;\n",
+    "foo(1 2",
+]
+
+
+@pytest.mark.parametrize("source", CONTINUE)
+def test_incomplete_input_continues(source: str) -> None:
+    assert needs_more_input(source) is True
+
+
+@pytest.mark.parametrize("source", RUN)
+def test_complete_input_runs(source: str) -> None:
+    assert needs_more_input(source) is False
+
+
+@pytest.mark.parametrize("source", SYNTAX_ERROR_SENT)
+def test_genuine_syntax_error_is_sent(source: str) -> None:
+    assert needs_more_input(source) is False
+
+
+@pytest.mark.parametrize(
+    "source, forced",
+    [
+        ("foo(\n  \n  ", True),
+        ("foo(\n\n\n", True),
+        ("`abc\n\n", True),
+        ("foo(\n\n", True),  # the text as the second Enter on an empty line sees it
+        ("foo(\n", False),  # one blank line: still continuing
+        ("foo(\n  ", False),
+        ("\n\n", False),  # nothing typed
+        ("foo(", False),
+    ],
+)
+def test_two_blank_lines_force_a_run(source: str, forced: bool) -> None:
+    assert forced_by_blank_lines(source) is forced
+    if forced:
+        assert needs_more_input(source) is False
+
+
+def test_one_blank_line_keeps_an_incomplete_block_open() -> None:
+    assert needs_more_input("foo(\n") is True
+    assert needs_more_input("foo(\n  ") is True
+
+
+@pytest.mark.parametrize(
+    "source, indent",
+    [
+        ("foo(", "  "),
+        ("foo({", "  "),  # brackets opened on one line indent once
+        ("foo({\n  a: [", "    "),
+        ("if (x) {\n  foo(", "    "),
+        ("if (x) {\n  foo(1)\n", "  "),
+        ("x = 1 +", "  "),
+        ("const f = () =>", "  "),
+        ("[1,", "  "),
+        ("`abc", ""),  # template content is literal
+        ("f(`abc", ""),
+        ('"abc', ""),
+        ("1", ""),
+        ("if (x) {\n  y = `${", "    "),
+    ],
+)
+def test_continuation_indent(source: str, indent: str) -> None:
+    assert continuation_indent(source) == indent
+
+
+def test_scan_reports_what_is_open() -> None:
+    sc = scan("foo([`a ${ b")
+    assert sc.stack == ["(", "[", "`", "${"]
+    assert not sc.error
+    assert scan("x = 1)").error
+    assert scan("/* x").end == "block_comment"
+    assert scan("a = 'x").end == "string"
+    assert scan("f(a / b").stack == ["("]  # division, not a regex
+
+
+def _per_call_us(source: str, n: int = 200) -> float:
+    needs_more_input(source)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            needs_more_input(source)
+        best = min(best, (time.perf_counter() - t0) / n * 1e6)
+    return best
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["1 + 1", "foo(", "let x = {\n  a: 1,\n  b: [1, 2, 3],\n", "function f() {\n  return g(x);\n}"],
+)
+def test_typical_input_is_checked_in_under_a_millisecond(source: str) -> None:
+    # best of three runs: generous enough for a loaded 2-core machine
+    assert _per_call_us(source) < 1000
