@@ -196,6 +196,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _run_repl(settings) -> int:
+    reason = None
     if not settings.plain:
         from repl.line.detect import should_use_line_mode
 
@@ -206,7 +207,7 @@ def _run_repl(settings) -> int:
             return run_app(settings)
     from repl.line import run_line_mode
 
-    return run_line_mode(settings)
+    return run_line_mode(settings, reason=reason)
 
 
 if __name__ == "__main__":  # pragma: no cover
