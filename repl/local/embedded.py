@@ -1,0 +1,241 @@
+"""Run the local pool inside this process (own thread and event loop) or in the foreground.
+
+``EmbeddedPool(settings).start()`` binds the listening socket in the caller's
+thread, so ``endpoint``, ``arm_base`` and ``token`` are known at once, and
+serves from a background thread; the heavy imports (starlette, uvicorn, the
+server) happen in that thread, so a UI's first paint is not delayed.  A
+request sent before the server thread is up waits in the socket's backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ipaddress
+import secrets
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Coroutine
+from typing import IO, Any
+
+from repl.local.settings import PoolSettings
+
+
+class PoolStartError(RuntimeError):
+    """The local pool could not start (address in use, remote host refused, ...)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class EmbeddedPool:
+    """The local pool served from a background thread of this process."""
+
+    def __init__(
+        self,
+        settings: PoolSettings | None = None,
+        *,
+        pool_options: dict[str, Any] | None = None,
+        app_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings or PoolSettings()
+        self.pool_options = dict(pool_options or {})
+        self.app_options = dict(app_options or {})
+        self.token: str = self.settings.token or secrets.token_urlsafe(32)
+        self.port: int = 0
+        self.arm_base: str = ""
+        self.endpoint: str = ""
+        self.pool: Any = None  # the SessionPool, once the server thread has built it
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Any = None
+        self._started = threading.Event()
+        self._stopped = threading.Event()
+        self._error: BaseException | None = None
+
+    # ---------------------------------------------------------------- public
+    def start(self) -> EmbeddedPool:
+        """Bind the socket now and start serving in a background thread."""
+        if self._thread is not None:
+            return self
+        s = self.settings
+        if not is_loopback(s.host) and not s.allow_remote:
+            raise PoolStartError(
+                f"Refusing to serve the local pool on non-loopback host {s.host!r}: anyone who "
+                "can reach it and learns the token can run code on this machine. Pass "
+                "--allow-remote to do it anyway."
+            )
+        host = "127.0.0.1" if s.host.lower() == "localhost" else s.host
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, s.port))
+            sock.listen(512)
+        except OSError as exc:
+            sock.close()
+            raise PoolStartError(f"Cannot listen on {host}:{s.port}: {exc.strerror or exc}") from exc
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        try:
+            unspecified = ipaddress.ip_address(host).is_unspecified
+        except ValueError:
+            unspecified = False
+        shown = "127.0.0.1" if unspecified else host
+        if ":" in shown:
+            shown = f"[{shown}]"
+        self.arm_base = f"http://{shown}:{self.port}"
+        self.endpoint = self.arm_base + s.endpoint_path
+        self._thread = threading.Thread(
+            target=self._thread_main, name="acajs-local-pool", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self.stop)
+        return self
+
+    def wait_started(self, timeout: float = 30.0) -> None:
+        """Block until the server accepts requests (or raise why it could not)."""
+        if not self._started.wait(timeout):
+            raise PoolStartError(f"the local pool did not start within {timeout:g} s")
+        if self._error is not None:
+            raise PoolStartError(f"the local pool failed to start: {self._error}") from self._error
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = 30.0) -> Any:
+        """Run ``coro`` on the pool's event loop from another thread; its result."""
+        self.wait_started()
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop serving, kill every kernel and remove every session directory."""
+        atexit.unregister(self.stop)
+        thread = self._thread
+        if thread is None:
+            return
+        loop, server = self._loop, self._server
+        if loop is not None and server is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(setattr, server, "should_exit", True)
+            except RuntimeError:
+                pass  # the loop already ended
+        thread.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> EmbeddedPool:
+        self.start()
+        self.wait_started()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- thread
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported through wait_started()
+            self._error = exc
+        finally:
+            self._started.set()
+            self._stopped.set()
+
+    async def _main(self) -> None:
+        import uvicorn
+
+        from repl.local.pool import SessionPool
+        from repl.local.server import create_app
+
+        self._loop = asyncio.get_running_loop()
+        pool = SessionPool(self.settings, **self.pool_options)
+        await pool.start()
+        self.pool = pool
+        try:
+            app = create_app(pool, self.settings, token=self.token, **self.app_options)
+            config = uvicorn.Config(
+                app,
+                lifespan="off",
+                log_level="warning",
+                access_log=False,
+                http="h11",
+                ws="none",
+                timeout_graceful_shutdown=3,
+                server_header=False,
+                date_header=False,
+            )
+            server = uvicorn.Server(config)
+            self._server = server
+            serving = asyncio.create_task(server.serve(sockets=[self._sock]))
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.001)
+            self._started.set()
+            await serving
+        finally:
+            await pool.close()
+
+
+def serve(settings: PoolSettings, *, out: IO[str] | None = None) -> int:
+    """``acajs-repl serve``: print the endpoint and token, serve until Ctrl-C, clean up."""
+    out = out or sys.stdout
+    pool = EmbeddedPool(settings)
+    try:
+        pool.start()
+        pool.wait_started()
+    except PoolStartError as exc:
+        print(f"acajs-repl serve: {exc}", file=sys.stderr)
+        pool.stop()
+        return 1
+    s = settings
+    print(
+        "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
+        f"  endpoint: {pool.endpoint}\n"
+        f"  token:    {pool.token}\n"
+        f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
+        "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
+        f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
+        f"timeout cap {s.timeout_cap} s\n"
+        "Try it:\n"
+        f"  AUTH_HEADER=\"Authorization: Bearer {pool.token}\"\n"
+        f"  curl -H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
+        f"\"{pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=test\" "
+        "-d '{\"codeInputType\":\"Inline\",\"executionType\":\"Synchronous\",\"code\":\"6*7\"}'\n"
+        "Press Ctrl-C to stop (every session and its files are removed).",
+        file=out,
+        flush=True,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        while not stop.is_set() and pool.running:
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping: killing kernels and removing session directories...", file=out, flush=True)
+        pool.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

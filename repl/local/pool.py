@@ -1,0 +1,486 @@
+"""Sessions of the local pool: identifier -> (Node kernel, directory, timestamps).
+
+Lifecycle, as on the service (API.md §4):
+
+* The first execute or files request naming a new identifier creates the
+  session; it gets a pre-started ("ready") kernel when one is waiting, so the
+  first execution does not pay Node's start-up.  Ready kernels are refilled in
+  the background, a few at a time.
+* Every execute or files request for the identifier resets its cooldown
+  (``expireAt = lastAccessedAt + cooldown``); an execution also touches the
+  session when it ends, so a long execution never expires under itself.
+  ``GET /session`` and the pool-level calls only observe.
+* A reaper destroys a session at ``expireAt`` when no execution is running or
+  queued on it: kernel killed, directory removed.  ``DELETE /session`` does the
+  same at once.
+* Executions on one identifier run one at a time, in arrival order
+  (``asyncio.Lock`` wakes its waiters first-in, first-out).
+* When a kernel dies (``process.exit()``, crash, memory) the response says the
+  state was lost; the next execution starts a fresh kernel in the same
+  directory, so files in ``/mnt/data`` survive, as they do when the service's
+  Jupyter kernel restarts inside its container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import math
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from repl.local.errors import CapacityExceeded, KernelUnavailable, PoolError
+from repl.local.settings import PoolSettings
+
+if TYPE_CHECKING:
+    from repl.local.kernel import Kernel
+
+log = logging.getLogger(__name__)
+
+KernelFactory = Callable[[Path, PoolSettings], Awaitable["Kernel"]]
+
+# Execution records kept per session for GET executions/{id}.
+MAX_EXECUTION_RECORDS = 64
+
+STATE_LOST_NOTE = (
+    "[local pool] The session's Node.js kernel ended, so its variables and other "
+    "in-memory state are lost. The next execution starts a fresh kernel; files in "
+    "/mnt/data are kept."
+)
+RESTARTED_NOTE = (
+    "[local pool] The session's previous kernel had ended (its state was lost); "
+    "this execution ran in a fresh kernel."
+)
+
+
+async def _default_kernel_factory(workdir: Path, settings: PoolSettings) -> Kernel:
+    from repl.local.kernel import Kernel
+
+    return await Kernel.start(workdir=workdir, settings=settings)
+
+
+@dataclass(eq=False)
+class ExecutionRecord:
+    """One execution, synchronous or not, as GET executions/{id} reports it."""
+
+    id: str
+    identifier: str
+    execution_type: str  # "Synchronous" | "Asynchronous"
+    status: str = "Running"  # Running | Succeeded | Failed
+    stdout: str = ""
+    stderr: str = ""
+    value: Any = ""
+    value_text: str = ""
+    duration_ms: float = 0.0
+    state_lost: bool = False
+    kernel_status: str = ""  # ok | error | timeout | died (from the kernel)
+    error: PoolError | None = None  # the request could not run at all
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(eq=False)
+class Session:
+    identifier: str
+    directory: Path
+    created_at: float
+    last_accessed_at: float
+    cooldown: float
+    etag: str = field(default_factory=lambda: str(uuid.uuid4()))
+    kernel: Kernel | None = None
+    starting: asyncio.Task | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pending: int = 0  # executions running or queued
+    closed: bool = False
+    executions: collections.OrderedDict[str, ExecutionRecord] = field(
+        default_factory=collections.OrderedDict
+    )
+
+    @property
+    def expire_at(self) -> float:
+        return self.last_accessed_at + self.cooldown
+
+    def touch(self, now: float) -> None:
+        self.last_accessed_at = max(self.last_accessed_at, now)
+        self.etag = str(uuid.uuid4())
+
+
+class SessionPool:
+    """All sessions of one local pool.  Runs on one event loop (the server's)."""
+
+    def __init__(
+        self,
+        settings: PoolSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        kernel_factory: KernelFactory | None = None,
+        reap_interval: float = 30.0,
+        refill_concurrency: int = 2,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._kernel_factory = kernel_factory or _default_kernel_factory
+        self.reap_interval = reap_interval
+        self._refill_sem = asyncio.Semaphore(max(1, refill_concurrency))
+        self._sessions: dict[str, Session] = {}
+        self._ready: list[tuple[Path, Kernel]] = []
+        self._refilling = 0
+        self._refill_failures = 0
+        self._tasks: set[asyncio.Task] = set()
+        self._wake = asyncio.Event()
+        self._reaper: asyncio.Task | None = None
+        self.root: Path | None = None
+        self.started_at = clock()
+        self.closed = False
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        base = self.settings.data_dir
+        if base is not None:
+            Path(base).mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="acajs-pool-", dir=base))
+        (self.root / "sessions").mkdir()
+        (self.root / "staging").mkdir()
+        self.started_at = self.clock()
+        self._reaper = asyncio.create_task(self._reap_loop(), name="acajs-pool-reaper")
+        self._schedule_refill()
+
+    async def close(self) -> None:
+        """Stop every kernel (ready ones too) and remove every session directory."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        ready, self._ready = self._ready, []
+        kills = [self._destroy(s) for s in sessions]
+        kills += [self._kill_quietly(k) for _, k in ready]
+        await asyncio.gather(*kills, return_exceptions=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.root is not None:
+            await asyncio.to_thread(shutil.rmtree, self.root, True)
+
+    @property
+    def staging_dir(self) -> Path:
+        assert self.root is not None, "pool not started"
+        return self.root / "staging"
+
+    # ------------------------------------------------------------------ sessions
+    def get(self, identifier: str) -> Session | None:
+        """The live session for ``identifier``, without touching it."""
+        return self._sessions.get(identifier)
+
+    def sessions(self) -> list[Session]:
+        return sorted(self._sessions.values(), key=lambda s: s.created_at)
+
+    @property
+    def ready_count(self) -> int:
+        return len(self._ready)
+
+    def acquire(self, identifier: str) -> Session:
+        """The session for ``identifier``, created if new; resets its cooldown.
+
+        Synchronous on purpose: two requests for one new identifier can never
+        create two sessions.  Raises ``CapacityExceeded`` at ``max_sessions``.
+        """
+        if self.closed:
+            raise PoolError(503, "SessionPoolClosed", "The local pool is shutting down.")
+        now = self.clock()
+        session = self._sessions.get(identifier)
+        if session is not None:
+            session.touch(now)
+            return session
+        if len(self._sessions) >= self.settings.max_sessions:
+            soonest = min(s.expire_at for s in self._sessions.values())
+            raise CapacityExceeded(self.settings.max_sessions, max(1, math.ceil(soonest - now)))
+        kernel: Kernel | None = None
+        directory: Path | None = None
+        while self._ready:
+            directory, kernel = self._ready.pop(0)
+            if kernel.alive:
+                break
+            self._spawn(self._discard(directory, kernel))
+            directory, kernel = None, None
+        if directory is None:
+            directory = self._new_dir()
+        session = Session(
+            identifier=identifier,
+            directory=directory,
+            created_at=now,
+            last_accessed_at=now,
+            cooldown=float(self.settings.cooldown),
+            kernel=kernel,
+        )
+        if kernel is None:
+            session.starting = self._spawn(self._kernel_factory(directory, self.settings))
+        self._sessions[identifier] = session
+        self._schedule_refill()
+        self._wake.set()
+        return session
+
+    async def delete(self, identifier: str) -> bool:
+        session = self._sessions.get(identifier)
+        if session is None:
+            return False
+        await self._destroy(session)
+        return True
+
+    async def reap(self) -> list[str]:
+        """Destroy every idle session whose ``expireAt`` has passed; their identifiers."""
+        now = self.clock()
+        expired = [
+            s for s in self._sessions.values() if s.pending == 0 and s.expire_at <= now
+        ]
+        await asyncio.gather(*(self._destroy(s) for s in expired), return_exceptions=True)
+        return [s.identifier for s in expired]
+
+    async def _reap_loop(self) -> None:
+        while True:
+            try:
+                await self.reap()
+            except Exception:  # never let the reaper die
+                log.exception("reaping sessions failed")
+            idle = [s.expire_at for s in self._sessions.values() if s.pending == 0]
+            delay = self.reap_interval
+            if idle:
+                delay = min(delay, max(0.01, min(idle) - self.clock() + 0.005))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _destroy(self, session: Session) -> None:
+        if self._sessions.get(session.identifier) is session:
+            del self._sessions[session.identifier]
+        session.closed = True
+        kernel, session.kernel = session.kernel, None
+        starting, session.starting = session.starting, None
+        if starting is not None:
+            self._discard_start(starting)
+        if kernel is not None:
+            await self._kill_quietly(kernel)
+        await asyncio.to_thread(shutil.rmtree, session.directory, True)
+
+    # ---------------------------------------------------------------- executions
+    def start_execution(
+        self,
+        identifier: str,
+        code: str,
+        *,
+        timeout: float,
+        output_limit: int | None = None,
+        execution_id: str | None = None,
+        execution_type: str = "Synchronous",
+    ) -> ExecutionRecord:
+        """Queue ``code`` on the identifier's session and return its record at once.
+
+        Capacity errors are raised here, before anything runs; wait on
+        ``record.done`` for the outcome.
+        """
+        session = self.acquire(identifier)
+        record = ExecutionRecord(
+            id=execution_id or str(uuid.uuid4()),
+            identifier=identifier,
+            execution_type=execution_type,
+        )
+        session.executions[record.id] = record
+        session.executions.move_to_end(record.id)
+        while len(session.executions) > MAX_EXECUTION_RECORDS:
+            session.executions.popitem(last=False)
+        session.pending += 1
+        self._spawn(self._run(session, record, code, timeout, output_limit))
+        return record
+
+    async def execute(self, identifier: str, code: str, **kwargs: Any) -> ExecutionRecord:
+        record = self.start_execution(identifier, code, **kwargs)
+        await record.done.wait()
+        return record
+
+    def get_execution(self, identifier: str, execution_id: str) -> ExecutionRecord | None:
+        session = self._sessions.get(identifier)
+        if session is None:
+            return None
+        return session.executions.get(execution_id)
+
+    async def _run(
+        self,
+        session: Session,
+        record: ExecutionRecord,
+        code: str,
+        timeout: float,
+        output_limit: int | None,
+    ) -> None:
+        try:
+            async with session.lock:
+                if session.closed:  # deleted while this execution waited its turn
+                    record.status = "Failed"
+                    record.state_lost = True
+                    record.stderr = (
+                        "[local pool] The session was deleted before this execution "
+                        "started; nothing ran."
+                    )
+                    return
+                kernel, restarted = await self._ensure_kernel(session)
+                result = await kernel.execute(code, timeout=timeout, output_limit=output_limit)
+                session.touch(self.clock())
+                record.kernel_status = result.status
+                record.status = "Succeeded" if result.status == "ok" else "Failed"
+                record.stdout = result.stdout
+                record.stderr = result.stderr
+                record.value = result.value
+                record.value_text = result.value_text
+                record.duration_ms = result.duration_ms
+                record.state_lost = bool(result.state_lost) or not kernel.alive
+                if restarted:
+                    record.stderr = _join(RESTARTED_NOTE, record.stderr)
+                if record.state_lost:
+                    record.status = "Failed" if result.status != "ok" else record.status
+                    record.stderr = _join(record.stderr, STATE_LOST_NOTE)
+                    if session.kernel is kernel:
+                        session.kernel = None
+                    self._spawn(self._kill_quietly(kernel))
+        except PoolError as exc:
+            record.status = "Failed"
+            record.error = exc
+            record.stderr = exc.message
+        except Exception as exc:  # a bug or an unexpected kernel failure: report, keep serving
+            log.exception("execution failed")
+            record.status = "Failed"
+            record.error = PoolError(500, "InternalServerError", f"The local pool failed: {exc!r}")
+            record.stderr = record.error.message
+        finally:
+            session.pending -= 1
+            record.done.set()
+            self._wake.set()
+
+    async def _ensure_kernel(self, session: Session) -> tuple[Kernel, bool]:
+        """The session's live kernel (waiting for its start); True when it is a restart."""
+        restarted = False
+        if session.starting is not None:
+            task = session.starting
+            try:
+                session.kernel = await task
+            except Exception as exc:
+                session.kernel = None
+                log.warning("kernel start failed: %r", exc)
+            finally:
+                if session.starting is task:
+                    session.starting = None
+        if session.kernel is not None and not session.kernel.alive:
+            self._spawn(self._kill_quietly(session.kernel))
+            session.kernel = None
+            restarted = True
+        if session.kernel is None:
+            try:
+                session.kernel = await self._kernel_factory(session.directory, self.settings)
+            except Exception as exc:
+                raise KernelUnavailable(str(exc) or type(exc).__name__) from exc
+            if session.closed:
+                kernel, session.kernel = session.kernel, None
+                await self._kill_quietly(kernel)
+                raise PoolError(409, "SessionDeleted", "The session was deleted meanwhile.")
+        return session.kernel, restarted
+
+    # ------------------------------------------------------------- ready kernels
+    def _schedule_refill(self) -> None:
+        if self.closed:
+            return
+        while len(self._ready) + self._refilling < self.settings.ready:
+            self._refilling += 1
+            self._spawn(self._refill_one())
+
+    async def _refill_one(self) -> None:
+        directory = None
+        try:
+            async with self._refill_sem:
+                if self._refill_failures:
+                    # Back off after failures (e.g. Node missing) instead of spinning.
+                    await asyncio.sleep(min(30.0, 0.5 * 2 ** min(self._refill_failures, 6)))
+                directory = self._new_dir()
+                kernel = await self._kernel_factory(directory, self.settings)
+            self._refill_failures = 0
+            if self.closed:
+                await self._discard(directory, kernel)
+            else:
+                self._ready.append((directory, kernel))
+        except asyncio.CancelledError:
+            if directory is not None:
+                shutil.rmtree(directory, True)
+            raise
+        except Exception as exc:
+            self._refill_failures += 1
+            log.warning("starting a ready kernel failed: %r", exc)
+            if directory is not None:
+                shutil.rmtree(directory, True)
+        finally:
+            self._refilling -= 1
+        if self._refill_failures == 0:
+            self._schedule_refill()
+        elif not self.closed:
+            self._schedule_refill()
+
+    async def wait_ready(self, count: int | None = None, timeout: float = 30.0) -> None:
+        """Wait until ``count`` (default: ``settings.ready``) ready kernels wait."""
+        want = self.settings.ready if count is None else count
+        deadline = time.monotonic() + timeout
+        while len(self._ready) < want:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self._ready)} of {want} ready kernels started")
+            await asyncio.sleep(0.005)
+
+    # ------------------------------------------------------------------- helpers
+    def _new_dir(self) -> Path:
+        assert self.root is not None, "pool not started"
+        directory = self.root / "sessions" / secrets.token_hex(8)
+        directory.mkdir(mode=0o700)
+        return directory
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _discard_start(self, task: asyncio.Task) -> None:
+        def kill_when_started(t: asyncio.Task) -> None:
+            if not t.cancelled() and t.exception() is None:
+                self._spawn(self._kill_quietly(t.result()))
+
+        if task.done():
+            kill_when_started(task)
+        else:
+            task.add_done_callback(kill_when_started)
+
+    async def _discard(self, directory: Path, kernel: Kernel) -> None:
+        await self._kill_quietly(kernel)
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+
+    @staticmethod
+    async def _kill_quietly(kernel: Kernel) -> None:
+        try:
+            await kernel.kill()
+        except Exception:
+            log.exception("killing a kernel failed")
+
+
+def _join(*parts: str) -> str:
+    out = ""
+    for part in parts:
+        if not part:
+            continue
+        if out and not out.endswith("\n"):
+            out += "\n"
+        out += part
+    return out

@@ -1,0 +1,66 @@
+"""Shared fixtures: a real local pool over HTTP, fresh identifiers, private user dirs.
+
+``local_pool`` is one ``EmbeddedPool`` for the whole test run: real HTTP on
+127.0.0.1, real Node kernels.  It yields the pool itself; rely only on
+``.endpoint`` (the data-plane endpoint, Azure-shaped), ``.arm_base`` (for the
+ARM-shaped pool route) and ``.token`` (send ``Authorization: Bearer <token>``).
+Use a fresh ``identifier`` per test so tests never share session state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from repl.local.embedded import EmbeddedPool
+from repl.local.settings import PoolSettings
+
+# Short enough that idle sessions of finished tests go away during a run, long
+# enough that no test's session expires under it.
+TEST_COOLDOWN_SECONDS = 60
+# Every test uses its own identifier; leave room for many of them.
+TEST_MAX_SESSIONS = 64
+
+
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read or write the real user config and data directories."""
+    base = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("ACAJS_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("ACAJS_DATA_DIR", str(base / "data"))
+
+
+@pytest.fixture(scope="session")
+def local_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPool]:
+    settings = PoolSettings(
+        max_sessions=TEST_MAX_SESSIONS,
+        ready=1,
+        cooldown=TEST_COOLDOWN_SECONDS,
+        data_dir=tmp_path_factory.mktemp("local-pool"),
+    )
+    pool = EmbeddedPool(settings).start()
+    pool.wait_started()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.fixture
+def identifier() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def pool_http(local_pool: EmbeddedPool) -> Iterator["httpx.Client"]:
+    """An httpx client for ``local_pool`` with its bearer token and base URL set."""
+    import httpx
+
+    with httpx.Client(
+        base_url=local_pool.endpoint,
+        headers={"Authorization": f"Bearer {local_pool.token}"},
+        timeout=60,
+    ) as client:
+        yield client

@@ -1,0 +1,214 @@
+"""Files API of the local pool over real HTTP, both dialects, shapes checked against the spec examples."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "azure-spec" / "data-plane" / "preview"
+V = "2025-10-02-preview"
+LEGACY = "2024-08-02-preview"
+
+
+def example(version: str, name: str) -> dict:
+    path = SPEC / version / "examples" / f"{name}.json"
+    if not path.exists():
+        pytest.skip(f"spec example {path} is not available")
+    return json.loads(path.read_text())
+
+
+def params(identifier: str, version: str = V, **extra: str) -> dict[str, str]:
+    return {"api-version": version, "identifier": identifier, **extra}
+
+
+def upload(client: httpx.Client, identifier: str, name: str, data: bytes, **extra: str) -> httpx.Response:
+    return client.post("/files", params=params(identifier, **extra), files={"file": (name, data)})
+
+
+def test_upload_returns_metadata_shaped_like_the_spec(pool_http: httpx.Client, identifier: str) -> None:
+    r = upload(pool_http, identifier, "notes.yaml", b"a: 1")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    spec_keys = set(example("2025-02-02-preview", "SessionResourceFiles_Upload")["responses"]["200"]["body"])
+    assert spec_keys <= set(body)
+    assert body["name"] == "notes.yaml"
+    assert body["type"] == "File"
+    assert body["sizeInBytes"] == 4
+    assert body["contentType"] == "application/yaml"
+    assert body["lastModifiedAt"].endswith("Z")
+
+
+def test_list_metadata_content_delete_roundtrip(pool_http: httpx.Client, identifier: str) -> None:
+    payload = bytes(range(256)) * 4
+    assert upload(pool_http, identifier, "blob.bin", payload).status_code == 200
+    assert upload(pool_http, identifier, "inner.txt", b"deep", path="sub/dir").status_code == 200
+
+    listing = pool_http.get("/files", params=params(identifier))
+    assert listing.status_code == 200
+    body = listing.json()
+    spec = example(V, "SessionResourceFiles_List")["responses"]["200"]["body"]
+    assert set(spec) <= set(body) and body["nextLink"] is None
+    entries = {(e["directory"], e["name"]): e for e in body["value"]}
+    assert set(entries) == {("", "blob.bin"), ("", "sub")}
+    file_spec_keys = set(spec["value"][0])
+    assert file_spec_keys <= set(entries[("", "blob.bin")])
+    assert entries[("", "blob.bin")]["sizeInBytes"] == len(payload)
+    assert entries[("", "sub")]["type"] == "Directory"
+
+    rec = pool_http.get("/files", params=params(identifier, recursive="true")).json()["value"]
+    assert {(e["directory"], e["name"], e["type"]) for e in rec} == {
+        ("", "blob.bin", "File"),
+        ("", "sub", "Directory"),
+        ("sub", "dir", "Directory"),
+        ("sub/dir", "inner.txt", "File"),
+    }
+    in_sub = pool_http.get("/files", params=params(identifier, path="sub", recursive="true")).json()
+    assert {(e["directory"], e["name"]) for e in in_sub["value"]} == {("", "dir"), ("dir", "inner.txt")}
+
+    meta = pool_http.get("/files/blob.bin", params=params(identifier))
+    assert meta.status_code == 200
+    spec_meta = example("2025-02-02-preview", "SessionResourceFiles_Get")["responses"]["200"]["body"]
+    assert set(spec_meta) <= set(meta.json())
+    assert meta.json()["sizeInBytes"] == len(payload)
+
+    content = pool_http.get("/files/blob.bin/content", params=params(identifier))
+    assert content.status_code == 200 and content.content == payload
+    deep = pool_http.get("/files/inner.txt/content", params=params(identifier, path="/mnt/data/sub/dir"))
+    assert deep.content == b"deep"
+
+    assert pool_http.delete("/files/blob.bin", params=params(identifier)).status_code == 204
+    gone = pool_http.get("/files/blob.bin", params=params(identifier))
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == gone.headers["x-ms-error-code"]
+    assert pool_http.get("/files/blob.bin/content", params=params(identifier)).status_code == 404
+    assert pool_http.delete("/files/blob.bin", params=params(identifier)).status_code == 404
+
+
+def test_upload_overwrites_and_root_path_spellings(pool_http: httpx.Client, identifier: str) -> None:
+    assert upload(pool_http, identifier, "x.txt", b"one", path="/").status_code == 200
+    assert upload(pool_http, identifier, "x.txt", b"second", path="/mnt/data").status_code == 200
+    r = pool_http.get("/files/x.txt/content", params=params(identifier))
+    assert r.content == b"second"
+
+
+def test_legacy_dialect_files(pool_http: httpx.Client, identifier: str) -> None:
+    r = pool_http.post(
+        "/files/upload", params=params(identifier, LEGACY), files={"file": ("data.csv", b"a,b\n1,2\n")}
+    )
+    assert r.status_code == 200, r.text
+    props = r.json()["value"][0]["properties"]
+    assert props["filename"] == "data.csv" and props["size"] == 8 and props["lastModifiedTime"]
+
+    upload(pool_http, identifier, "deep.txt", b"xyz", path="d")
+    listing = pool_http.get("/files", params=params(identifier, LEGACY))
+    assert listing.status_code == 200
+    names = {v["properties"]["filename"]: v["properties"]["size"] for v in listing.json()["value"]}
+    assert names == {"data.csv": 8, "d/deep.txt": 3}
+
+    content = pool_http.get("/files/content/data.csv", params=params(identifier, LEGACY))
+    assert content.status_code == 200 and content.content == b"a,b\n1,2\n"
+    nested = pool_http.get("/files/content/d/deep.txt", params=params(identifier, LEGACY))
+    assert nested.content == b"xyz"
+
+
+def test_get_files_shape_follows_the_api_version(pool_http: httpx.Client, identifier: str) -> None:
+    upload(pool_http, identifier, "f.txt", b"1")
+    for version in ("2024-02-02-preview", "2024-08-02-preview"):
+        item = pool_http.get("/files", params=params(identifier, version)).json()["value"][0]
+        assert set(item["properties"]) >= {"filename", "size", "lastModifiedTime"}
+    for version in ("2024-10-02-preview", "2025-02-02-preview", "2025-10-02-preview"):
+        body = pool_http.get("/files", params=params(identifier, version)).json()
+        assert body["value"][0]["name"] == "f.txt" and "nextLink" in body
+
+
+def test_routes_refused_in_versions_that_lack_them(pool_http: httpx.Client, identifier: str) -> None:
+    cases = [
+        ("POST", "/files/upload", "2025-10-02-preview"),
+        ("GET", "/files/content/x", "2025-02-02-preview"),
+        ("GET", "/files/x", "2024-08-02-preview"),
+        ("GET", "/files/x/content", "2024-02-02-preview"),
+    ]
+    for method, path, version in cases:
+        r = pool_http.request(method, path, params=params(identifier, version), files={"file": ("a", b"a")} if method == "POST" else None)
+        assert r.status_code == 400, (method, path, version, r.text)
+        assert r.json()["error"]["code"] == "SessionRequestNotSupported"
+
+
+@pytest.mark.parametrize(
+    "path_param,name",
+    [
+        ("..", "x.txt"),
+        ("../other", "x.txt"),
+        ("/etc", "passwd"),
+        ("a/../../b", "x.txt"),
+        ("ok", "..\\..\\x.txt"),
+        ("ok\x00evil", "x.txt"),
+    ],
+)
+def test_paths_escaping_the_session_dir_are_refused(
+    pool_http: httpx.Client, identifier: str, path_param: str, name: str
+) -> None:
+    r = upload(pool_http, identifier, name, b"nope", path=path_param)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "SessionRequestValidationFailed"
+    assert r.headers["x-ms-error-code"] == "SessionRequestValidationFailed"
+    for method, route in (("GET", f"/files/{name}"), ("GET", f"/files/{name}/content"), ("DELETE", f"/files/{name}")):
+        if "\\" in name:
+            continue
+        r = pool_http.request(method, route, params=params(identifier, path=path_param))
+        assert r.status_code == 400, (method, route, r.text)
+
+
+def test_upload_filename_escapes_are_refused(pool_http: httpx.Client, identifier: str) -> None:
+    for name in ("../../escape.txt", "/etc/evil", "..", "a/../../b"):
+        r = upload(pool_http, identifier, name, b"x")
+        assert r.status_code == 400, (name, r.text)
+    legacy = pool_http.get("/files/content/../../etc/passwd", params=params(identifier, LEGACY))
+    assert legacy.status_code in (400, 404)
+    assert b"root:" not in legacy.content
+
+
+def test_symlinks_out_of_the_session_dir_are_refused(
+    local_pool, pool_http: httpx.Client, identifier: str, tmp_path: Path
+) -> None:
+    assert upload(pool_http, identifier, "real.txt", b"mine").status_code == 200
+    session = local_pool.pool.get(identifier)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    os.symlink(secret, session.directory / "leak.txt")
+    os.symlink(tmp_path, session.directory / "outside")
+    assert pool_http.get("/files/leak.txt/content", params=params(identifier)).status_code == 400
+    assert pool_http.get("/files/leak.txt", params=params(identifier)).status_code == 400
+    assert pool_http.get("/files/secret.txt/content", params=params(identifier, path="outside")).status_code == 400
+    assert upload(pool_http, identifier, "new.txt", b"x", path="outside").status_code == 400
+    assert upload(pool_http, identifier, "leak.txt", b"overwrite").status_code == 400
+    assert secret.read_text() == "top secret"
+    assert not (tmp_path / "new.txt").exists()
+    listed = pool_http.get("/files", params=params(identifier, recursive="true")).json()["value"]
+    assert [e["name"] for e in listed] == ["real.txt"]
+
+
+def test_sessions_never_see_each_others_files(pool_http: httpx.Client, identifier: str) -> None:
+    other = identifier + "-other"
+    upload(pool_http, identifier, "private.txt", b"mine")
+    assert pool_http.get("/files", params=params(other)).json()["value"] == []
+    assert pool_http.get("/files/private.txt/content", params=params(other)).status_code == 404
+    assert pool_http.get("/files/private.txt/content", params=params(identifier)).content == b"mine"
+
+
+def test_upload_without_file_part_or_multipart(pool_http: httpx.Client, identifier: str) -> None:
+    r = pool_http.post("/files", params=params(identifier), json={"file": "x"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "SessionRequestValidationFailed"
+    r = pool_http.post("/files", params=params(identifier), data={"notafile": "x"}, files={"other": ("", b"")})
+    assert r.status_code == 400
+
+
+def test_large_upload_streams_to_disk(pool_http: httpx.Client, identifier: str) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    r = upload(pool_http, identifier, "big.bin", data)
+    assert r.status_code == 200 and r.json()["sizeInBytes"] == len(data)
+    assert pool_http.get("/files/big.bin/content", params=params(identifier)).content == data
