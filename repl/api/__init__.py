@@ -1,0 +1,41 @@
+"""The UI-free client of the Azure Container Apps dynamic sessions API."""
+
+from .auth import ARM_SCOPE, DATA_PLANE_SCOPE, AuthProvider, AzureToken, NoAuth, StaticToken
+from .client import USER_AGENT, SessionsClient
+from .dialects import CURRENT, DEFAULT_API_VERSION, LEGACY, LEGACY_API_VERSION, parse_execution
+from .endpoint import PoolRef, PoolResolutionError, default_subscription, parse_pool_path, resolve_endpoint
+from .errors import (
+    ApiError,
+    AuthError,
+    BadRequestError,
+    BadResponseError,
+    CapacityError,
+    ConnectError,
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RequestTimeout,
+    ServerError,
+    SessionNotFoundError,
+)
+from .models import (
+    Execution,
+    ExecutionStatus,
+    FileInfo,
+    Package,
+    PoolMetadata,
+    PoolStatus,
+    SessionInfo,
+    value_text,
+)
+from .retry import RetryPolicy
+
+__all__ = [
+    "ARM_SCOPE", "DATA_PLANE_SCOPE", "AuthProvider", "AzureToken", "NoAuth", "StaticToken",
+    "USER_AGENT", "SessionsClient", "CURRENT", "LEGACY", "DEFAULT_API_VERSION", "LEGACY_API_VERSION",
+    "parse_execution", "PoolRef", "PoolResolutionError", "default_subscription", "parse_pool_path",
+    "resolve_endpoint", "ApiError", "AuthError", "BadRequestError", "BadResponseError", "CapacityError",
+    "ConnectError", "ForbiddenError", "NotFoundError", "PayloadTooLargeError", "RequestTimeout",
+    "ServerError", "SessionNotFoundError", "Execution", "ExecutionStatus", "FileInfo", "Package",
+    "PoolMetadata", "PoolStatus", "SessionInfo", "value_text", "RetryPolicy",
+]

@@ -1,0 +1,172 @@
+"""The pool's endpoint: parse subscription/resource group/pool out of it, or
+resolve it from ``--pool NAME --resource-group RG [--subscription SUB]`` through
+ARM, the way ``az containerapp sessionpool show`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from .auth import AuthProvider
+from .errors import (
+    ApiError,
+    AuthError,
+    ConnectError,
+    ForbiddenError,
+    NotFoundError,
+    RequestTimeout,
+    bad_body,
+    error_from_response,
+)
+from .dialects import ARM_API_VERSION
+
+ARM_BASE = "https://management.azure.com"
+
+_POOL_PATH = re.compile(
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"(?:/providers/Microsoft\.App)?/sessionPools/(?P<pool>[^/?#]+)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRef:
+    subscription: str
+    resource_group: str
+    pool: str
+
+    @property
+    def resource_id(self) -> str:
+        return (f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.App/sessionPools/{self.pool}")
+
+
+class PoolResolutionError(ApiError):
+    """The pool could not be located (no subscription known, or no endpoint in ARM)."""
+
+
+def parse_pool_path(endpoint: str) -> PoolRef | None:
+    """Subscription, resource group and pool from a code-interpreter endpoint's path."""
+    m = _POOL_PATH.search(urlsplit(endpoint).path)
+    if not m:
+        return None
+    return PoolRef(m["sub"], m["rg"], m["pool"])
+
+
+def arm_pool_url(ref: PoolRef, arm_base: str = ARM_BASE) -> str:
+    q = lambda s: quote(s, safe="")  # noqa: E731
+    return (f"{arm_base.rstrip('/')}/subscriptions/{q(ref.subscription)}/resourceGroups/"
+            f"{q(ref.resource_group)}/providers/Microsoft.App/sessionPools/{q(ref.pool)}"
+            f"?api-version={ARM_API_VERSION}")
+
+
+def default_subscription(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The subscription ``az`` would use: ``AZURE_SUBSCRIPTION_ID``, else the
+    default of ``az account set`` (``azureProfile.json`` in ``AZURE_CONFIG_DIR``
+    or ``~/.azure``)."""
+    sub = environ.get("AZURE_SUBSCRIPTION_ID")
+    if sub:
+        return sub
+    cfg = Path(environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure")
+    try:
+        raw = (cfg / "azureProfile.json").read_bytes()
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    for s in data.get("subscriptions", []) if isinstance(data, dict) else []:
+        if isinstance(s, dict) and s.get("isDefault") and s.get("id"):
+            return str(s["id"])
+    return None
+
+
+def arm_error(resp: httpx.Response, ref: PoolRef, *, secrets: tuple[str, ...] = ()) -> ApiError:
+    """An ARM error for the pool resource, with hints that fit ARM."""
+    what = f"Reading session pool {ref.pool!r} from Azure Resource Manager"
+    err = error_from_response(resp.status_code, resp.headers, resp.content, what=what, secrets=secrets)
+    if isinstance(err, AuthError):
+        err.hint = "sign in with `az login`; ARM needs a token for https://management.azure.com"
+    elif isinstance(err, ForbiddenError):
+        err.hint = ("you need a role that can read the pool (for example Reader) on resource group "
+                    f"{ref.resource_group!r}")
+    elif isinstance(err, NotFoundError):
+        err.message = (f"No session pool named {ref.pool!r} in resource group "
+                       f"{ref.resource_group!r} of subscription {ref.subscription}")
+        err.hint = ("check --pool, --resource-group and --subscription "
+                    f"(`az containerapp sessionpool list -g {ref.resource_group}`)")
+    return err
+
+
+async def get_arm_pool(http: httpx.AsyncClient, ref: PoolRef, *, arm_base: str = ARM_BASE,
+                       auth: AuthProvider, headers: Mapping[str, str] | None = None,
+                       timeout: float = 15.0) -> dict:
+    """GET the ARM pool resource (one 401 refresh; no other retries)."""
+    url = arm_pool_url(ref, arm_base)
+    force = False
+    host = urlsplit(url).netloc
+    for _ in range(2):
+        token = await auth.token(force_refresh=force)
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        try:
+            resp = await http.get(url, headers=h, timeout=timeout)
+        except httpx.TimeoutException:
+            raise RequestTimeout(f"Azure Resource Manager ({host}) did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise ConnectError(f"Could not reach Azure Resource Manager at {host} ({type(exc).__name__})") from None
+        if resp.status_code == 401 and not force and token:
+            force = True
+            continue
+        break
+    secrets = (token,) if token else ()
+    if not resp.is_success:
+        raise arm_error(resp, ref, secrets=secrets)
+    try:
+        data = resp.json()
+    except ValueError:
+        raise bad_body("Reading the pool from Azure Resource Manager", resp.status_code, resp.headers,
+                       resp.content) from None
+    if not isinstance(data, dict):
+        raise bad_body("Reading the pool from Azure Resource Manager", resp.status_code, resp.headers,
+                       resp.content)
+    return data
+
+
+async def resolve_endpoint(pool: str, resource_group: str, subscription: str | None = None, *,
+                           auth: AuthProvider, arm_base: str = ARM_BASE,
+                           http: httpx.AsyncClient | None = None,
+                           environ: Mapping[str, str] = os.environ) -> tuple[str, PoolRef]:
+    """(poolManagementEndpoint, PoolRef) of a pool named on the command line.
+
+    ``auth`` must give ARM tokens (scope ``https://management.azure.com/.default``).
+    """
+    sub = subscription or default_subscription(environ)
+    if not sub:
+        raise PoolResolutionError(
+            f"No subscription is known to look up session pool {pool!r}",
+            hint="pass --subscription, set AZURE_SUBSCRIPTION_ID, or run `az account set -s SUB`")
+    ref = PoolRef(sub, resource_group, pool)
+    from .client import USER_AGENT
+
+    own = http is None
+    client = http or httpx.AsyncClient()
+    try:
+        data = await get_arm_pool(client, ref, arm_base=arm_base, auth=auth,
+                                  headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    finally:
+        if own:
+            await client.aclose()
+    ep = data.get("properties", {}).get("poolManagementEndpoint") if isinstance(data.get("properties"), dict) else None
+    if not isinstance(ep, str) or not ep:
+        raise PoolResolutionError(
+            f"Session pool {pool!r} has no poolManagementEndpoint yet",
+            hint="wait until its provisioningState is Succeeded (`az containerapp sessionpool show`)")
+    return ep.rstrip("/"), ref

@@ -1,0 +1,280 @@
+"""The client's exception hierarchy.
+
+Every network or service problem surfaces as an :class:`ApiError` subclass whose
+``str()`` is one actionable sentence, ending with ``(request id …)`` when the
+server sent one. A failed *execution* is not an error (see ``Execution.status``).
+
+Messages never contain tokens, and never contain session identifiers either
+(knowing an identifier is access to the session).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# Headers that carry a request/correlation id, in order of preference.
+REQUEST_ID_HEADERS = (
+    "x-ms-request-id",
+    "apim-request-id",
+    "x-ms-client-request-id",
+    "x-request-id",
+    "operation-id",
+    "x-ms-correlation-request-id",
+    "request-id",
+)
+
+ROLE_NAME = "Azure ContainerApps Session Executor"
+AUDIENCE = "https://dynamicsessions.io"
+
+
+def request_id_from(headers: Mapping[str, str] | None) -> str | None:
+    """The first request id found in ``headers`` (case-insensitive), else None."""
+    if not headers:
+        return None
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+class ApiError(Exception):
+    """Base class: the service could not be reached, or refused or garbled a request."""
+
+    default_hint: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+        service_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.hint = hint if hint is not None else self.default_hint
+        self.service_message = service_message
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text.rstrip('.')}: {self.hint}"
+        if self.request_id:
+            text = f"{text.rstrip('.')} (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, code={self.code!r}, "
+            f"request_id={self.request_id!r}, message={self.message!r})"
+        )
+
+
+class AuthError(ApiError):
+    """401: the token was missing, expired, or for the wrong audience."""
+
+    default_hint = (
+        f"sign in with `az login` (or pass a fresh --token) and check that the token's "
+        f"audience is {AUDIENCE}"
+    )
+
+
+class ForbiddenError(ApiError):
+    """403: the caller lacks the Session Executor role on the pool."""
+
+    default_hint = (
+        f'the "{ROLE_NAME}" role on this session pool is missing or not yet propagated '
+        "(role assignments take a few minutes)"
+    )
+
+
+class NotFoundError(ApiError):
+    """404: wrong endpoint, pool, route or api-version."""
+
+    default_hint = (
+        "check the endpoint (the pool's poolManagementEndpoint, from "
+        "`az containerapp sessionpool show`) and the pool name"
+    )
+
+
+class PayloadTooLargeError(ApiError):
+    """413: the request (usually an upload) is too large."""
+
+    default_hint = "the service accepts uploads of at most 128 MB"
+
+
+class CapacityError(ApiError):
+    """429 (or an old-style 404 "pool full"): no session available right now."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        if kw.get("hint") is None:
+            if retry_after is not None:
+                kw["hint"] = f"retry in {retry_after:g} s, or raise the pool's maximum sessions"
+            else:
+                kw["hint"] = "retry shortly, or raise the pool's maximum sessions"
+        super().__init__(message, **kw)
+
+
+class ServerError(ApiError):
+    """5xx from the service or a gateway in front of it."""
+
+    default_hint = "the service had a problem; try again in a moment"
+
+
+class BadResponseError(ApiError):
+    """An HTML, empty or unparseable body where JSON was expected."""
+
+    default_hint = (
+        "a proxy or gateway may be in the way; check the endpoint and try again"
+    )
+
+
+class ConnectError(ApiError):
+    """Connection refused, DNS failure, or a connection dropped mid-request."""
+
+    default_hint = "check the endpoint URL and your network connection"
+
+
+class RequestTimeout(ApiError):
+    """The HTTP request timed out on the client side."""
+
+    default_hint = "the service did not answer in time; try again, or raise --timeout"
+
+
+class BadRequestError(ApiError):
+    """Any other 4xx; carries the service's error code and message."""
+
+
+class SessionNotFoundError(BadRequestError):
+    """400 ``SessionWithIdentifierNotFound``: no session with that identifier (yet)."""
+
+    default_hint = "the session does not exist (it may have expired after its cooldown)"
+
+
+# --- mapping a response to an error ---------------------------------------
+
+
+def _parse_error_body(content: bytes, content_type: str) -> tuple[str | None, str | None, str]:
+    """(code, message, kind) where kind is "json", "html", "empty" or "text"."""
+    stripped = content.strip()
+    if not stripped:
+        return None, None, "empty"
+    head = stripped[:200].lower()
+    if "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html", b"<")):
+        return None, None, "html"
+    try:
+        data = json.loads(stripped)
+    except (ValueError, UnicodeDecodeError):
+        text = stripped[:200].decode("utf-8", "replace")
+        return None, text, "text"
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            code = err.get("code") or err.get("Code")
+            msg = err.get("message") or err.get("Message") or data.get("message")
+            return (str(code) if code else None), (str(msg) if msg else None), "json"
+        if isinstance(err, str):
+            return None, err, "json"
+    return None, None, "json"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import datetime, timezone
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _scrub(text: str | None, secrets: tuple[str, ...]) -> str | None:
+    if text is None:
+        return None
+    for s in secrets:
+        if s and len(s) >= 6 and s in text:
+            text = text.replace(s, "***")
+    return text
+
+
+def error_from_response(
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    *,
+    what: str = "The request",
+    secrets: tuple[str, ...] = (),
+) -> ApiError:
+    """Build the right :class:`ApiError` for a non-2xx response.
+
+    ``what`` names the operation ("Executing code", "Uploading data.csv") and is
+    the start of the message; ``secrets`` (the token, the identifier) are
+    removed from any text quoted from the server.
+    """
+    rid = request_id_from(headers)
+    code, msg, kind = _parse_error_body(content, headers.get("content-type", ""))
+    code = code or headers.get("x-ms-error-code")
+    msg = _scrub(msg, secrets)
+    if msg and len(msg) > 300:
+        msg = msg[:297] + "..."
+    said = f" ({code}: {msg})" if code and msg else (f" ({code})" if code else (f" ({msg})" if msg else ""))
+    kw: dict[str, Any] = dict(status_code=status_code, code=code, request_id=rid, service_message=msg)
+    s = status_code
+    if s == 401:
+        return AuthError(f"{what} was refused because the token was rejected (HTTP 401){said}", **kw)
+    if s == 403:
+        return ForbiddenError(f"{what} was forbidden (HTTP 403){said}", **kw)
+    if s == 429 or (code and "capacity" in code.lower()):
+        ra = retry_after_seconds(headers.get("retry-after"))
+        return CapacityError(f"{what} failed because the session pool is at capacity (HTTP {s}){said}",
+                             retry_after=ra, **kw)
+    if s == 404:
+        return NotFoundError(f"{what} failed: the endpoint answered 404 Not Found{said}", **kw)
+    if s == 413:
+        return PayloadTooLargeError(f"{what} failed: the payload is too large (HTTP 413){said}", **kw)
+    if s >= 500:
+        if kind in ("html", "empty"):
+            body = "an HTML page" if kind == "html" else "an empty body"
+            return ServerError(f"{what} failed with HTTP {s} and {body} from a gateway", **kw)
+        return ServerError(f"{what} failed with a server error (HTTP {s}){said}", **kw)
+    if 400 <= s < 500:
+        if code == "SessionWithIdentifierNotFound":
+            return SessionNotFoundError(f"{what} failed: no such session (HTTP {s})", **kw)
+        if kind in ("html", "empty") and not code:
+            body = "an HTML page" if kind == "html" else "an empty body"
+            return BadRequestError(
+                f"{what} was rejected with HTTP {s} and {body}",
+                hint="check the endpoint and the api-version", **kw)
+        return BadRequestError(f"{what} was rejected (HTTP {s}){said}",
+                               hint=None if msg else "check the request and the api-version", **kw)
+    return BadResponseError(f"{what} got an unexpected HTTP {s}{said}", **kw)
+
+
+def bad_body(what: str, status_code: int, headers: Mapping[str, str], content: bytes) -> BadResponseError:
+    """A 2xx whose body is not the JSON expected (HTML, empty, garbled)."""
+    rid = request_id_from(headers)
+    _, _, kind = _parse_error_body(content, headers.get("content-type", ""))
+    body = {"html": "an HTML page", "empty": "an empty body"}.get(kind, "a body that is not valid JSON")
+    return BadResponseError(
+        f"{what} got {body} (HTTP {status_code}) instead of the service's JSON",
+        status_code=status_code, request_id=rid)
