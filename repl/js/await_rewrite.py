@@ -40,12 +40,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import tree_sitter
-import tree_sitter_javascript
+from typing import TYPE_CHECKING
+
+from repl.js.parser import new_parser
+
+if TYPE_CHECKING:
+    import tree_sitter
 
 __all__ = ["rewrite_top_level_await", "has_top_level_await", "RESULT_CALLBACKS"]
-
-_LANGUAGE: tree_sitter.Language | None = None
 
 # Node types whose bodies are not "top level" for await purposes.
 _FUNCTION_BOUNDARIES = frozenset(
@@ -78,14 +80,6 @@ RESULT_CALLBACKS = (
     "})().then((r) => { $$.done(r ? r.value : undefined) }, "
     "(e) => { $$.sendError(e) });"
 )
-
-
-def _parser() -> tree_sitter.Parser:
-    global _LANGUAGE
-    if _LANGUAGE is None:
-        _LANGUAGE = tree_sitter.Language(tree_sitter_javascript.language())
-    # A Parser is cheap to build and not safe to share between threads.
-    return tree_sitter.Parser(_LANGUAGE)
 
 
 @dataclass
@@ -209,7 +203,7 @@ def _walk(node: tree_sitter.Node, state: _State, top_level: bool) -> None:
 
 def _analyse(source: str) -> tuple[_State, tree_sitter.Node] | None:
     src = source.encode("utf-8")
-    tree = _parser().parse(src)
+    tree = new_parser().parse(src)  # per call: safe from any thread
     root = tree.root_node
     if root.has_error:
         return None
