@@ -21,6 +21,7 @@ engine.last_pool_status  # PoolStatus | None
 needs_more_input(text) / continuation_indent(text)     # from repl.js.completeness
 engine.parse_command(text) -> DotCommand | None        # raises DotCommandError (usage)
 await engine.submit(text) -> Cell | CommandResult      # dispatch: dot-command or code
+                                                       # (callers skip blank input)
 
 # code
 await engine.run(code) -> Cell          # = prepare(code) + await execute_cell(cell)
@@ -264,7 +265,6 @@ class ReplEngine:
     async def new_session(self) -> CommandResult:
         self.identifier = new_identifier()
         self.cooldown.reset()
-        self._session_api = None if self._session_api is not False else False
         return CommandResult(
             f"New session {_short(self.identifier)}; the previous one expires on its own.",
             data=self.identifier,
