@@ -930,9 +930,13 @@ class Guard:
     def _check(self, scope: dict, headers: dict[bytes, bytes]) -> PoolError | None:
         server = scope.get("server")
         if server is not None and server[1] is not None:
-            key = (server[0], server[1])
+            # The host the pool was bound to (the connection's own address would be
+            # 127.0.0.1 even for a pool bound to 0.0.0.0), the port it listens on.
+            bound = self.settings.host
+            bound = "127.0.0.1" if bound.lower() == "localhost" else bound
+            key = (bound, server[1])
             if key not in self._hosts:
-                self._hosts[key] = _allowed_hosts(server[0], server[1])
+                self._hosts[key] = _allowed_hosts(bound, server[1])
             allowed = self._hosts[key]
             host = headers.get(b"host", b"").decode("latin-1").lower()
             if allowed is not None and host not in allowed:
