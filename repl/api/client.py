@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -535,7 +536,17 @@ class SessionsClient:
 
 
 def _connect_reason(exc: BaseException) -> str:
-    text = str(exc).lower()
+    seen: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and len(seen) < 8:
+        seen.append(e)
+        e = e.__cause__ or e.__context__
+    for e in seen:
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, socket.gaierror):
+            return "the host name does not resolve"
+    text = " ".join(str(e) for e in seen).lower()
     if "refused" in text:
         return "connection refused"
     if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "resolve" in text:

@@ -1,0 +1,169 @@
+"""The client end to end against the local pool over real HTTP (both dialects)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from repl.api import (
+    AuthError,
+    ConnectError,
+    ExecutionStatus,
+    NotFoundError,
+    SessionsClient,
+    StaticToken,
+)
+from repl.api.errors import ApiError
+from repl.api.retry import RetryPolicy
+
+
+@pytest.fixture
+async def client(local_pool):
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token),
+                       arm_base=local_pool.arm_base, arm_auth=StaticToken(local_pool.token))
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def legacy(local_pool):
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), api_version="2024-08-02-preview")
+    yield c
+    await c.aclose()
+
+
+async def test_execute_current_state_persists(client, identifier):
+    first = await client.execute("globalThis.answer = 41; console.log('hi'); 'set'", identifier=identifier)
+    assert first.status is ExecutionStatus.SUCCEEDED and first.stdout == "hi\n"
+    assert first.value_text == "'set'" and first.execution_id and first.round_trip_ms > 0
+    second = await client.execute("answer + 1", identifier=identifier)
+    assert second.ok and second.value == 42 and second.value_text == "42"
+    assert client.dialect == "current" and client.api_version == "2025-10-02-preview"
+
+
+async def test_execute_failure_is_an_execution(client, identifier):
+    ex = await client.execute("throw new TypeError('nope')", identifier=identifier)
+    assert ex.status is ExecutionStatus.FAILED and "TypeError" in ex.stderr and "nope" in ex.stderr
+    assert not ex.ok
+
+
+async def test_execute_legacy_dialect_state_persists(legacy, identifier):
+    assert legacy.dialect == "legacy"
+    a = await legacy.execute("var legacyVar = [1, 2]; console.error('warn')", identifier=identifier)
+    assert a.ok and a.raw_status == "Success" and a.stderr == "warn\n"
+    b = await legacy.execute("legacyVar", identifier=identifier)
+    assert b.ok and b.value == [1, 2]
+
+
+async def test_execute_asynchronous_polls_until_done(client, identifier):
+    ex = await client.execute("$$.async(); setTimeout(() => $$.done(7 * 6), 300)", identifier=identifier,
+                              asynchronous=True)
+    assert ex.ok and ex.value == 42 and ex.round_trip_ms >= 250
+
+
+async def test_execution_timeout(client, identifier):
+    ex = await client.execute("while (true) {}", identifier=identifier, timeout=1)
+    assert ex.status is ExecutionStatus.TIMED_OUT and not ex.ok
+
+
+async def test_files_round_trip_byte_for_byte(client, identifier, tmp_path):
+    data = os.urandom(300_000) + b"\x00\r\n\xff"
+    src = tmp_path / "blob.bin"
+    src.write_bytes(data)
+    up = await client.upload(identifier, src, name="data.bin", directory="sub")
+    assert up.name == "data.bin" and up.size == len(data) and up.directory == "sub"
+    listed = await client.list_files(identifier, recursive=True)
+    assert "sub/data.bin" in [f.path for f in listed]
+    info = await client.file_info(identifier, "sub/data.bin")
+    assert info.size == len(data) and not info.is_dir
+    # The code sees it under /mnt/data.
+    ex = await client.execute("require('fs').statSync('/mnt/data/sub/data.bin').size", identifier=identifier)
+    assert ex.value == len(data)
+    dest = tmp_path / "out.bin"
+    dest.write_bytes(b"old")
+    assert await client.download(identifier, "sub/data.bin", dest) == len(data)
+    assert dest.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.bin", "out.bin"]
+    await client.delete_file(identifier, "sub/data.bin")
+    with pytest.raises(NotFoundError):
+        await client.file_info(identifier, "sub/data.bin")
+    with pytest.raises(ApiError):
+        await client.download(identifier, "sub/data.bin", dest)
+    assert dest.read_bytes() == data  # a failed download leaves the old file alone
+
+
+async def test_legacy_files_round_trip(legacy, identifier, tmp_path):
+    src = tmp_path / "notes.txt"
+    src.write_bytes("héllo\nwörld\n".encode())
+    up = await legacy.upload(identifier, src)
+    assert up.name == "notes.txt" and up.size == src.stat().st_size
+    assert [f.name for f in await legacy.list_files(identifier)] == ["notes.txt"]
+    assert (await legacy.file_info(identifier, "notes.txt")).size == up.size
+    assert await legacy.download(identifier, "notes.txt", tmp_path / "back.txt") == up.size
+    assert (tmp_path / "back.txt").read_bytes() == src.read_bytes()
+
+
+async def test_session_get_and_delete(client, identifier):
+    await client.execute("globalThis.keep = 1", identifier=identifier)
+    s = await client.get_session(identifier)
+    now = datetime.now(UTC)
+    assert s.identifier == identifier and s.expire_at is not None
+    assert 0 < (s.expire_at - now).total_seconds() <= 61
+    assert identifier in [x.identifier for x in await client.list_sessions()]
+    await client.delete_session(identifier)
+    ex = await client.execute("typeof keep", identifier=identifier)
+    assert ex.value_text == "'undefined'"
+
+
+async def test_metadata(client):
+    md = await client.metadata()
+    assert md.runtimes and md.runtimes[0].name == "node" and md.runtimes[0].version
+    assert md.kernel_name
+
+
+async def test_pool_status_via_local_arm(client, identifier):
+    await client.execute("1", identifier=identifier)
+    st = await client.pool_status()
+    assert st.name == "local" and st.max_sessions == 64 and st.cooldown_seconds == 60
+    assert st.sessions_in_use is not None and st.sessions_in_use >= 1
+    assert st.runtime and st.runtime.startswith("node ")
+    assert st.notes == ()
+    assert identifier not in repr(st)
+
+
+async def test_pool_status_when_arm_rejects(local_pool, identifier):
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token),
+                       arm_base=local_pool.arm_base, arm_auth=StaticToken("wrong-token"))
+    try:
+        st = await c.pool_status()
+    finally:
+        await c.aclose()
+    assert st.max_sessions is None and "max_sessions" in st.unknown and "cooldown_seconds" in st.unknown
+    assert st.runtime and st.sessions_in_use is not None and st.name == "local"
+    assert any("401" in n for n in st.notes)
+
+
+async def test_wrong_token_is_auth_error(local_pool, identifier):
+    c = SessionsClient(local_pool.endpoint, StaticToken("not-the-token-123"))
+    try:
+        with pytest.raises(AuthError) as ei:
+            await c.execute("1", identifier=identifier)
+    finally:
+        await c.aclose()
+    assert "not-the-token-123" not in str(ei.value) and identifier not in str(ei.value)
+
+
+async def test_connection_refused_is_connect_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = SessionsClient(f"http://127.0.0.1:{port}", StaticToken("t"), retry_policy=RetryPolicy(retries=1, base=0.01))
+    try:
+        with pytest.raises(ConnectError) as ei:
+            await c.execute("1", identifier="x")
+    finally:
+        await c.aclose()
+    assert "connection refused" in str(ei.value)
