@@ -1,0 +1,145 @@
+"""The Textual app: one ``App`` with the main :class:`~repl.tui.screens.main.ReplScreen`.
+
+``run_app(settings)`` is what ``acajs-repl`` (no subcommand) calls. Startup is
+kept light: nothing imports httpx, azure or the local pool before the first
+paint; the connection (and the embedded pool, in its own thread) is opened by a
+worker after the screen is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+from repl.tui.commands import ReplCommands
+
+
+class AcajsApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "acajs-repl"
+    COMMANDS = App.COMMANDS | {ReplCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=True),
+    ]
+
+    def __init__(self, settings: Any, *, engine_factory=None, clock=None, extra_theme_dirs=None) -> None:
+        super().__init__()
+        self.settings = settings
+        self._engine_factory = engine_factory
+        self._clock = clock
+        self._extra_theme_dirs = extra_theme_dirs
+        self.repl_themes: dict[str, Any] = {}
+        self._theme_problems: list[str] = []
+        self._load_themes()
+
+    # ---------------------------------------------------------------- themes
+    def _load_themes(self) -> None:
+        from repl.tui.themes import DEFAULT_THEME, load_themes
+
+        themes, problems = load_themes(self._extra_theme_dirs)
+        self._theme_problems = problems
+        for theme in themes.values():
+            try:
+                self.register_theme(theme.textual_theme())
+            except Exception as exc:  # a colour Textual rejects
+                problems.append(f"theme {theme.name}: {exc}")
+                continue
+            self.repl_themes[theme.name] = theme
+        wanted = getattr(self.settings, "theme", None) or DEFAULT_THEME
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            if wanted != DEFAULT_THEME:
+                problems.append(f"Unknown theme {wanted!r}; using {DEFAULT_THEME!r}. Themes: {', '.join(self.theme_names())}")
+            if DEFAULT_THEME in self.available_themes:
+                self.theme = DEFAULT_THEME
+
+    def theme_names(self) -> list[str]:
+        ours = sorted(self.repl_themes)
+        return ours + sorted(n for n in self.available_themes if n not in self.repl_themes and n != "textual-ansi")
+
+    def current_repl_theme(self):
+        from repl.tui.themes import fallback_for
+
+        theme = self.repl_themes.get(self.theme)
+        if theme is None:
+            theme = fallback_for(self.current_theme)
+            self.repl_themes.setdefault(f"~{theme.name}", theme)
+        return theme
+
+    def syntax_theme(self):
+        return self.current_repl_theme().syntax_theme()
+
+    def _apply_theme(self, *_: Any) -> None:
+        theme = self.current_repl_theme()
+        try:
+            from repl.tui.widgets.editor import InputEditor
+
+            for editor in self.screen.query(InputEditor) if self.screen else []:
+                tat = theme.text_area_theme()
+                editor.register_theme(tat)
+                editor.theme = tat.name
+        except Exception:
+            pass
+        screen = self._main_screen
+        if screen is not None:
+            screen.rehighlight()
+
+    # ---------------------------------------------------------------- lifecycle
+    def on_mount(self) -> None:
+        from repl.tui.screens.main import ReplScreen
+
+        self._main_screen = ReplScreen(self.settings, engine_factory=self._engine_factory, clock=self._clock)
+        self.push_screen(self._main_screen)
+        keys = dict(getattr(self.settings, "keys", {}) or {})
+        if keys:
+            unknown = sorted(set(keys) - set(all_binding_ids()))
+            self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+            if unknown:
+                self._theme_problems.append(
+                    f"Unknown binding id(s) in [keys]: {', '.join(unknown)}. Known: see F1 or docs/repl.md."
+                )
+        self.theme_changed_signal.subscribe(self, self._apply_theme)
+        self.call_after_refresh(self._apply_theme)
+        for problem in self._theme_problems:
+            self.notify(problem, title="Configuration", severity="warning", timeout=8)
+
+    _main_screen = None
+
+    async def on_unmount(self) -> None:
+        screen = self._main_screen
+        engine = getattr(screen, "engine", None) if screen is not None else None
+        if engine is not None:
+            try:
+                await engine.connection.aclose()
+            except Exception:
+                pass
+
+
+def all_binding_ids() -> list[str]:
+    """Every binding id the app defines (for the config's ``[keys]`` table)."""
+    from repl.tui.screens.main import ReplScreen
+    from repl.tui.widgets.cell import CellView
+    from repl.tui.widgets.editor import InputEditor
+    from repl.tui.widgets.help_screen import HelpScreen
+    from repl.tui.widgets.history_screen import HistoryScreen
+    from repl.tui.widgets.prompt_screen import PromptScreen
+    from repl.tui.widgets.side_panel import SidePanel
+    from repl.tui.widgets.theme_picker import ThemePicker
+
+    ids: list[str] = []
+    for cls in (AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen):
+        for b in cls.BINDINGS:
+            if isinstance(b, Binding) and b.id and b.id not in ids:
+                ids.append(b.id)
+    return ids
+
+
+def run_app(settings: Any) -> int:
+    app = AcajsApp(settings)
+    result = app.run()
+    return int(result or app.return_code or 0)

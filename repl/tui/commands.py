@@ -1,0 +1,47 @@
+"""The Ctrl+P palette: the dot-commands and the palette extras (copy a cell's
+output, copy a cell as curl, switch theme, toggle the side panel, history)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class ReplCommands(Provider):
+    def _commands(self) -> list[tuple[str, str, object]]:
+        screen = self.screen
+        if not hasattr(screen, "palette_dot_command"):
+            return []
+        out: list[tuple[str, str, object]] = []
+        try:
+            from repl.dotcommands import COMMANDS
+        except ImportError:
+            COMMANDS = ()
+        for spec in COMMANDS:
+            out.append((f".{spec.name}", spec.summary + (f"  ({spec.usage})" if spec.args else ""),
+                        partial(screen.palette_dot_command, spec)))
+        out.append(("Switch theme…", "Pick a theme with live preview", screen.action_pick_theme))
+        out.append(("Toggle side panel", "Show or hide the side panel", screen.action_toggle_side_panel))
+        out.append(("History…", "Browse and search the input history", screen.action_history))
+        out.append(("Help for the focused area", "F1", screen.action_help))
+        for view in reversed(screen.cell_views()[-20:]):
+            label = f"In [{view.n}]"
+            out.append((f"Copy output of {label}", "stdout, stderr and value, in full",
+                        partial(screen.cell_action, view.id, "copy_output")))
+            out.append((f"Copy {label} as curl", "the service tutorial's form, with $AUTH_HEADER",
+                        partial(screen.cell_action, view.id, "curl")))
+            out.append((f"Open output of {label} in pager", "$PAGER", partial(screen.cell_action, view.id, "pager")))
+            out.append((f"Save output of {label} to a file", "", partial(screen.cell_action, view.id, "save")))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,620 @@
+"""The main screen: header, transcript, input editor, side panel, footer.
+
+The screen owns the state (engine, running execution, history cursor). Network
+calls run in workers that only post messages; the handlers here update the
+widgets. No exception from the network, auth or the pool reaches Textual: it
+becomes a cell's error text or a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from repl.tui.widgets.cell import CellView, highlighter
+from repl.tui.widgets.countdown import Countdown
+from repl.tui.widgets.editor import InputEditor
+from repl.tui.widgets.side_panel import SidePanel
+from repl.tui.widgets.transcript import TranscriptView
+
+if TYPE_CHECKING:
+    from repl.engine import ReplEngine
+
+POOL_POLL_S = 15.0
+
+
+# ---------------------------------------------------------------- messages
+class Connected(Message):
+    def __init__(self, engine: ReplEngine) -> None:
+        super().__init__()
+        self.engine = engine
+
+
+class ConnectFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class RunFinished(Message):
+    def __init__(self, view_id: str, cell: Any) -> None:
+        super().__init__()
+        self.view_id = view_id
+        self.cell = cell
+
+
+class RunCrashed(Message):
+    def __init__(self, view_id: str, error: str) -> None:
+        super().__init__()
+        self.view_id = view_id
+        self.error = error
+
+
+class CommandDone(Message):
+    def __init__(self, result: Any) -> None:
+        super().__init__()
+        self.result = result
+
+
+class PoolStatusUpdated(Message):
+    def __init__(self, status: Any, error: str | None = None) -> None:
+        super().__init__()
+        self.status = status
+        self.error = error
+
+
+class Completed(Message):
+    def __init__(self, source: str, cursor: int, completions: Any) -> None:
+        super().__init__()
+        self.source = source
+        self.cursor = cursor
+        self.completions = completions
+
+
+class ReplScreen(Screen):
+    HELP = """\
+## acajs-repl
+
+Type JavaScript at the bottom and press Enter. Each run becomes a cell in the
+transcript. **Ctrl+P** opens the command palette, **F1** shows help for the
+focused area, **Ctrl+B** toggles the side panel, **Escape** stops waiting for a
+running execution.
+"""
+
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+b", "toggle_side_panel", "Panel", id="app.side_panel"),
+        Binding("ctrl+r", "history_search", "Search history", id="app.history_search"),
+        Binding("f2", "history", "History", id="app.history"),
+        Binding("f3", "pick_theme", "Theme", show=False, id="app.theme"),
+        Binding("ctrl+l", "clear", "Clear", show=False, id="app.clear"),
+        Binding("escape", "cancel", "Stop waiting", id="app.cancel"),
+        Binding("ctrl+t", "focus_transcript", "Cells", show=False, id="app.focus_cells"),
+    ]
+
+    def __init__(self, settings: Any, *, engine_factory=None, clock=None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engine: ReplEngine | None = None
+        self._engine_factory = engine_factory
+        self._clock = clock
+        self._run_worker: Worker | None = None
+        self._running_view: CellView | None = None
+        self._history_cursor = None
+        self._connect_error: str | None = None
+
+    # ---------------------------------------------------------------- layout
+    def compose(self):
+        yield Header(icon="⬢")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield TranscriptView(id="transcript")
+                yield Static(id="mode-line")
+                yield InputEditor(id="editor")
+            yield SidePanel(id="side-panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.sub_title = "connecting…"
+        panel = self.query_one(SidePanel)
+        panel.display = self.app.size.width >= 120
+        self._update_mode_line()
+        self.editor.focus()
+        self.call_after_refresh(self.connect)
+
+    @property
+    def editor(self) -> InputEditor:
+        return self.query_one(InputEditor)
+
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    def cell_views(self) -> list[CellView]:
+        return self.transcript.cells()
+
+    # ---------------------------------------------------------------- connect
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        try:
+            if self._engine_factory is not None:
+                engine = await self._engine_factory(self.settings)
+            else:
+                engine = await open_engine(self.settings, clock=self._clock)
+        except Exception as exc:  # config, network, auth, Node missing: a message, not a crash
+            self.post_message(ConnectFailed(_explain(exc)))
+            return
+        self.post_message(Connected(engine))
+
+    def on_connected(self, message: Connected) -> None:
+        self.engine = message.engine
+        self._connect_error = None
+        self._show_session()
+        self.query_one("#countdown", Countdown).attach(self.engine.cooldown)
+        self.poll_pool_status()
+        self.set_interval(POOL_POLL_S, self.poll_pool_status)
+
+    def on_connect_failed(self, message: ConnectFailed) -> None:
+        self._connect_error = message.error
+        self.app.sub_title = "not connected"
+        self.transcript.add_note(
+            Text.assemble(("Not connected. ", "bold"), message.error, "\nFix the settings and restart acajs-repl."),
+            classes="note -error",
+        )
+        self.query_one(SidePanel).show_connection("not connected", None)
+        self.notify(message.error, title="Not connected", severity="error", timeout=10)
+
+    def _show_session(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        conn = engine.connection
+        self.app.sub_title = f"{conn.label} · session {engine.identifier}"
+        self.query_one(SidePanel).show_connection(conn.endpoint, engine.identifier)
+
+    # ---------------------------------------------------------------- pool status
+    @work(exclusive=True, group="pool")
+    async def poll_pool_status(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            status = await engine.pool_status()
+        except Exception as exc:
+            self.post_message(PoolStatusUpdated(None, _explain(exc)))
+            return
+        self.post_message(PoolStatusUpdated(status))
+
+    def on_pool_status_updated(self, message: PoolStatusUpdated) -> None:
+        self.query_one(SidePanel).show_pool(message.status, message.error)
+        self.query_one("#countdown", Countdown).tick()
+
+    # ---------------------------------------------------------------- input
+    @on(InputEditor.Submitted)
+    def on_submitted(self, message: InputEditor.Submitted) -> None:
+        self.submit(message.text)
+
+    def submit(self, text: str) -> None:
+        """Run a block or a dot-command typed in the editor."""
+        if self._running_view is not None:
+            self.notify("An execution is running: wait, or press Escape to stop waiting.", severity="warning")
+            return
+        try:
+            from repl.dotcommands import DotCommandError, parse
+        except ImportError:  # pragma: no cover
+            parse, DotCommandError = (lambda _t: None), ValueError
+        try:
+            command = parse(text)
+        except DotCommandError as exc:
+            self.editor.load_text("")
+            self.transcript.add_note(Text(str(exc)), classes="note -error")
+            return
+        self.editor.load_text("")
+        self._history_cursor = None
+        if command is not None:
+            self.run_dot_command(command)
+            return
+        if self.engine is None:
+            self.editor.set_text(text)
+            why = self._connect_error or "still connecting"
+            self.notify(f"Not connected ({why}).", severity="warning")
+            return
+        cell = self.engine.prepare(text)
+        view = CellView(cell.n, cell.code)
+        self._running_view = view
+        self.transcript.add_cell(view)
+        self.transcript.anchor()
+        self._run_worker = self.execute(cell, view.id)
+        self._update_mode_line()
+
+    @work(exclusive=True, group="run")
+    async def execute(self, cell: Any, view_id: str) -> None:
+        try:
+            finished = await self.engine.execute_cell(cell)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an unexpected bug below: keep the app
+            self.post_message(RunCrashed(view_id, _explain(exc)))
+            return
+        self.post_message(RunFinished(view_id, finished))
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        view = self._view(message.view_id)
+        if view is not None:
+            view.finish(message.cell)
+        self._done_running()
+        self.query_one(SidePanel).show_round_trips(list(self.engine.round_trips))
+        self.query_one("#countdown", Countdown).tick()
+        self.poll_pool_status()
+
+    def on_run_crashed(self, message: RunCrashed) -> None:
+        view = self._view(message.view_id)
+        if view is not None:
+            view.fail(message.error)
+        self._done_running()
+
+    def _done_running(self) -> None:
+        self._running_view = None
+        self._run_worker = None
+        self._update_mode_line()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "run" and event.state == WorkerState.CANCELLED:
+            view = self._running_view
+            if view is not None:
+                view.abandon()
+            self._done_running()
+            self.query_one("#countdown", Countdown).tick()
+
+    def action_cancel(self) -> None:
+        if self._run_worker is not None and self._running_view is not None:
+            self._run_worker.cancel()
+            # The view is marked at once; the worker's state change follows.
+            self._running_view.abandon()
+            return
+        if not self.editor.has_focus:
+            self.editor.focus()
+
+    def _view(self, view_id: str) -> CellView | None:
+        try:
+            return self.transcript.query_one(f"#{view_id}", CellView)
+        except Exception:
+            return None
+
+    def _update_mode_line(self) -> None:
+        parts = []
+        if self.editor.editor_mode:
+            parts.append("editor mode: Enter = newline, Ctrl+J runs")
+        if self._running_view is not None:
+            parts.append("running… Esc stops waiting")
+        line = self.query_one("#mode-line", Static)
+        line.update(" · ".join(parts))
+        line.display = bool(parts)
+
+    # ---------------------------------------------------------------- dot-commands
+    def run_dot_command(self, command: Any) -> None:
+        name = command.name
+        if name == "clear":
+            self.action_clear()
+            return
+        if name == "editor":
+            self.editor.editor_mode = not self.editor.editor_mode
+            state = "on: Enter inserts a newline, Ctrl+J runs" if self.editor.editor_mode else "off"
+            self.transcript.add_note(Text(f"Editor mode {state}."))
+            self._update_mode_line()
+            return
+        if name == "exit":
+            self.app.exit(0)
+            return
+        if name == "help":
+            from repl.dotcommands import help_text
+
+            self.transcript.add_note(Text(help_text()))
+            return
+        if self.engine is None:
+            self.notify(f"Not connected ({self._connect_error or 'still connecting'}).", severity="warning")
+            return
+        self.transcript.add_note(Text(f".{name} " + " ".join(command.args), style="bold"), classes="note -command")
+        self.command_worker(command)
+
+    @work(exclusive=True, group="command")
+    async def command_worker(self, command: Any) -> None:
+        try:
+            result = await self.engine.execute_command(command)
+        except Exception as exc:
+            from repl.engine import CommandResult
+
+            result = CommandResult(_explain(exc), "error")
+        self.post_message(CommandDone(result))
+
+    def on_command_done(self, message: CommandDone) -> None:
+        result = message.result
+        action = getattr(result, "action", None)
+        if action == "load":
+            self.editor.set_text(result.data or "")
+            self.editor.focus()
+        elif action == "clear":
+            self.action_clear()
+        elif action == "exit":
+            self.app.exit(0)
+        elif action == "session":
+            self._show_session()
+            self.query_one("#countdown", Countdown).tick()
+        if result.message:
+            classes = "note -error" if result.kind == "error" else "note"
+            self.transcript.add_note(Text(result.message), classes=classes)
+        self.query_one("#countdown", Countdown).tick()
+
+    def palette_dot_command(self, spec: Any) -> None:
+        """From the palette: run at once when it takes no arguments, else put
+        the command in the editor for the arguments."""
+        if spec.args:
+            self.editor.set_text(f".{spec.name} ")
+            self.editor.focus()
+            return
+        self.submit(f".{spec.name}")
+
+    # ---------------------------------------------------------------- history
+    def on_input_editor_history_step(self, message: InputEditor.HistoryStep) -> None:
+        engine_history = self._history()
+        if engine_history is None:
+            return
+        editor = self.editor
+        if self._history_cursor is None:
+            if message.step > 0:
+                return
+            self._history_cursor = engine_history.cursor(editor.text)
+        cursor = self._history_cursor
+        text = cursor.previous(editor.text) if message.step < 0 else cursor.next(editor.text)
+        if text is None:
+            return
+        editor.load_text(text)
+        if message.step < 0:
+            editor.move_cursor((0, len(editor.document.get_line(0))))
+        else:
+            editor.move_cursor(editor.document.end)
+        if cursor.at_draft:
+            self._history_cursor = None
+
+    def _history(self):
+        if self.engine is not None:
+            return self.engine.history
+        try:
+            from repl.history import History
+            from repl.paths import history_file
+
+            return History(history_file())
+        except Exception:
+            return None
+
+    def action_history(self, query: str = "") -> None:
+        history = self._history()
+        if history is None:
+            return
+        from repl.tui.widgets.history_screen import HistoryScreen
+
+        def chosen(code: str | None) -> None:
+            if code is not None:
+                self.editor.set_text(code)
+            self.editor.focus()
+
+        self.app.push_screen(HistoryScreen(history, query=query, highlight=highlighter(self.app)), chosen)
+
+    def action_history_search(self) -> None:
+        line = self.editor.text if "\n" not in self.editor.text else ""
+        self.action_history(line)
+
+    # ---------------------------------------------------------------- panels, help, theme
+    def action_toggle_side_panel(self) -> None:
+        panel = self.query_one(SidePanel)
+        panel.display = not panel.display
+
+    def action_focus_transcript(self) -> None:
+        cells = self.cell_views()
+        if self.focused in cells or not cells:
+            self.editor.focus()
+        else:
+            cells[-1].focus()
+
+    def action_focus_editor(self) -> None:
+        self.editor.focus()
+
+    def action_help(self) -> None:
+        from repl.tui.widgets.help_screen import HelpScreen, help_markdown
+
+        self.app.push_screen(HelpScreen(help_markdown(self.app, self.focused or self)))
+
+    def action_pick_theme(self) -> None:
+        from repl.tui.widgets.theme_picker import ThemePicker
+
+        names = self.app.theme_names() if hasattr(self.app, "theme_names") else sorted(self.app.available_themes)
+        self.app.push_screen(ThemePicker(names, self.app.theme))
+
+    def action_clear(self) -> None:
+        self.transcript.clear()
+
+    def rehighlight(self) -> None:
+        for view in self.cell_views():
+            view.rehighlight()
+
+    # ---------------------------------------------------------------- cells
+    def on_cell_view_action(self, message: CellView.Action) -> None:
+        self.cell_action(message.view.id, message.action)
+
+    def action_cell_action(self, view_id: str, action: str) -> None:
+        self.cell_action(view_id, action)
+
+    def cell_action(self, view_id: str, action: str) -> None:
+        view = self._view(view_id)
+        if view is None:
+            return
+        if action == "reinsert":
+            self.editor.set_text(view.code)
+            self.editor.focus()
+            return
+        if action == "curl":
+            self.copy_curl(view)
+            return
+        text = view.output_text()
+        if view.cell is None:
+            self.notify("The cell has no result yet.", severity="warning")
+            return
+        if action == "copy_output":
+            self.app.copy_to_clipboard(text)
+            self.notify(f"Copied {len(text):,} characters of In [{view.n}]'s output.")
+        elif action == "pager":
+            self.open_in_pager(text)
+        elif action == "save":
+            self.save_output(view, text)
+
+    def copy_curl(self, view: CellView) -> None:
+        from repl.tui.curl import curl_command
+
+        if self.engine is None:
+            return
+        cell = view.cell
+        code = (cell.sent_code or cell.code) if cell is not None else view.code
+        identifier = (cell.session if cell is not None and cell.session else None) or self.engine.identifier
+        command = curl_command(self.engine.connection.endpoint, identifier, code)
+        self.app.copy_to_clipboard(command)
+        self.last_copied = command
+        self.notify('Copied as curl. Set AUTH_HEADER first, e.g. AUTH_HEADER="Authorization: Bearer <token>".')
+
+    def open_in_pager(self, text: str) -> None:
+        pager = os.environ.get("PAGER") or "less -R"
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+                fh.write(text)
+                path = fh.name
+            try:
+                with self.app.suspend():
+                    subprocess.run([*shlex.split(pager), path], check=False)
+            finally:
+                Path(path).unlink(missing_ok=True)
+        except Exception as exc:  # no pager, no terminal to suspend: say so
+            self.notify(f"Cannot open the pager ({pager}): {exc}", severity="error")
+
+    def save_output(self, view: CellView, text: str) -> None:
+        from repl.tui.widgets.prompt_screen import PromptScreen
+
+        def save(path: str | None) -> None:
+            if not path:
+                return
+            target = Path(path).expanduser()
+            try:
+                target.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                self.notify(f"Cannot write {target}: {exc.strerror or exc}", severity="error")
+                return
+            self.notify(f"Saved {len(text):,} characters to {target}.")
+
+        self.app.push_screen(PromptScreen(f"Save the output of In [{view.n}] to:", f"out-{view.n}.txt"), save)
+
+    def action_copy_identifier(self) -> None:
+        if self.engine is None:
+            return
+        self.app.copy_to_clipboard(self.engine.identifier)
+        self.notify("Copied the session identifier.")
+
+    # ---------------------------------------------------------------- $EDITOR
+    def on_input_editor_external_edit(self, message: InputEditor.ExternalEdit) -> None:
+        editor_cmd = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".js", delete=False, encoding="utf-8") as fh:
+                fh.write(self.editor.text)
+                path = fh.name
+            try:
+                with self.app.suspend():
+                    subprocess.run([*shlex.split(editor_cmd), path], check=False)
+                text = Path(path).read_text(encoding="utf-8")
+            finally:
+                Path(path).unlink(missing_ok=True)
+        except Exception as exc:
+            self.notify(f"Cannot run the editor ({editor_cmd}): {exc}", severity="error")
+            return
+        self.editor.set_text(text.rstrip("\n"))
+        self.editor.focus()
+
+    # ---------------------------------------------------------------- completion
+    def on_input_editor_complete_requested(self, message: InputEditor.CompleteRequested) -> None:
+        try:
+            from repl.js import completion  # noqa: F401
+        except ImportError:
+            self.editor.insert("  ")  # no completion yet: Tab indents
+            return
+        self.complete(message.source, message.cursor)
+
+    @work(exclusive=True, group="complete")
+    async def complete(self, source: str, cursor: int) -> None:
+        from repl.js.completion import complete
+
+        try:
+            result = await complete(self.engine, source, cursor)
+        except Exception as exc:  # completion is a nicety: never an error
+            result = None
+            self.log(f"completion failed: {exc}")
+        self.post_message(Completed(source, cursor, result))
+
+    def on_completed(self, message: Completed) -> None:
+        result = message.completions
+        editor = self.editor
+        if result is None or editor.text != message.source:
+            return
+        items = list(getattr(result, "items", []) or [])
+        if not items:
+            return
+        start = getattr(result, "start", message.cursor)
+        prefix = message.source[start : message.cursor]
+        if len(items) == 1:
+            item = items[0]
+            text = getattr(item, "text", item)
+            editor.insert(str(text)[len(prefix):])
+            return
+        names = [str(getattr(i, "text", i)) for i in items]
+        common = os.path.commonprefix(names)
+        if len(common) > len(prefix):
+            editor.insert(common[len(prefix):])
+        else:
+            self.notify("  ".join(names[:40]) + ("  …" if len(names) > 40 else ""), title="Completions")
+
+
+def _explain(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if hasattr(exc, "status_code") or type(exc).__name__ in ("ConfigError", "NodeNotFound"):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def open_engine(settings: Any, *, clock=None):
+    """Open the connection (embedded pool, serve, or Azure) and build the engine."""
+    from repl.connection import open_connection
+    from repl.engine import ReplEngine
+    from repl.history import History
+    from repl.paths import history_file
+
+    connection = await open_connection(settings)
+    kwargs = {}
+    if clock is not None:
+        kwargs["clock"] = clock
+    return ReplEngine(
+        connection,
+        history=History(history_file()),
+        identifier=settings.session,
+        timeout=settings.timeout,
+        **kwargs,
+    )

@@ -1,0 +1,261 @@
+"""One execution in the transcript: ``In [n]``, the code, its outputs, a status
+badge and the timing.
+
+A cell view starts *running* (spinner and elapsed time) and is finished with
+the engine's :class:`~repl.transcript.Cell`. A code failure (status Failed)
+and a service failure (HTTP, auth, network: ``cell.error``) look different:
+the first shows stderr in the error colour under a red rule, the second a
+warning-coloured box that says what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from repl.tui.widgets.output_view import OutputView
+
+if TYPE_CHECKING:
+    from repl.transcript import Cell
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+BADGES = {
+    "running": ("running", "-running"),
+    "succeeded": ("ok", "-ok"),
+    "failed": ("failed", "-failed"),
+    "timed_out": ("timed out", "-failed"),
+    "cancelled": ("cancelled", "-failed"),
+    "error": ("service error", "-service"),
+    "abandoned": ("abandoned", "-abandoned"),
+}
+
+ABANDONED_TEXT = "You stopped waiting. The code may still be running remotely; its result will not be shown."
+
+
+def highlighter(app: Any):
+    """A function str -> Text highlighting JavaScript with the current theme."""
+    from rich.syntax import Syntax
+
+    theme = app.syntax_theme() if hasattr(app, "syntax_theme") else "ansi_dark"
+
+    def highlight(code: str) -> Text:
+        text = Syntax(code, "javascript", theme=theme, background_color="default").highlight(code)
+        text.rstrip()
+        return text
+
+    return highlight
+
+
+class CellView(Vertical, can_focus=True):
+    """A cell in the transcript. Focus it (click, or Shift+Tab from the editor)
+    to copy, page, save or re-insert it."""
+
+    HELP = """\
+## Cell
+
+A cell is one execution: the code you sent (`In [n]`), what it printed
+(stdout, then stderr in the error colour), its value (`Out[n]`), a status
+badge and the timing (server time and round trip).
+
+Large outputs are capped on screen ("N lines hidden"); the full text is kept:
+open it in the pager, save it to a file or copy it.
+"""
+
+    BINDINGS = [
+        Binding("y", "copy_output", "Copy output", id="cell.copy"),
+        Binding("p", "pager", "Pager", id="cell.pager"),
+        Binding("s", "save", "Save output", id="cell.save"),
+        Binding("e", "reinsert", "Edit again", id="cell.reinsert"),
+        Binding("u", "curl", "Copy as curl", id="cell.curl"),
+        Binding("up,k", "focus_neighbour(-1)", "Previous", show=False, id="cell.previous"),
+        Binding("down,j", "focus_neighbour(1)", "Next", show=False, id="cell.next"),
+    ]
+
+    class Action(Message):
+        """A cell asks the screen to do something with it (copy, pager, ...)."""
+
+        def __init__(self, view: CellView, action: str) -> None:
+            super().__init__()
+            self.view = view
+            self.action = action
+
+    _seq = 0
+
+    def __init__(self, n: int, code: str, *, cell: Cell | None = None, started: float | None = None) -> None:
+        CellView._seq += 1
+        super().__init__(classes="cell", id=f"cell-{CellView._seq}")
+        self.n = n
+        self.code = code
+        self.cell: Cell | None = None
+        self._started = time.monotonic() if started is None else started
+        self._timer = None
+        self._state = "running"
+        self._pending_cell = cell
+
+    # ------------------------------------------------------------ building
+    def compose(self):
+        yield Static(id="cell-head", classes="cell-head")
+        yield Static(id="cell-code", classes="cell-code")
+
+    def on_mount(self) -> None:
+        self._render_code()
+        if self._pending_cell is not None:
+            cell, self._pending_cell = self._pending_cell, None
+            self.finish(cell)
+        else:
+            self.add_class("-running")
+            self._render_head()
+            self._timer = self.set_interval(0.1, self._render_head)
+
+    def _render_code(self) -> None:
+        hl = highlighter(self.app)
+        self.query_one("#cell-code", Static).update(hl(self.code))
+
+    def rehighlight(self) -> None:
+        self._render_code()
+        hl = highlighter(self.app)
+        for view in self.query(OutputView):
+            if view.kind == "value":
+                view.rehighlight(hl)
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._state == "running"
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _render_head(self) -> None:
+        label, cls = BADGES.get(self._state, (self._state, "-failed"))
+        head = Text()
+        head.append(f"In [{self.n}]", style="bold")
+        head.append("  ")
+        if self._state == "running":
+            elapsed = time.monotonic() - self._started
+            frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
+            head.append(f" {frame} running {elapsed:.1f} s ", style="reverse")
+        else:
+            head.append(f" {label} ", style="reverse bold")
+            timing = self.cell.timing_text() if self.cell is not None else ""
+            if timing:
+                head.append("  ")
+                head.append(timing, style="dim")
+        self.query_one("#cell-head", Static).update(head)
+        for c in BADGES.values():
+            self.remove_class(c[1])
+        self.add_class(cls)
+
+    # ------------------------------------------------------------ results
+    def finish(self, cell: Cell) -> None:
+        """Show the engine's result (execution, or service error)."""
+        self._stop_timer()
+        self.cell = cell
+        self.n = cell.n
+        self._state = cell.status
+        self.remove_class("-running")
+        ex = cell.execution
+        widgets = []
+        if ex is not None:
+            if ex.stdout:
+                widgets.append(OutputView(ex.stdout, "stdout", classes="out-stdout"))
+            if ex.stderr:
+                widgets.append(OutputView(ex.stderr, "stderr", classes="out-stderr"))
+            if ex.has_value:
+                widgets.append(
+                    OutputView(ex.value_text, "value", prefix=f"Out[{cell.n}]: ", highlight=highlighter(self.app), classes="out-value")
+                )
+        if cell.error is not None:
+            widgets.append(Static(Text(cell.error), classes="service-error"))
+        if cell.abandoned:
+            widgets.append(Static(ABANDONED_TEXT, classes="abandoned-note"))
+        if any(isinstance(w, OutputView) and w.is_capped for w in widgets):
+            widgets.append(
+                Static(
+                    f"[@click=screen.cell_action('{self.id}','pager')]open in pager[/] (p) · "
+                    f"[@click=screen.cell_action('{self.id}','save')]save to file[/] (s) · "
+                    f"[@click=screen.cell_action('{self.id}','copy_output')]copy[/] (y)",
+                    classes="capped-actions",
+                )
+            )
+        if widgets:
+            self.mount_all(widgets)
+        self._render_head()
+
+    def abandon(self) -> None:
+        """The user stopped waiting (Escape)."""
+        if not self.running:
+            return
+        self._stop_timer()
+        self._state = "abandoned"
+        self.remove_class("-running")
+        self.mount(Static(ABANDONED_TEXT, classes="abandoned-note"))
+        self._render_head()
+
+    def fail(self, message: str) -> None:
+        """An unexpected error while running (not from the service)."""
+        self._stop_timer()
+        self._state = "error"
+        self.remove_class("-running")
+        self.mount(Static(Text(message), classes="service-error"))
+        self._render_head()
+
+    # ------------------------------------------------------------ data for actions
+    def output_text(self) -> str:
+        """Everything the cell printed and returned, in full (not capped)."""
+        cell = self.cell
+        if cell is None:
+            return ""
+        parts: list[str] = []
+        ex = cell.execution
+        if ex is not None:
+            parts.extend(p for p in (ex.stdout, ex.stderr) if p)
+            if ex.has_value:
+                parts.append(ex.value_text)
+        if cell.error:
+            parts.append(cell.error)
+        return "\n".join(p.rstrip("\n") for p in parts) + ("\n" if parts else "")
+
+    # ------------------------------------------------------------ actions
+    def _ask(self, action: str) -> None:
+        self.post_message(self.Action(self, action))
+
+    def action_copy_output(self) -> None:
+        self._ask("copy_output")
+
+    def action_pager(self) -> None:
+        self._ask("pager")
+
+    def action_save(self) -> None:
+        self._ask("save")
+
+    def action_reinsert(self) -> None:
+        self._ask("reinsert")
+
+    def action_curl(self) -> None:
+        self._ask("curl")
+
+    def action_focus_neighbour(self, step: int) -> None:
+        cells = list(self.parent.query_children(CellView)) if self.parent else []
+        try:
+            i = cells.index(self)
+        except ValueError:
+            return
+        j = i + step
+        if 0 <= j < len(cells):
+            cells[j].focus()
+            cells[j].scroll_visible(animate=False)
+        elif step > 0:
+            self.app.action_focus_editor() if hasattr(self.app, "action_focus_editor") else None

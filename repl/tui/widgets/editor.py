@@ -1,0 +1,225 @@
+"""The input editor: a TextArea with JavaScript highlighting (tree-sitter).
+
+Enter runs the input when it is a complete program (``repl.js.completeness``)
+and otherwise inserts a newline with indentation; two blank lines at the end
+force a run; Ctrl+J / Alt+Enter / Ctrl+Enter always run. In *editor mode*
+(``.editor``) Enter is always a newline. Up on the first line and Down on the
+last line walk the history.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+_QUERIES: dict = {}
+
+
+def _keep_queries_alive() -> None:
+    """Work around a crash in tree-sitter 0.26: freeing a ``Query`` can segfault.
+
+    Textual prepares the highlight query again on every ``load_text``; cache the
+    prepared queries (one per language and query text) so none is ever freed.
+    """
+    try:
+        from textual.document._syntax_aware_document import SyntaxAwareDocument
+    except ImportError:  # no tree-sitter support in Textual
+        return
+    if getattr(SyntaxAwareDocument.prepare_query, "_acajs_cached", False):
+        return
+    original = SyntaxAwareDocument.prepare_query
+
+    def prepare_query(self, query: str):
+        key = (id(self.language), query)
+        prepared = _QUERIES.get(key)
+        if prepared is None:
+            prepared = _QUERIES[key] = (self.language, original(self, query))
+        return prepared[1]
+
+    prepare_query._acajs_cached = True
+    SyntaxAwareDocument.prepare_query = prepare_query
+
+
+@lru_cache(maxsize=1)
+def _javascript_language():
+    """tree-sitter JavaScript and the highlight query the package ships."""
+    from importlib.resources import files
+
+    import tree_sitter_javascript
+    from tree_sitter import Language
+
+    query = (files(tree_sitter_javascript) / "queries" / "highlights.scm").read_text()
+    return Language(tree_sitter_javascript.language()), query
+
+
+def needs_more_input(source: str) -> bool:
+    try:
+        from repl.js.completeness import needs_more_input as check
+    except ImportError:  # the core module is not there: treat every input as complete
+        return False
+    try:
+        return check(source)
+    except Exception:
+        return False  # never block a run on a checker bug: the server will judge
+
+
+def continuation_indent(source: str) -> str:
+    try:
+        from repl.js.completeness import continuation_indent as indent
+    except ImportError:
+        indent = None
+    if indent is not None:
+        try:
+            return indent(source)
+        except Exception:
+            pass
+    last = source.rsplit("\n", 1)[-1]
+    return last[: len(last) - len(last.lstrip())]
+
+
+class InputEditor(TextArea):
+    HELP = """\
+## Input editor
+
+Type JavaScript. **Enter** runs a complete program; an unfinished one
+(open bracket, string, template literal, comment) gets a new indented line.
+Two blank lines at the end force a run. **Ctrl+J** or **Alt+Enter** always run.
+
+**Up** on the first line / **Down** on the last line walk the history,
+**Ctrl+R** searches it, **F2** opens the history browser.
+**Ctrl+O** edits the input in `$EDITOR`. **Tab** completes.
+Lines starting with a dot are commands: try `.help`.
+"""
+
+    BINDINGS = [
+        Binding("ctrl+j,alt+enter,ctrl+enter", "run", "Run", id="editor.run", priority=True),
+        Binding("ctrl+o", "external_editor", "$EDITOR", id="editor.external"),
+        Binding("tab", "complete", "Complete", show=False, id="editor.complete"),
+    ]
+
+    class Submitted(Message):
+        def __init__(self, editor: InputEditor, text: str) -> None:
+            super().__init__()
+            self.editor = editor
+            self.text = text
+
+    class HistoryStep(Message):
+        """Up on the first line (-1) / Down on the last line (+1)."""
+
+        def __init__(self, editor: InputEditor, step: int) -> None:
+            super().__init__()
+            self.editor = editor
+            self.step = step
+
+    class ExternalEdit(Message):
+        def __init__(self, editor: InputEditor) -> None:
+            super().__init__()
+            self.editor = editor
+
+    class CompleteRequested(Message):
+        def __init__(self, editor: InputEditor, source: str, cursor: int) -> None:
+            super().__init__()
+            self.editor = editor
+            self.source = source
+            self.cursor = cursor
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            "",
+            soft_wrap=True,
+            tab_behavior="indent",
+            show_line_numbers=False,
+            highlight_cursor_line=False,
+            **kwargs,
+        )
+        self.editor_mode = False
+        _keep_queries_alive()
+        try:
+            language, query = _javascript_language()
+        except Exception:  # no tree-sitter: plain text, still usable
+            pass
+        else:
+            self.register_language("javascript", language, query)
+            self.language = "javascript"
+
+    # ---------------------------------------------------------- submission
+    def set_text(self, text: str) -> None:
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
+    def action_run(self) -> None:
+        self._submit()
+
+    def _submit(self) -> None:
+        text = self.text
+        if not text.strip():
+            self.load_text("")
+            return
+        self.post_message(self.Submitted(self, text))
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter" and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            self._enter()
+            return
+        await super()._on_key(event)
+
+    def _enter(self) -> None:
+        text = self.text
+        at_end = self.cursor_location == self.document.end and not self.selected_text
+        if self.editor_mode:
+            self._newline(text)
+            return
+        if not text.strip():
+            return
+        lines = text.split("\n")
+        if at_end and len(lines) >= 3 and not lines[-1].strip() and not lines[-2].strip():
+            # Two blank lines at the end: run whatever is there.
+            self._submit()
+            return
+        if at_end and not needs_more_input(text):
+            self._submit()
+            return
+        if not at_end:
+            if needs_more_input(text):
+                self._newline(text)
+            else:
+                self._submit()
+            return
+        self._newline(text)
+
+    def _newline(self, text: str) -> None:
+        row, col = self.cursor_location
+        before = "\n".join(text.split("\n")[:row] + [self.document.get_line(row)[:col]])
+        indent = continuation_indent(before) if before.strip() else ""
+        self.insert("\n" + indent)
+
+    # ---------------------------------------------------------- history
+    def action_cursor_up(self, select: bool = False) -> None:
+        if not select and self.cursor_location[0] == 0 and not self.selected_text:
+            self.post_message(self.HistoryStep(self, -1))
+            return
+        super().action_cursor_up(select)
+
+    def action_cursor_down(self, select: bool = False) -> None:
+        last = self.document.line_count - 1
+        if not select and self.cursor_location[0] == last and not self.selected_text:
+            self.post_message(self.HistoryStep(self, 1))
+            return
+        super().action_cursor_down(select)
+
+    # ---------------------------------------------------------- other
+    def action_external_editor(self) -> None:
+        self.post_message(self.ExternalEdit(self))
+
+    def action_complete(self) -> None:
+        row, col = self.cursor_location
+        lines = self.text.split("\n")
+        offset = sum(len(line) + 1 for line in lines[:row]) + col
+        self.post_message(self.CompleteRequested(self, self.text, offset))

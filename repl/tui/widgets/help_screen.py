@@ -1,0 +1,68 @@
+"""F1: help for the focused area (its description and its keys as currently
+mapped), the global keys and the dot-commands."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+
+def _key_display(app, key: str) -> str:
+    try:
+        return app.get_key_display(Binding(key, ""))
+    except Exception:
+        return key
+
+
+def help_markdown(app, focused) -> str:
+    parts: list[str] = []
+    node = focused
+    seen = set()
+    while node is not None:
+        text = getattr(type(node), "HELP", None)
+        if text and text not in seen and type(node).__module__.startswith("repl."):
+            parts.append(text.strip())
+            seen.add(text)
+            break
+        node = node.parent
+    if not parts:
+        parts.append("## acajs-repl\n\nType JavaScript in the editor at the bottom and press Enter.")
+    rows = []
+    try:
+        active = app.screen.active_bindings
+    except Exception:
+        active = {}
+    for key, item in active.items():
+        binding = item.binding
+        if not binding.description or binding.system:
+            continue
+        rows.append(f"| `{_key_display(app, key)}` | {binding.description} | `{binding.id or ''}` |")
+    if rows:
+        parts.append("### Keys here\n\n| key | does | id (remap in `[keys]`) |\n|---|---|---|\n" + "\n".join(rows))
+    try:
+        from repl.dotcommands import COMMANDS
+
+        cmds = "\n".join(f"| `{c.usage}` | {c.summary} |" for c in COMMANDS)
+        parts.append("### Commands (also in Ctrl+P)\n\n| command | does |\n|---|---|\n" + cmds)
+    except Exception:
+        pass
+    return "\n\n".join(parts)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,f1,q", "close", "Close", id="help.close"),
+    ]
+
+    def __init__(self, markdown: str) -> None:
+        super().__init__()
+        self.markdown = markdown
+
+    def compose(self):
+        with VerticalScroll(id="help-dialog"):
+            yield Markdown(self.markdown, id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

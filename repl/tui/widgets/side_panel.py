@@ -1,0 +1,103 @@
+"""The side panel: endpoint, session identifier (copyable), pool status, the
+cooldown countdown and a sparkline of recent round trips."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Label, Sparkline, Static
+
+from repl.tui.widgets.countdown import Countdown
+
+
+def pool_lines(status) -> list[tuple[str, str]]:
+    """(label, value) rows for a :class:`repl.api.models.PoolStatus`."""
+    if status is None:
+        return [("status", "loading…")]
+
+    def val(v) -> str:
+        return "?" if v is None else str(v)
+
+    in_use = status.sessions_in_use
+    maximum = status.max_sessions
+    sessions = f"{val(in_use)} of {val(maximum)}"
+    egress = status.egress
+    if egress:
+        egress = {"egressenabled": "enabled", "egressdisabled": "disabled"}.get(egress.lower(), egress)
+    rows = [
+        ("container", val(status.container_type)),
+        ("runtime", val(status.runtime)),
+        ("kernel", val(status.kernel)),
+        ("sessions", sessions),
+        ("ready", val(status.ready_sessions)),
+        ("egress", val(egress)),
+        ("state", val(status.provisioning_state)),
+    ]
+    for note in status.notes:
+        rows.append(("note", note))
+    return rows
+
+
+class SidePanel(VerticalScroll, can_focus=True):
+    HELP = """\
+## Side panel
+
+Where you are connected, the session identifier (press **c** to copy it), the
+pool's status (polled with pool-level calls only, so it never keeps your
+session alive), the cooldown countdown and recent round-trip times.
+"""
+
+    BINDINGS = [
+        Binding("c", "copy_identifier", "Copy identifier", id="panel.copy_identifier"),
+    ]
+
+    def compose(self):
+        yield Label("Endpoint", classes="panel-title")
+        yield Static(id="panel-endpoint", classes="panel-value")
+        yield Label("Session", classes="panel-title")
+        yield Static(id="panel-identifier", classes="panel-value")
+        yield Label("Cooldown", classes="panel-title")
+        yield Countdown(id="countdown")
+        yield Label("Pool", classes="panel-title")
+        yield Static(id="panel-pool", classes="panel-value")
+        yield Label("Round trips", classes="panel-title")
+        yield Sparkline([], id="round-trips")
+        yield Static(id="round-trip-text", classes="panel-value")
+
+    def on_mount(self) -> None:
+        self.show_connection("connecting…", None)
+        self.show_pool(None)
+        self.show_round_trips([])
+
+    def show_connection(self, endpoint: str, identifier: str | None) -> None:
+        self.query_one("#panel-endpoint", Static).update(Text(endpoint))
+        self.query_one("#panel-identifier", Static).update(
+            Text.assemble(identifier or "—", ("  [c] copy" if identifier else "", "dim"))
+        )
+
+    def show_pool(self, status, error: str | None = None) -> None:
+        text = Text()
+        if error:
+            text.append(error, style="italic")
+        else:
+            rows = pool_lines(status)
+            width = max(len(k) for k, _ in rows)
+            for i, (k, v) in enumerate(rows):
+                if i:
+                    text.append("\n")
+                text.append(k.ljust(width) + " ", style="dim")
+                text.append(v)
+        self.query_one("#panel-pool", Static).update(text)
+
+    def show_round_trips(self, values: list[float]) -> None:
+        self.query_one("#round-trips", Sparkline).data = list(values)
+        if values:
+            last = values[-1]
+            text = f"last {last:.0f} ms · min {min(values):.0f} · max {max(values):.0f}"
+        else:
+            text = "no runs yet"
+        self.query_one("#round-trip-text", Static).update(Text(text, style="dim"))
+
+    def action_copy_identifier(self) -> None:
+        self.screen.action_copy_identifier() if hasattr(self.screen, "action_copy_identifier") else None
