@@ -53,7 +53,7 @@ async def main_async(settings: Settings, *, reason: str | None = None,
     colour = colour_enabled(env)
     with patch_stdout():
         try:
-            connection = await open_connection(settings)
+            connection = await open_connection(settings, wait_ready=True)
         except Exception as exc:  # config, endpoint resolution, no Node for the local pool
             from prompt_toolkit.application import get_app_session
 

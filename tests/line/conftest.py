@@ -43,8 +43,11 @@ class CaptureOutput(Vt100_Output):
 
     def __init__(self, columns: int = 120, rows: int = 40) -> None:
         self.buffer = io.StringIO()
-        super().__init__(self.buffer, lambda: Size(rows=rows, columns=columns), term="xterm-256color",
-                         enable_cpr=False)
+        super().__init__(self.buffer, lambda: Size(rows=rows, columns=columns), term="xterm-256color")
+
+    @property
+    def responds_to_cpr(self) -> bool:
+        return True  # answered by ``answer_cpr`` below, like a terminal would
 
     @property
     def raw(self) -> str:
@@ -104,15 +107,31 @@ async def run_repl(engine: ReplEngine, *, colour: bool = True, notice: str | Non
             repl = LineRepl(engine, colour=colour, notice=notice, banner=True)
             task = asyncio.create_task(repl.run())
             harness = Harness(pipe, out, repl, task)
+            answerer = asyncio.create_task(answer_cpr(pipe, out))
             try:
                 yield harness
             finally:
+                answerer.cancel()
                 if not task.done():
                     task.cancel()
                     try:
                         await task
                     except (asyncio.CancelledError, Exception):
                         pass
+
+
+async def answer_cpr(pipe: PipeInput, out: CaptureOutput) -> None:
+    """Answer cursor position requests (ESC [6n) as a terminal does, so the
+    renderer knows its height and shows the bottom toolbar."""
+    seen = 0
+    while True:
+        raw = out.raw
+        count = raw.count("\x1b[6n", seen)
+        if count:
+            seen = raw.rfind("\x1b[6n") + 1
+            for _ in range(count):
+                pipe.send_text("\x1b[1;1R")
+        await asyncio.sleep(0.01)
 
 
 def free_port() -> int:
@@ -137,3 +156,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ACAJS_DATA_DIR", str(d))
     monkeypatch.setenv("ACAJS_CONFIG_DIR", str(tmp_path / "config"))
     return d
+
+
+@pytest.fixture
+def pool_settings(local_pool) -> Settings:
+    return Settings(endpoint=local_pool.endpoint, token=local_pool.token, timeout=30)

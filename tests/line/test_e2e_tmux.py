@@ -1,0 +1,137 @@
+"""End to end: the installed command in a real terminal (tmux) on the embedded local pool."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+DEADLINE_S = 40.0
+
+
+class Tmux:
+    def __init__(self, tmp: Path) -> None:
+        self.socket = f"acajs-line-{uuid.uuid4().hex[:8]}"
+        self.tmp = tmp
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True,
+                              text=True, timeout=10).stdout
+
+    def start(self, command: str, env: dict[str, str]) -> None:
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        self("new-session", "-d", "-x", "110", "-y", "30", "-s", "t",
+             f"env {exports} {command}; echo EXIT=$?; sleep 60")
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-J", "-S", "-200", "-t", "t")
+
+    def send(self, *keys: str) -> None:
+        self("send-keys", "-t", "t", *keys)
+
+    def type(self, text: str) -> None:
+        self("send-keys", "-t", "t", "-l", text)
+
+    def wait_for(self, pattern: str, *, deadline: float = DEADLINE_S) -> re.Match:
+        end = time.monotonic() + deadline
+        while True:
+            screen = self.screen()
+            m = re.search(pattern, screen, re.M)
+            if m:
+                return m
+            if time.monotonic() > end:
+                raise AssertionError(f"{pattern!r} not on screen within {deadline} s:\n{screen}")
+            time.sleep(0.1)
+
+    def wait_until(self, check, *, deadline: float = DEADLINE_S) -> str:
+        end = time.monotonic() + deadline
+        while True:
+            screen = self.screen()
+            if check(screen):
+                return screen
+            if time.monotonic() > end:
+                raise AssertionError(f"condition not met within {deadline} s:\n{screen}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    t = Tmux(tmp_path)
+    try:
+        yield t
+    finally:
+        t.kill()
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp),
+        "LANG": "C.UTF-8",
+        "ACAJS_CONFIG_DIR": str(tmp / "config"),
+        "ACAJS_DATA_DIR": str(tmp / "data"),
+        "TERM": "xterm-256color",
+    }
+    env.update(extra)
+    return env
+
+
+def _command() -> str:
+    exe = Path(sys.executable).with_name("acajs-repl")
+    return shlex.quote(str(exe)) if exe.exists() else f"{shlex.quote(sys.executable)} -m repl"
+
+
+def test_plain_repl_in_tmux_runs_code_continues_blocks_and_exits(tmux, tmp_path):
+    tmux.start(f"{_command()} --plain", _env(tmp_path))
+    tmux.wait_for(r"^js> ")
+    tmux.wait_for(r"session [0-9a-f-]{36} · cooldown")  # the bottom toolbar
+    tmux.type("console.log('hello ' + 'tmux'); 6 * 7")
+    tmux.send("Enter")
+    tmux.wait_for(r"✓ succeeded · server \d+ ms · round trip \d+ ms")
+    screen = tmux.screen()
+    assert re.search(r"^hello tmux$", screen, re.M) and re.search(r"^42$", screen, re.M)
+    tmux.wait_for(r"cooldown \d+ s left · round trip \d+ ms")
+    tmux.type("function inc(x) {")
+    tmux.send("Enter")
+    tmux.wait_for(r"^\.\.\.   $")  # continuation prompt with the indent
+    tmux.type("return x + 1")
+    tmux.send("Enter")
+    tmux.type("}")
+    tmux.send("Enter")
+    tmux.wait_until(lambda screen: screen.count("✓ succeeded") == 2)
+    tmux.type("inc(99)")
+    tmux.send("Enter")
+    tmux.wait_for(r"^100$")
+    tmux.send("C-d")
+    tmux.wait_for(r"^EXIT=0$")
+    history = (tmp_path / "data" / "history.jsonl").read_text()
+    assert "inc(99)" in history and "function inc(x) {\\n  return x + 1\\n  }" in history
+
+
+def test_term_dumb_falls_back_to_line_mode_and_says_so_once(tmux, tmp_path):
+    tmux.start(_command(), _env(tmp_path, TERM="dumb"))  # no --plain: chosen automatically
+    tmux.wait_for(r"js> ")
+    tmux.type("'dumb' + 'ok'")
+    tmux.send("Enter")
+    tmux.wait_for(r"succeeded")
+    screen = tmux.screen()
+    assert screen.count("line mode: TERM=dumb") == 1
+    assert "dumbok" in screen
+    tmux.send("C-d")
+    tmux.wait_for(r"^EXIT=0$")
