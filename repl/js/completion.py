@@ -444,7 +444,7 @@ _cache: dict[tuple[str, str], _CacheEntry] = {}
 _pending: dict[tuple[str, str], asyncio.Task] = {}
 
 
-def _cached(engine: Any, expr: str) -> list[str] | None:
+def cached_properties(engine: Any, expr: str) -> list[str] | None:
     entry = _cache.get((engine.identifier, expr))
     if entry is None:
         return None
@@ -479,7 +479,7 @@ async def fetch_properties(engine: Any, expr: str, timeout: float | None = None)
     A request still running when ``timeout`` expires keeps running in the
     background and fills the cache; the caller is not kept waiting.
     """
-    names = _cached(engine, expr)
+    names = cached_properties(engine, expr)
     if names is not None:
         return names
     if timeout is None:
@@ -516,7 +516,7 @@ async def complete(
     declared = declared_names(engine)
     properties: list[str] | None = None
     if ctx.object_expr is not None:
-        properties = _cached(engine, ctx.object_expr)
+        properties = cached_properties(engine, ctx.object_expr)
         if properties is None and remote:
             properties = await fetch_properties(engine, ctx.object_expr, timeout)
     return complete_locally(source, cursor, declared, properties)
