@@ -42,10 +42,6 @@ INDENT = "  "
 _REGEX_KEYWORDS = frozenset(
     "return typeof instanceof in of new delete void throw case do else yield await".split()
 )
-_SPACE = " \t\r\f\v\u00a0\ufeff\u2028\u2029"
-_SPACES = re.compile(f"[{_SPACE}]+")
-_WORD = re.compile(r"[\w$#\\\u0080-\U0010ffff]+")
-_NUMBER = re.compile(r"[\w$#\\.\u0080-\U0010ffff]+")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _CLOSE_FOR = {"(": ")", "[": "]", "{": "}", "${": "}", "`": "`"}
@@ -72,8 +68,37 @@ class Scan:
     last_kind: str = ""  # "value" | "punct" | "keyword" | "open"
 
 
-def _is_ident_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "_$#\\" or ord(ch) > 127
+_CODE = re.compile(
+    r"""
+    (?P<ws>[ \t\r\f\v\u00a0\ufeff\u2028\u2029]+)
+    |(?P<nl>\n)
+    |(?P<lc>//)
+    |(?P<bc>/\*)
+    |(?P<slash>/)
+    |(?P<word>[\w$#\\\u0080-\U0010ffff]+)
+    |(?P<dotnum>\.\d[\w$]*)
+    |(?P<quote>["'])
+    |(?P<tick>`)
+    |(?P<open>[(\[{])
+    |(?P<close>[)\]}])
+    |(?P<op>[-+*%=&|^<>!?.:~]{1,4})
+    |(?P<other>[\s\S])
+    """,
+    re.VERBOSE,
+)
+# Code without strings, comments, regexes, brackets or templates: skipped in one step.
+_PLAIN = re.compile(r"[^\"'`/()\[\]{}]+")
+_TRAILING_WORD = re.compile(r"[\w$#\\\u0080-\U0010ffff]+$")
+_TRAILING_OP = re.compile(r"[-+*%=&|^<>!?.:~]{1,4}$")
+# bodies, up to (not including) the character that ends them
+_STRING_BODY = {
+    '"': re.compile(r'[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*'),
+    "'": re.compile(r"[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*"),
+}
+_TEMPLATE_BODY = re.compile(r"[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*)*")
+_REGEX_BODY = re.compile(r"(?:[^/\\\[\n]|\\[^\n]|\[(?:[^\]\\\n]|\\[^\n])*\])*")
+_REGEX_CLASS_TAIL = re.compile(r"\[(?:[^\]\\\n]|\\[^\n])*\\?$")
+_FLAGS = re.compile(r"[\w$]*")
 
 
 def scan(source: str) -> Scan:
@@ -82,166 +107,154 @@ def scan(source: str) -> Scan:
     stack, lines = s.stack, s.lines
     i, n, line = 0, len(source), 0
     regex_ok = True  # would a `/` here start a regex?
+    code_match = _CODE.match
+    plain_match = _PLAIN.match
     while i < n:
         if stack and stack[-1] == "`":  # template literal content
-            while i < n:
-                ch = source[i]
-                if ch == "\\":
-                    if i + 1 < n and source[i + 1] == "\n":
-                        line += 1
-                    i += 2
-                    continue
-                if ch == "`":
-                    stack.pop()
-                    lines.pop()
-                    i += 1
-                    s.last, s.last_kind, regex_ok = "`", "value", False
-                    break
-                if ch == "$" and i + 1 < n and source[i + 1] == "{":
-                    stack.append("${")
-                    lines.append(line)
-                    i += 2
-                    s.last, s.last_kind, regex_ok = "${", "open", True
-                    break
-                if ch == "\n":
-                    line += 1
-                i += 1
-            else:
-                s.end = "template"
-                if i > n:  # trailing backslash
-                    s.end_closer = "\n"
-                return s
-            continue
-        ch = source[i]
-        if ch == "\n":
-            line += 1
-            i += 1
-            continue
-        if ch in _SPACE:
-            i = _SPACES.match(source, i).end()
-            continue
-        if ch == "/" and i + 1 < n and source[i + 1] == "/":
-            j = source.find("\n", i)
-            if j < 0:
-                s.end = "line_comment"
-                return s
-            i = j
-            continue
-        if ch == "/" and i + 1 < n and source[i + 1] == "*":
-            j = source.find("*/", i + 2)
-            if j < 0:
-                s.end, s.end_closer = "block_comment", "*/"
-                return s
+            j = _TEMPLATE_BODY.match(source, i).end()
             line += source.count("\n", i, j)
-            i = j + 2
-            continue
-        if ch == "/" and regex_ok:
-            i += 1
-            in_class = False
-            while i < n:
-                c = source[i]
-                if c == "\\":
-                    if i + 1 < n and source[i + 1] == "\n":
-                        s.error = True
-                        return s
-                    i += 2
-                    continue
-                if c == "\n":
-                    s.error = True  # a regex cannot span lines
-                    return s
-                if c == "[":
-                    in_class = True
-                elif c == "]":
-                    in_class = False
-                elif c == "/" and not in_class:
-                    break
-                i += 1
-            else:
-                s.end, s.end_closer = "regex", ("x" if i > n else "") + ("]/" if in_class else "/")
+            if j >= n:
+                s.end = "template"
                 return s
-            i += 1
-            while i < n and _is_ident_char(source[i]):
-                i += 1  # flags
-            s.last, s.last_kind, regex_ok = "/re/", "value", False
-            continue
-        if ch in "'\"":
-            i += 1
-            while i < n:
-                c = source[i]
-                if c == "\\":
-                    if i + 1 < n and source[i + 1] == "\n":
-                        line += 1
-                    i += 2
-                    continue
-                if c == "\n":
-                    s.error = True  # unterminated string before the end
-                    return s
-                if c == ch:
-                    break
-                i += 1
-            else:
-                # a trailing backslash escapes the newline the user is about to type
-                s.end, s.end_closer = "string", ("\n" + ch if i > n else ch)
-                return s
-            i += 1
-            s.last, s.last_kind, regex_ok = ch, "value", False
-            continue
-        if ch == "`":
-            stack.append("`")
-            lines.append(line)
-            i += 1
-            continue
-        if ch in _OPENERS:
-            stack.append(ch)
-            lines.append(line)
-            i += 1
-            s.last, s.last_kind, regex_ok = ch, "open", True
-            continue
-        if ch in _CLOSERS:
-            if not stack:
-                s.error = True
-                return s
-            top = stack[-1]
-            if ch == "}" and top == "${":
+            ch = source[j]
+            if ch == "`":
                 stack.pop()
                 lines.pop()
-                i += 1  # back to template content
-                continue
-            if top != _CLOSERS[ch]:
-                s.error = True
+                i = j + 1
+                s.last, s.last_kind, regex_ok = "`", "value", False
+            elif ch == "$":  # `${`
+                stack.append("${")
+                lines.append(line)
+                i = j + 2
+                s.last, s.last_kind, regex_ok = "${", "open", True
+            else:  # a backslash at the very end escapes the newline to come
+                s.end, s.end_closer = "template", "\n"
                 return s
-            stack.pop()
-            lines.pop()
-            i += 1
-            # after `}` a statement (so a regex) may follow; after `)`/`]` a `/` divides
-            s.last, s.last_kind, regex_ok = ch, "value", ch == "}"
             continue
-        if _is_ident_char(ch):
-            j = (_NUMBER if ch.isdigit() else _WORD).match(source, i).end()
-            word = source[i:j]
+        m = plain_match(source, i)
+        if m is not None:  # a run of code with nothing that opens or closes
+            j = m.end()
+            chunk = m.group()
+            line += chunk.count("\n")
+            i = j
+            body = chunk.rstrip()
+            if body:
+                w = _TRAILING_WORD.search(body)
+                if w is not None:
+                    word = w.group()
+                    if word in _REGEX_KEYWORDS:
+                        s.last, s.last_kind, regex_ok = word, "keyword", True
+                    else:
+                        s.last, s.last_kind, regex_ok = word, "value", False
+                elif body.endswith(("++", "--")):
+                    s.last, s.last_kind, regex_ok = body[-2:], "value", False
+                else:
+                    op = _TRAILING_OP.search(body)
+                    s.last, s.last_kind, regex_ok = (op.group() if op else body[-1]), "punct", True
+            continue
+        m = code_match(source, i)
+        kind = m.lastgroup
+        j = m.end()
+        if kind == "ws":
+            i = j
+        elif kind == "nl":
+            line += 1
+            i = j
+        elif kind == "word":
+            word = m.group()
             i = j
             if word in _REGEX_KEYWORDS:
                 s.last, s.last_kind, regex_ok = word, "keyword", True
             else:
                 s.last, s.last_kind, regex_ok = word, "value", False
-            continue
-        if ch == "." and i + 1 < n and source[i + 1].isdigit():
-            j = i + 1
-            while j < n and _is_ident_char(source[j]):
-                j += 1
+        elif kind == "op" or kind == "other":
+            op = m.group()
+            i = j
+            if op in ("++", "--"):
+                s.last, s.last_kind, regex_ok = op, "value", False
+            else:
+                s.last, s.last_kind, regex_ok = op, "punct", True
+        elif kind == "open":
+            stack.append(m.group())
+            lines.append(line)
+            i = j
+            s.last, s.last_kind, regex_ok = m.group(), "open", True
+        elif kind == "close":
+            ch = m.group()
+            if not stack:
+                s.error = True
+                return s
+            top = stack[-1]
+            stack.pop()
+            lines.pop()
+            i = j
+            if ch == "}" and top == "${":
+                continue  # back to template content
+            if top != _CLOSERS[ch]:
+                s.error = True
+                return s
+            # after `}` a statement (so a regex) may follow; after `)`/`]` a `/` divides
+            s.last, s.last_kind, regex_ok = ch, "value", ch == "}"
+        elif kind == "quote":
+            q = m.group()
+            k = _STRING_BODY[q].match(source, j).end()
+            if k >= n:
+                s.end, s.end_closer = "string", q
+                return s
+            c = source[k]
+            if c == "\n":
+                s.error = True  # unterminated string before the end
+                return s
+            if c == "\\":  # a backslash at the very end escapes the newline to come
+                s.end, s.end_closer = "string", "\n" + q
+                return s
+            line += source.count("\n", j, k)  # escaped newlines
+            i = k + 1
+            s.last, s.last_kind, regex_ok = q, "value", False
+        elif kind == "tick":
+            stack.append("`")
+            lines.append(line)
+            i = j
+        elif kind == "lc":
+            k = source.find("\n", i)
+            if k < 0:
+                s.end = "line_comment"
+                return s
+            i = k
+        elif kind == "bc":
+            k = source.find("*/", j)
+            if k < 0:
+                s.end, s.end_closer = "block_comment", "*/"
+                return s
+            line += source.count("\n", i, k)
+            i = k + 2
+        elif kind == "slash":
+            if not regex_ok:
+                i = j
+                s.last, s.last_kind, regex_ok = "/", "punct", True
+                continue
+            k = _REGEX_BODY.match(source, j).end()
+            if k >= n:
+                s.end, s.end_closer = "regex", "/"
+                return s
+            c = source[k]
+            if c == "/":
+                i = _FLAGS.match(source, k + 1).end()
+                s.last, s.last_kind, regex_ok = "/re/", "value", False
+                continue
+            tail = source[k:]
+            if "\n" in tail:
+                s.error = True  # a regex cannot span lines
+                return s
+            # unterminated at the very end: inside a class and/or after a backslash
+            closer = "x" if tail.endswith("\\") and (len(tail) - len(tail.rstrip("\\"))) % 2 else ""
+            if _REGEX_CLASS_TAIL.match(tail) or c == "[":
+                closer += "]"
+            s.end, s.end_closer = "regex", closer + "/"
+            return s
+        else:  # dotnum
             i = j
             s.last, s.last_kind, regex_ok = "0", "value", False
-            continue
-        # punctuator: take the longest run of operator characters it starts
-        j = i + 1
-        while j < n and source[j] in "+-*%=&|^<>!?.:~" and j - i < 4:
-            j += 1
-        op = source[i:j]
-        i = j
-        if op in ("++", "--"):
-            s.last, s.last_kind, regex_ok = op, "value", False
-        else:
-            s.last, s.last_kind, regex_ok = op, "punct", True
     return s
 
 
