@@ -421,7 +421,7 @@ def property_probe_code(expr: str) -> str:
 
 
 def _parse_probe(stdout: str) -> list[str] | None:
-    for line in stdout.splitlines():
+    for line in stdout.split("\n"):  # not splitlines(): it splits at \x1e too
         idx = line.find(PROBE_MARKER)
         if idx >= 0:
             try:

@@ -216,7 +216,7 @@ SCENARIOS = {
         ("v1 + globalThis.v1", OK, "'vv'", ""),
     ],
     "class persists": [
-        ("class Point { constructor(x) { this.x = x } }\nawait 0", OK, "", ""),
+        ("class Point { constructor(x) { this.x = x } }\nawait 0", OK, "0", ""),
         ("new Point(3).x", OK, "3", ""),
     ],
     "function persists": [
