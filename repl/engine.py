@@ -187,10 +187,13 @@ class ReplEngine:
             cell.finished_at = datetime.now(timezone.utc)
             self._record(cell, "abandoned", (time.perf_counter() - t0) * 1000)
             raise
-        except ApiError as exc:
+        except Exception as exc:  # noqa: BLE001 - nothing from the wire may kill a front end
             if isinstance(exc, (ConnectError, AuthError, ForbiddenError)):
                 self.cooldown.restore(before)  # the session was not touched
-            cell.error = str(exc) or type(exc).__name__
+            if isinstance(exc, ApiError):
+                cell.error = str(exc) or type(exc).__name__
+            else:
+                cell.error = f"Unexpected client error ({type(exc).__name__}: {exc}); the code may or may not have run."
             cell.finished_at = datetime.now(timezone.utc)
             self._record(cell, "error", (time.perf_counter() - t0) * 1000)
             return cell
@@ -218,6 +221,8 @@ class ReplEngine:
         except ApiError as exc:
             if exc.status_code in (400, 404, 405) and exc.code != "SessionWithIdentifierNotFound":
                 self._session_api = False  # this api-version has no session endpoint
+            return False
+        except Exception:  # noqa: BLE001 - a countdown correction is best effort
             return False
         self._session_api = True
         if info.expire_at is None:
@@ -257,6 +262,9 @@ class ReplEngine:
                 return CommandResult("", action="exit")
         except ApiError as exc:
             return CommandResult(str(exc), "error")
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            return CommandResult(f".{name} failed: {exc.strerror or exc}{where}", "error")
         return CommandResult(f"Unknown command .{name}: type .help for the list", "error")
 
     def help(self) -> CommandResult:

@@ -285,3 +285,79 @@ async def test_cooldown_counts_down_with_the_engine_clock(conn: Connection, hist
         assert eng.cooldown.expired and eng.cooldown.remaining() == 0
     finally:
         await conn.client.delete_session(identifier)
+
+
+# --- faults the local pool cannot produce (respx) --------------------------------
+
+FAKE_EP = "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/rg/sessionPools/p"
+OK_EXEC = {"id": "e1", "status": "Succeeded",
+           "result": {"stdout": "", "stderr": "", "executionResult": 2, "executionTimeInMilliseconds": 3}}
+
+
+def _fake_connection() -> Connection:
+    client = SessionsClient(FAKE_EP, StaticToken("t"), retries=0)
+    return Connection(client, "azure", client.endpoint, "p (eastus)")
+
+
+async def test_gateway_html_error_is_a_cell_error(history: History) -> None:
+    import httpx
+    import respx
+
+    conn = _fake_connection()
+    try:
+        with respx.mock:
+            respx.post(f"{FAKE_EP}/executions").mock(
+                return_value=httpx.Response(502, text="<html><body>Bad Gateway</body></html>")
+            )
+            eng = ReplEngine(conn, history=history)
+            cell = await eng.run("1 + 1")
+        assert cell.execution is None and cell.error
+        assert "<html>" not in cell.error
+        assert history.entries()[-1].status == "error"
+        assert eng.cooldown.started  # the request reached the service's front door
+    finally:
+        await conn.aclose()
+
+
+async def test_without_a_session_endpoint_the_countdown_runs_from_the_touch(history: History) -> None:
+    import httpx
+    import respx
+
+    now = [500.0]
+    conn = _fake_connection()
+    try:
+        with respx.mock:
+            respx.post(f"{FAKE_EP}/executions").mock(return_value=httpx.Response(200, json=OK_EXEC))
+            session = respx.get(f"{FAKE_EP}/session").mock(
+                return_value=httpx.Response(
+                    400,
+                    json={"error": {"code": "SessionRequestNotSupported", "message": "not in this version"}},
+                    headers={"x-ms-error-code": "SessionRequestNotSupported"},
+                )
+            )
+            eng = ReplEngine(conn, history=history, clock=lambda: now[0])
+            cell = await eng.run("1 + 1")
+            assert cell.execution.value_text == "2"
+            assert eng.cooldown.remaining() == 300
+            now[0] += 100
+            await eng.run("1 + 1")
+            assert eng.cooldown.remaining() == 300  # touched again by the second run
+            now[0] += 100
+            assert eng.cooldown.remaining() == 200
+            assert session.call_count == 1  # not asked again once unsupported
+    finally:
+        await conn.aclose()
+
+
+async def test_an_unexpected_client_exception_never_escapes(local_pool, history: History) -> None:
+    conn = _connection(local_pool)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("bug in a lower layer")
+
+    conn.client.execute = broken  # a programming error below the engine, not a wire fault
+    try:
+        cell = await ReplEngine(conn, history=history).run("1")
+        assert cell.error and "RuntimeError" in cell.error and "bug in a lower layer" in cell.error
+    finally:
+        await conn.aclose()
