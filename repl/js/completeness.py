@@ -49,7 +49,7 @@ _CLOSE_FOR = {"(": ")", "[": "]", "{": "}", "${": "}", "`": "`"}
 # Fillers for what is unfinished at the innermost position (before the closers)
 # and after the closers (statement heads: `if (x`, `function f(a`).
 # Tried as (inner, outer) pairs, most likely first; see _probes().
-_INNER_FILLERS = ("", "0", "x", ";", "{}", ":0", "0:0")
+_INNER_FILLERS = ("", "0", "x", ";", "{}", ":0", "0:0", "(){}", "x(){}")
 _OUTER_FILLERS = (";", "{}", "=0")
 _DO = re.compile(r"\bdo\b")
 _TRY = re.compile(r"\btry\b")

@@ -65,6 +65,19 @@ CONTINUE = [
     "new",
     "typeof",
     "return_ = x ||",
+    "function f",
+    "function",
+    "a?.",
+    "x = a ? b",
+    "(a, b) =>",
+    "obj = {\n  method() {",
+    "import(",
+    "for (const k of",
+    "x = a\n  .filter(Boolean)\n  .",
+    "try {\n} catch (e)",
+    "while (x)\n",
+    "let {a, b} =",
+    "label:",
 ]
 
 RUN = [
@@ -94,6 +107,13 @@ RUN = [
     "[1, 2, 3].map(x => x * 2)",
     '"a\\\nb"',  # line continuation inside a string is fine
     "foo()\n\n",  # one trailing blank line on a complete program
+    "new Promise((res) => {\n  setTimeout(res, 10)\n})",
+    "async",
+    "x = a?.b ?? c",
+    "class A { #p = 1; get p() { return this.#p } }",
+    "`${ `${ 'deep' }` }`",
+    "/* multi\nline */ x",
+    "const n = 1_000.5e3 / 2",
 ]
 
 SYNTAX_ERROR_SENT = [
