@@ -279,7 +279,8 @@ def needs_more_input(source: str) -> bool:
         return False
     data = source.encode("utf-8")
     p = _parser.parser()
-    if not p.parse(data).root_node.has_error:
+    tree = p.parse(data)
+    if not tree.root_node.has_error:
         return False  # a clean parse is a complete program
     sc = scan(source)
     if sc.error:
@@ -292,10 +293,29 @@ def needs_more_input(source: str) -> bool:
             continue  # inside template content a filler is just text
         if inner:
             inner = " " + inner  # `extends` + `0` must not become `extends0`
-        candidate = data + (head + inner + closers + outer).encode("utf-8")
-        if not p.parse(candidate).root_node.has_error:
+        if _probe(p, tree, data, (head + inner + closers + outer).encode("utf-8")):
             return True
     return False
+
+
+def _end_point(data: bytes) -> tuple[int, int]:
+    return data.count(b"\n"), len(data) - (data.rfind(b"\n") + 1)
+
+
+def _probe(p, tree, data: bytes, suffix: bytes) -> bool:
+    """Does ``data + suffix`` parse cleanly? Incremental: reuses ``tree``'s nodes."""
+    candidate = data + suffix
+    edited = tree.copy()
+    start = _end_point(data)
+    edited.edit(
+        start_byte=len(data),
+        old_end_byte=len(data),
+        new_end_byte=len(candidate),
+        start_point=start,
+        old_end_point=start,
+        new_end_point=_end_point(candidate),
+    )
+    return not p.parse(candidate, edited).root_node.has_error
 
 
 def _probes(source: str):
