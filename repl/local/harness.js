@@ -1,0 +1,564 @@
+'use strict';
+// acajs-repl kernel harness: one long-lived Node.js process per session.
+//
+// Reproduces the evaluation loop of iJavaScript 5.2.1 / nel 1.3.0 (see
+// docs/kernel.md): every execution is a script run with vm.runInThisContext in
+// the main realm, `$$` works as in nel, console and process.stdout/stderr are
+// captured per execution.
+//
+// argv: harness.js <cmd fd> <result fd> <workdir> <options JSON>
+// Protocol: newline-delimited JSON. Python -> Node on <cmd fd>:
+//   {"op":"run","id":N,"code":"...","timeout":ms,"limit":chars}
+// Node -> Python on <result fd> (blocking pipe, written synchronously):
+//   {"ev":"ready",...} once, {"ev":"done","id":N,...} per execution,
+//   {"ev":"exit",...} when the process exits (process.exit()).
+
+const CMD_FD = +process.argv[2];
+const RES_FD = +process.argv[3];
+const WORKDIR = process.argv[4];
+const OPTS = JSON.parse(process.argv[5] || '{}');
+// Keep the harness's own arguments out of the user's sight (nel's kernel runs `node --eval`).
+process.argv.splice(1, process.argv.length - 1);
+
+const fs = require('fs');
+const vm = require('vm');
+const util = require('util');
+const path = require('path');
+const Module = require('module');
+const { Writable } = require('stream');
+const { StringDecoder } = require('string_decoder');
+
+// Harness-private copies of things user code may overwrite.
+const stringify = JSON.stringify;
+const parse = JSON.parse;
+const inspect = util.inspect;
+const runInThisContext = vm.runInThisContext;
+const writeSync = fs.writeSync;
+const now = performance.now.bind(performance);
+const setImmediate_ = setImmediate;
+const setTimeout_ = setTimeout;
+const clearTimeout_ = clearTimeout;
+const hasToWellFormed = typeof ''.toWellFormed === 'function';
+const wellFormed = (s) => (hasToWellFormed ? s.toWellFormed() : s);
+
+const DEFAULT_LIMIT = 1048576;
+const MNT = '/mnt/data';
+
+// ------------------------------------------------------------------ results pipe
+function sendRaw(obj) {
+  const buf = Buffer.from(stringify(obj) + '\n', 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(RES_FD, buf, off, buf.length - off);
+    } catch (e) {
+      if (e.code === 'EAGAIN') continue;
+      throw e;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ output capture
+let limit = DEFAULT_LIMIT;
+const out = { s: '', d: 0 };
+const err = { s: '', d: 0 };
+
+function emit(b, str) {
+  if (!str) return;
+  const room = limit - b.s.length;
+  if (str.length <= room) {
+    b.s += str;
+  } else {
+    if (room > 0) b.s += str.slice(0, room);
+    b.d += str.length - (room > 0 ? room : 0);
+  }
+}
+
+function take(b) {
+  const r = { s: wellFormed(b.s), d: b.d };
+  b.s = '';
+  b.d = 0;
+  return r;
+}
+
+function makeStream(b, fd) {
+  const dec = new StringDecoder('utf8');
+  const w = new Writable({
+    decodeStrings: false,
+    write(chunk, enc, cb) {
+      if (typeof chunk === 'string') {
+        if (enc && enc !== 'utf8' && enc !== 'utf-8' && enc !== 'buffer') {
+          chunk = dec.write(Buffer.from(chunk, enc));
+        }
+        emit(b, chunk);
+      } else {
+        emit(b, dec.write(chunk));
+      }
+      cb();
+    },
+  });
+  w.fd = fd;
+  w.isTTY = false;
+  w._isStdio = true;
+  w.destroySoon = w.destroy;
+  w._destroy = (e, cb) => cb(e); // never really closes
+  return w;
+}
+
+const stdout = makeStream(out, 1);
+const stderr = makeStream(err, 2);
+const console_ = new (require('console').Console)({ stdout, stderr });
+
+function installStdio() {
+  Object.defineProperty(process, 'stdout', {
+    value: stdout, writable: true, configurable: true, enumerable: false,
+  });
+  Object.defineProperty(process, 'stderr', {
+    value: stderr, writable: true, configurable: true, enumerable: false,
+  });
+  globalThis.console = console_;
+}
+installStdio();
+
+// Frames of the harness itself (and of the vm call and socket that run user
+// code) say nothing about the user's code: the traceback stops before them.
+const HARNESS_FILE = __filename;
+function trimTraceback(lines) {
+  const outLines = [];
+  for (const line of lines) {
+    if (/^\s+at /.test(line)) {
+      if (line.includes('(node:vm:') || line.includes(' node:vm:')) break;
+      if (line.includes(HARNESS_FILE)) continue;
+    }
+    outLines.push(line);
+  }
+  return outLines;
+}
+
+// Uncaught exceptions and unhandled rejections (Node turns those into uncaught
+// exceptions) never end the kernel: they go to the current (or next) stderr,
+// as nel reports them (error.stack).
+function safeInspect(v) {
+  try {
+    return inspect(v);
+  } catch (e) {
+    return '[uninspectable value]';
+  }
+}
+process.on('uncaughtException', (e) => {
+  let text;
+  try {
+    text = e && e.stack ? trimTraceback(String(e.stack).split('\n')).join('\n') : 'Uncaught ' + safeInspect(e);
+  } catch (x) {
+    text = 'Uncaught exception (could not be formatted)';
+  }
+  emit(err, text + '\n');
+});
+
+// ------------------------------------------------------------------ /mnt/data
+const { fileURLToPath } = require('url');
+function mapPath(p) {
+  if (typeof p === 'string') {
+    if (p === MNT || (p.startsWith(MNT) && p[MNT.length] === '/')) {
+      return WORKDIR + p.slice(MNT.length);
+    }
+    return p;
+  }
+  if (p instanceof URL) {
+    if (p.protocol !== 'file:') return p;
+    let s;
+    try {
+      s = fileURLToPath(p);
+    } catch (e) {
+      return p;
+    }
+    const m = mapPath(s);
+    return m === s ? p : m;
+  }
+  if (Buffer.isBuffer(p)) {
+    const s = p.toString('utf8');
+    const m = mapPath(s);
+    return m === s ? p : Buffer.from(m, 'utf8');
+  }
+  return p;
+}
+
+function wrap(obj, name, nargs) {
+  const orig = obj[name];
+  if (typeof orig !== 'function') return;
+  const w = nargs === 2
+    ? function (a, b, ...rest) { return orig.call(this, mapPath(a), mapPath(b), ...rest); }
+    : function (a, ...rest) { return orig.call(this, mapPath(a), ...rest); };
+  for (const k of Reflect.ownKeys(orig)) {
+    if (k === 'length' || k === 'name' || k === 'prototype') continue;
+    try {
+      Object.defineProperty(w, k, Object.getOwnPropertyDescriptor(orig, k));
+    } catch (e) { /* ignore */ }
+  }
+  Object.defineProperty(w, 'name', { value: orig.name });
+  obj[name] = w;
+}
+
+const ONE = ['access', 'appendFile', 'chmod', 'chown', 'createReadStream', 'createWriteStream',
+  'exists', 'lchmod', 'lchown', 'lutimes', 'lstat', 'mkdir', 'mkdtemp', 'open', 'openAsBlob',
+  'opendir', 'readdir', 'readFile', 'readlink', 'realpath', 'rm', 'rmdir', 'stat', 'statfs',
+  'truncate', 'unlink', 'unwatchFile', 'utimes', 'watch', 'watchFile', 'writeFile', 'glob'];
+const TWO = ['copyFile', 'cp', 'link', 'rename', 'symlink'];
+for (const n of ONE) {
+  wrap(fs, n, 1);
+  wrap(fs, n + 'Sync', 1);
+  wrap(fs.promises, n, 1);
+}
+for (const n of TWO) {
+  wrap(fs, n, 2);
+  wrap(fs, n + 'Sync', 2);
+  wrap(fs.promises, n, 2);
+}
+if (fs.realpath) wrap(fs.realpath, 'native', 1);
+if (fs.realpathSync) wrap(fs.realpathSync, 'native', 1);
+wrap(process, 'chdir', 1);
+wrap(Module, '_resolveFilename', 1);
+
+// ------------------------------------------------------------------ globals of `node --eval`
+// nel's kernel runs as `node --eval`: require/module/exports/__filename/__dirname
+// are globals and every built-in module is a lazy global (`fs`, `path`, ...).
+const evalModule = new Module('[eval]');
+evalModule.filename = path.join(WORKDIR, '[eval]');
+evalModule.paths = Module._nodeModulePaths(WORKDIR);
+const userRequire = Module.createRequire(evalModule.filename);
+for (const [k, v] of [['__filename', '[eval]'], ['module', evalModule],
+  ['exports', evalModule.exports], ['__dirname', '.'], ['require', userRequire]]) {
+  Object.defineProperty(globalThis, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+for (const name of Module.builtinModules) {
+  if (name[0] === '_' || name.includes('/') || name.startsWith('node:')) continue;
+  if (name !== 'crypto' && Object.prototype.hasOwnProperty.call(globalThis, name)) continue;
+  const setReal = (val) => {
+    delete globalThis[name];
+    globalThis[name] = val;
+  };
+  Object.defineProperty(globalThis, name, {
+    get: () => {
+      const lib = require(name);
+      try {
+        Object.defineProperty(globalThis, name, { get: () => lib, set: setReal, configurable: true, enumerable: false });
+      } catch (e) { /* ignore */ }
+      return lib;
+    },
+    set: setReal,
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+// ------------------------------------------------------------------ egress disabled
+if (OPTS.egress === 'disabled') {
+  const denied = (what) => {
+    const e = new Error(`${what}: network access is disabled in this session pool (egress disabled)`);
+    e.code = 'ENETUNREACH';
+    return e;
+  };
+  const net = require('net');
+  const origConnect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = function connect(...args) {
+    const opts = args[0];
+    if (opts && typeof opts === 'object' && opts.fd !== undefined) return origConnect.apply(this, args);
+    process.nextTick(() => this.destroy(denied('connect')));
+    return this;
+  };
+  const dns = require('dns');
+  const failCb = (what) => function (...args) {
+    const cb = args[args.length - 1];
+    if (typeof cb === 'function') process.nextTick(cb, denied(what));
+    else throw denied(what);
+    return {};
+  };
+  const failP = (what) => () => Promise.reject(denied(what));
+  for (const k of Object.keys(dns)) {
+    if (k === 'lookup' || k.startsWith('resolve') || k === 'reverse' || k === 'lookupService') {
+      dns[k] = failCb('dns.' + k);
+      if (dns.promises && typeof dns.promises[k] === 'function') dns.promises[k] = failP('dns.' + k);
+    }
+  }
+  const dgram = require('dgram');
+  dgram.Socket.prototype.send = function send() {
+    throw denied('dgram.send');
+  };
+  globalThis.fetch = function fetch() {
+    return Promise.reject(new TypeError('fetch failed', { cause: denied('fetch') }));
+  };
+}
+
+// ------------------------------------------------------------------ `$$` (nel's Context)
+const config = { awaitExecution: false };
+
+function formatError(error) {
+  try {
+    return {
+      ename: error && error.name ? String(error.name) : typeof error,
+      evalue: error && error.message ? String(error.message) : safeInspect(error),
+      traceback: error && error.stack ? String(error.stack).split('\n') : [],
+    };
+  } catch (e) {
+    return { ename: 'Error', evalue: '[the thrown value could not be formatted]', traceback: [] };
+  }
+}
+
+function errorText(e) {
+  const head = e.ename + ': ' + e.evalue;
+  const tb = trimTraceback(e.traceback).join('\n');
+  if (!tb) return head;
+  return tb.includes(head) ? tb : head + '\n' + tb;
+}
+
+function defaultMimer(result) {
+  if (typeof result === 'undefined') return { 'text/plain': 'undefined' };
+  if (result === null) return { 'text/plain': 'null' };
+  let mime;
+  try {
+    if (result._toMime) mime = result._toMime();
+  } catch (e) { /* ignore */ }
+  if (typeof mime !== 'object' || mime === null) mime = {};
+  if (!('text/plain' in mime)) {
+    try {
+      mime['text/plain'] = inspect(result);
+    } catch (e) { /* ignore, as nel does */ }
+  }
+  return mime;
+}
+
+function toMime(result) {
+  const mimer = typeof globalThis.$$mimer$$ === 'function' ? globalThis.$$mimer$$ : defaultMimer;
+  try {
+    const m = mimer(result);
+    return m && typeof m === 'object' ? m : {};
+  } catch (e) {
+    return {};
+  }
+}
+
+function isPromise(x) {
+  return x instanceof Promise;
+}
+
+const noop = () => {};
+const displayStub = Object.freeze({
+  mime: noop, text: noop, html: noop, svg: noop, png: noop, jpeg: noop, json: noop, close: noop,
+});
+
+class Context {
+  constructor(id, timeout) {
+    this.id = id;
+    this.timeout = timeout;
+    this._async = false;
+    this._done = false;
+    this.finished = false;
+    this.status = 'ok';
+    this.value = '';
+    this.error = null;
+    this.timer = null;
+    this.t0 = 0;
+    const ctx = this;
+    const $$ = Object.create(null);
+    Object.defineProperty($$, 'config', { value: config, configurable: false, writable: false, enumerable: false });
+    $$.async = function async(value) {
+      ctx._async = arguments.length === 0 ? true : !!value;
+      return ctx._async;
+    };
+    $$.done = function done(result) {
+      ctx.send({ mime: toMime(result) }, false);
+    };
+    const resolvePromise = (handler) => function (output, keepAlive) {
+      if (isPromise(output)) {
+        ctx._async = true;
+        output.then((v) => handler(v, keepAlive)).catch((e) => ctx.send({ error: formatError(e) }, false));
+        return;
+      }
+      handler(output, keepAlive);
+    };
+    const sendMime = (type) => resolvePromise((v, keep) => ctx.send({ mime: { [type]: v } }, keep));
+    $$.sendResult = resolvePromise((r, keep) => ctx.send({ mime: toMime(r) }, keep));
+    $$.sendError = resolvePromise((e, keep) => ctx.send({ error: formatError(e) }, keep));
+    $$.mime = resolvePromise((bundle, keep) => ctx.send({ mime: bundle || {} }, keep));
+    $$.text = sendMime('text/plain');
+    $$.html = sendMime('text/html');
+    $$.svg = sendMime('image/svg+xml');
+    $$.png = sendMime('image/png');
+    $$.jpeg = sendMime('image/jpeg');
+    $$.json = sendMime('application/json');
+    $$.input = function input() {
+      throw new Error('$$.input() is not supported: sessions have no interactive input');
+    };
+    $$.display = function display() {
+      return displayStub;
+    };
+    $$.clear = noop;
+    this.$$ = $$;
+  }
+
+  send(message, keepAlive) {
+    if (this._done) return; // nel drops anything sent after the end
+    if (keepAlive) {
+      this._async = true;
+    } else {
+      this._async = false;
+      this._done = true;
+    }
+    if (message.error) {
+      this.status = 'error';
+      this.error = message.error;
+    } else {
+      const text = message.mime && message.mime['text/plain'];
+      this.status = 'ok';
+      this.error = null;
+      this.value = typeof text === 'string' ? text : text === undefined ? '' : String(text);
+    }
+    if (!keepAlive) this.finish();
+  }
+
+  finish(extra) {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout_(this.timer);
+    // Reply once pending microtasks and process.nextTick callbacks have run,
+    // so their output belongs to this execution.
+    setImmediate_(() => reply(this, extra));
+  }
+}
+
+// The `$$...$$` globals of nel (setters that send a result of the current execution).
+let cur = null;
+let last = null;
+for (const [g, k] of [['$$mime$$', 'mime'], ['$$html$$', 'html'], ['$$svg$$', 'svg'],
+  ['$$png$$', 'png'], ['$$jpeg$$', 'jpeg']]) {
+  Object.defineProperty(globalThis, g, {
+    set: (v) => last && last.$$[k](v), configurable: true, enumerable: false,
+  });
+}
+Object.defineProperty(globalThis, '$$async$$', {
+  get: () => !!(last && last._async),
+  set: (v) => { if (last) last._async = !!v; },
+  configurable: true,
+  enumerable: false,
+});
+Object.defineProperty(globalThis, '$$defaultMimer$$', {
+  value: defaultMimer, configurable: false, writable: false, enumerable: false,
+});
+
+// ------------------------------------------------------------------ executions
+const queue = [];
+
+function reply(ctx, extra) {
+  const o = take(out);
+  const e = take(err);
+  let value = ctx.status === 'ok' && ctx.value !== 'undefined' ? ctx.value : '';
+  let valueDropped = 0;
+  if (value.length > limit) {
+    valueDropped = value.length - limit;
+    value = value.slice(0, limit);
+  }
+  const msg = {
+    ev: 'done',
+    id: ctx.id,
+    status: ctx.status,
+    stdout: o.s,
+    stdout_dropped: o.d,
+    stderr: e.s,
+    stderr_dropped: e.d,
+    value: wellFormed(value),
+    value_dropped: valueDropped,
+    error: ctx.status === 'error' && ctx.error ? wellFormed(errorText(ctx.error)) : '',
+    ms: now() - ctx.t0,
+  };
+  if (extra) Object.assign(msg, extra);
+  cur = null;
+  sendRaw(msg);
+  if (queue.length) run(queue.shift());
+}
+
+function run(msg) {
+  if (cur) {
+    queue.push(msg);
+    return;
+  }
+  limit = msg.limit > 0 ? msg.limit : DEFAULT_LIMIT;
+  const timeout = msg.timeout > 0 ? Math.max(1, Math.ceil(msg.timeout)) : 0;
+  const ctx = new Context(msg.id, timeout);
+  cur = ctx;
+  last = ctx;
+  installStdio();
+  globalThis.$$ = ctx.$$;
+  globalThis.$$done$$ = ctx.$$.done;
+  ctx.t0 = now();
+  let result;
+  try {
+    result = timeout ? runInThisContext(msg.code, { timeout }) : runInThisContext(msg.code);
+  } catch (e) {
+    if (e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' && now() - ctx.t0 >= timeout * 0.9) {
+      ctx.status = 'timeout';
+      ctx._done = true;
+      ctx.finish({ timeout: 'sync' });
+      return;
+    }
+    ctx.$$.sendError(e);
+    if (!ctx._done) armTimer(ctx);
+    return;
+  }
+  if (ctx._done) return;
+  if (ctx._async) {
+    armTimer(ctx);
+    return;
+  }
+  ctx.send({ mime: toMime(result) }, false);
+}
+
+function armTimer(ctx) {
+  if (!ctx.timeout || ctx.finished) return;
+  const left = Math.max(0, ctx.timeout - (now() - ctx.t0));
+  ctx.timer = setTimeout_(() => {
+    if (ctx._done) return;
+    ctx._done = true;
+    ctx.status = 'timeout';
+    ctx.finish({ timeout: 'async' });
+  }, left);
+}
+
+// ------------------------------------------------------------------ process exit
+process.on('exit', (code) => {
+  try {
+    sendRaw({
+      ev: 'exit',
+      code,
+      id: cur ? cur.id : null,
+      stdout: take(out).s,
+      stderr: take(err).s,
+    });
+  } catch (e) { /* the pipe is gone */ }
+});
+
+// ------------------------------------------------------------------ command pipe
+const net = require('net');
+const chan = new net.Socket({ fd: CMD_FD, readable: true, writable: false });
+let pending = '';
+chan.setEncoding('utf8');
+chan.on('data', (chunk) => {
+  pending += chunk;
+  let nl;
+  while ((nl = pending.indexOf('\n')) >= 0) {
+    const line = pending.slice(0, nl);
+    pending = pending.slice(nl + 1);
+    if (!line) continue;
+    let msg;
+    try {
+      msg = parse(line);
+    } catch (e) {
+      continue;
+    }
+    if (msg.op === 'run') run(msg);
+  }
+});
+const bye = () => process.reallyExit ? process.reallyExit(0) : process.exit(0);
+chan.on('end', bye);
+chan.on('error', bye);
+
+sendRaw({ ev: 'ready', pid: process.pid, version: process.version });

