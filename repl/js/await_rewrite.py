@@ -150,7 +150,8 @@ def _visit_declaration(node: tree_sitter.Node, state: _State, kind: str) -> None
         state.insert(declarators[-1].end_byte, ")")
 
 
-def _walk(node: tree_sitter.Node, state: _State, top_level: bool) -> None:
+def _visit(node: tree_sitter.Node, state: _State, top_level: bool) -> list[tree_sitter.Node]:
+    """Record what ``node`` needs; return the children still to visit."""
     t = node.type
     if t in _FUNCTION_BOUNDARIES:
         if t in _FUNCTION_DECLARATIONS:
@@ -159,7 +160,7 @@ def _walk(node: tree_sitter.Node, state: _State, top_level: bool) -> None:
                 n = state.text(name)
                 state.hoist(n)
                 state.insert(node.start_byte, f"globalThis.{n} = {n}; ")
-        return
+        return []
     if t == "class_declaration":
         name = node.child_by_field_name("name")
         if top_level and name is not None:
@@ -169,10 +170,7 @@ def _walk(node: tree_sitter.Node, state: _State, top_level: bool) -> None:
             # The declaration becomes an expression statement: end it, so a
             # following line starting with ``(`` or ``[`` is not a call.
             state.insert(node.end_byte, ";")
-        for child in node.children:
-            if child.type == "class_heritage":
-                _walk(child, state, False)
-        return
+        return [c for c in node.children if c.type == "class_heritage"]
     if t == "await_expression":
         state.contains_await = True
     elif t == "return_statement":
@@ -180,7 +178,7 @@ def _walk(node: tree_sitter.Node, state: _State, top_level: bool) -> None:
     elif t in _IDENTIFIER_TYPES:
         if state.text(node) == "await":
             state.await_identifier = True
-        return
+        return []
     elif t == "for_in_statement":
         kind = node.child_by_field_name("kind")
         if any(c.type == "await" for c in node.children):
@@ -197,8 +195,16 @@ def _walk(node: tree_sitter.Node, state: _State, top_level: bool) -> None:
         kind = node.children[0].type
         if kind in ("let", "const"):
             _visit_declaration(node, state, kind)
-    for child in node.children:
-        _walk(child, state, False)
+    return node.children
+
+
+def _walk(root: tree_sitter.Node, state: _State) -> None:
+    """Pre-order walk without recursion (deeply nested expressions are fine)."""
+    stack = [(child, True) for child in reversed(root.children)]
+    while stack:
+        node, top_level = stack.pop()
+        children = _visit(node, state, top_level)
+        stack.extend((child, False) for child in reversed(children))
 
 
 def _analyse(source: str) -> tuple[_State, tree_sitter.Node] | None:
@@ -208,8 +214,7 @@ def _analyse(source: str) -> tuple[_State, tree_sitter.Node] | None:
     if root.has_error:
         return None
     state = _State(src)
-    for child in root.children:
-        _walk(child, state, True)
+    _walk(root, state)
     return state, root
 
 

@@ -293,33 +293,37 @@ _SCOPE_BOUNDARIES = frozenset(
 )
 
 
-def _collect(node: tree_sitter.Node, data: bytes, out: list[str], top: bool) -> None:
-    t = node.type
-    if t in ("function_declaration", "generator_function_declaration", "class_declaration"):
-        name = node.child_by_field_name("name")
-        if name is not None and (top or t != "class_declaration"):
-            out.extend(_binding_names(name, data))
-        return
-    if t in _SCOPE_BOUNDARIES:
-        return
-    if t == "variable_declaration" or (t == "lexical_declaration" and top):
-        for decl in node.named_children:
-            if decl.type == "variable_declarator":
-                name = decl.child_by_field_name("name")
-                if name is not None:
-                    out.extend(_binding_names(name, data))
-    elif t == "for_in_statement":
-        kind = node.child_by_field_name("kind")
-        left = node.child_by_field_name("left")
-        if kind is not None and kind.type == "var" and left is not None:
-            out.extend(_binding_names(left, data))
-    elif t == "assignment_expression" and top:
-        left = node.child_by_field_name("left")
-        if left is not None and left.type == "identifier":  # ``x = 1``: an implicit global
-            out.extend(_binding_names(left, data))
-    for child in node.named_children:
-        # Expression statements keep "top" so ``x = 1`` at top level counts.
-        _collect(child, data, out, top and t in ("program", "expression_statement"))
+def _collect(root: tree_sitter.Node, data: bytes, out: list[str]) -> None:
+    """Pre-order walk without recursion; ``top`` is "in the global scope's
+    statement list" (expression statements keep it, for ``x = 1``)."""
+    stack = [(child, True) for child in reversed(root.named_children)]
+    while stack:
+        node, top = stack.pop()
+        t = node.type
+        if t in ("function_declaration", "generator_function_declaration", "class_declaration"):
+            name = node.child_by_field_name("name")
+            if name is not None and (top or t != "class_declaration"):
+                out.extend(_binding_names(name, data))
+            continue
+        if t in _SCOPE_BOUNDARIES:
+            continue
+        if t == "variable_declaration" or (t == "lexical_declaration" and top):
+            for decl in node.named_children:
+                if decl.type == "variable_declarator":
+                    name = decl.child_by_field_name("name")
+                    if name is not None:
+                        out.extend(_binding_names(name, data))
+        elif t == "for_in_statement":
+            kind = node.child_by_field_name("kind")
+            left = node.child_by_field_name("left")
+            if kind is not None and kind.type == "var" and left is not None:
+                out.extend(_binding_names(left, data))
+        elif t == "assignment_expression" and top:
+            left = node.child_by_field_name("left")
+            if left is not None and left.type == "identifier":  # ``x = 1``: an implicit global
+                out.extend(_binding_names(left, data))
+        keep = top and t == "expression_statement"
+        stack.extend((child, keep) for child in reversed(node.named_children))
 
 
 @functools.lru_cache(maxsize=2048)
@@ -330,8 +334,7 @@ def declared_names_in(code: str) -> tuple[str, ...]:
     data = code.encode("utf-8")
     root = new_parser().parse(data).root_node
     out: list[str] = []
-    for child in root.named_children:
-        _collect(child, data, out, True)
+    _collect(root, data, out)
     seen: dict[str, None] = {}
     for name in out:
         if name != "await":
