@@ -1,8 +1,8 @@
 """The shared tree-sitter JavaScript language and parser (built lazily, once).
 
-``language()`` and ``parser()`` return process-wide singletons; ``parse(source)``
-parses text (str or bytes). tree-sitter parsers are not thread-safe: use
-``new_parser()`` from another thread.
+``language()`` is a process-wide singleton; ``parser()`` returns one parser per
+thread (tree-sitter parsers are not thread-safe), so it is safe from workers;
+``new_parser()`` makes a private one. ``parse(source)`` parses str or bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _language: tree_sitter.Language | None = None
-_parser: tree_sitter.Parser | None = None
+_local = threading.local()
 
 
 def language() -> tree_sitter.Language:
@@ -37,13 +37,10 @@ def new_parser() -> tree_sitter.Parser:
 
 
 def parser() -> tree_sitter.Parser:
-    global _parser
-    if _parser is None:
-        p = new_parser()
-        with _lock:
-            if _parser is None:
-                _parser = p
-    return _parser
+    p = getattr(_local, "parser", None)
+    if p is None:
+        p = _local.parser = new_parser()
+    return p
 
 
 def parse(source: str | bytes) -> tree_sitter.Tree:

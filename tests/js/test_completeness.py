@@ -219,3 +219,25 @@ def _per_call_us(source: str, n: int = 200) -> float:
 def test_typical_input_is_checked_in_under_a_millisecond(source: str) -> None:
     # best of three runs: generous enough for a loaded 2-core machine
     assert _per_call_us(source) < 1000
+
+
+def test_parser_is_shared_per_thread_and_language_once() -> None:
+    import threading
+
+    from repl.js import parser
+
+    assert parser.parser() is parser.parser()
+    assert parser.language() is parser.language()
+    other: list[object] = []
+    results: list[bool] = []
+
+    def work() -> None:
+        other.append(parser.parser())
+        results.extend(needs_more_input(s) for s in ("foo(", "1 + 1"))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert other[0] is not parser.parser()
+    assert results == [True, False]
+    assert parser.has_error("x = 1)") and not parser.has_error("x = 1")
