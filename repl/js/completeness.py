@@ -42,7 +42,6 @@ INDENT = "  "
 _REGEX_KEYWORDS = frozenset(
     "return typeof instanceof in of new delete void throw case do else yield await".split()
 )
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _CLOSE_FOR = {"(": ")", "[": "]", "{": "}", "${": "}", "`": "`"}
 
