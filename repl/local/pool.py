@@ -56,6 +56,9 @@ STATE_LOST_NOTE = (
     "in-memory state are lost. The next execution starts a fresh kernel; files in "
     "/mnt/data are kept."
 )
+NEXT_NOTE = (
+    "[local pool] The next execution starts a fresh kernel; files in /mnt/data are kept."
+)
 RESTARTED_NOTE = (
     "[local pool] The session's previous kernel had ended (its state was lost); "
     "this execution ran in a fresh kernel."
@@ -346,10 +349,14 @@ class SessionPool:
                 if restarted:
                     record.stderr = _join(RESTARTED_NOTE, record.stderr)
                 if record.state_lost:
-                    record.status = "Failed" if result.status != "ok" else record.status
-                    record.stderr = _join(record.stderr, STATE_LOST_NOTE)
+                    said = "state is lost" in record.stderr or "state was lost" in record.stderr
+                    record.stderr = _join(record.stderr, NEXT_NOTE if said else STATE_LOST_NOTE)
                     if session.kernel is kernel:
                         session.kernel = None
+                        # Start the replacement now, so the next execution does not wait.
+                        session.starting = self._spawn(
+                            self._kernel_factory(session.directory, self.settings)
+                        )
                     self._spawn(self._kill_quietly(kernel))
         except PoolError as exc:
             record.status = "Failed"
