@@ -91,6 +91,33 @@ async def run(endpoint: str, token: str, iterations: int, curl_iterations: int) 
     return out
 
 
+async def cpu_only(iterations: int) -> dict:
+    """Per-call CPU cost with no network: both sides on an httpx.MockTransport."""
+    payload = json.dumps({"id": "e", "identifier": "x", "executionType": "Synchronous", "status": "Succeeded",
+                          "result": {"stdout": "", "stderr": "", "executionResult": 2,
+                                     "executionTimeInMilliseconds": 1}}).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=payload, headers={"content-type": "application/json"})
+
+    ep = "https://bench.invalid/subscriptions/s/resourceGroups/r/sessionPools/p"
+    body = {"codeInputType": "Inline", "executionType": "Synchronous", "code": CODE, "timeoutInSeconds": 60}
+    url = f"{ep}/executions?api-version=2025-10-02-preview&identifier=x"
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as bare, \
+            httpx.AsyncClient(transport=httpx.MockTransport(handler)) as inner:
+        client = SessionsClient(ep, StaticToken("t"), http=inner)
+        res = {}
+        for name in ("client", "httpx", "client", "httpx"):  # twice each, keep the second
+            t0 = time.perf_counter()
+            for _ in range(iterations):
+                if name == "client":
+                    await client.execute(CODE, identifier="x")
+                else:
+                    (await bare.post(url, json=body, headers={"Authorization": "Bearer t"})).json()
+            res[name] = (time.perf_counter() - t0) / iterations * 1e6
+    return {"client_us_per_call": res["client"], "httpx_us_per_call": res["httpx"]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=300)
@@ -114,6 +141,7 @@ def main() -> int:
     finally:
         if pool is not None:
             pool.stop()
+    res["cpu_only"] = asyncio.run(cpu_only(2000))
     res["python"] = platform.python_version()
     res["httpx_version"] = httpx.__version__
     if args.json:
@@ -126,6 +154,9 @@ def main() -> int:
             print(f"  {key:16} {s['median_ms']:7.2f} / {s['p10_ms']:7.2f} / {s['p90_ms']:7.2f}   (n={s['n']})")
     print(f"client overhead vs bare httpx: {res['client_overhead_vs_httpx_ms']:+.2f} ms "
           f"({res['client_overhead_vs_httpx_pct']:+.1f} %)")
+    cpu = res["cpu_only"]
+    print(f"CPU per call, no network (httpx.MockTransport): client {cpu['client_us_per_call']:.0f} us, "
+          f"bare httpx {cpu['httpx_us_per_call']:.0f} us")
     return 0
 
 

@@ -107,6 +107,7 @@ class SessionsClient:
         self._origin = self._origin_of(endpoint)
         self._host = urlsplit(endpoint).netloc
         self._exec_timeouts: dict[float, httpx.Timeout] = {}
+        self._exec_url: tuple[tuple[str, str, str] | None, str] = (None, "")  # last execute URL
 
     # --- plumbing -----------------------------------------------------------
 
@@ -273,7 +274,10 @@ class SessionsClient:
         while True:
             dialect = self.dialect
             body = execute_body(dialect, code, timeout, asynchronous and dialect == CURRENT)
-            url = self._url(EXECUTE_PATH[dialect], self.api_version, identifier)
+            key = (dialect, self.api_version, identifier)
+            if self._exec_url[0] != key:
+                self._exec_url = (key, self._url(EXECUTE_PATH[dialect], self.api_version, identifier))
+            url = self._exec_url[1]
             resp = await self._send("POST", url, what=what, content=_dumps(body).encode(),
                                     content_type=_JSON_CT, timeout=http_timeout, identifier=identifier)
             if resp.is_success:
@@ -285,7 +289,8 @@ class SessionsClient:
         elapsed = (time.perf_counter() - start) * 1000.0
         data = self._json(resp, what)
         try:
-            ex = parse_execution(data, resp.headers, round_trip_ms=elapsed, identifier=identifier)
+            # One plain dict: httpx.Headers lookups scan the whole list each time.
+            ex = parse_execution(data, dict(resp.headers.items()), round_trip_ms=elapsed, identifier=identifier)
         except ValueError:
             raise bad_body(what, resp.status_code, resp.headers, resp.content) from None
         if ex.status is ExecutionStatus.RUNNING and dialect == CURRENT:

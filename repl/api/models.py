@@ -64,15 +64,23 @@ class Execution:
         return data
 
 
+_VALUE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def value_text(value: Any) -> str:
     """The display text of an ``executionResult`` value (see :class:`Execution`)."""
     if value is None:
         return "null"
-    if isinstance(value, str):
+    t = type(value)
+    if t is str:
         return value
+    if t is int:  # the common case (1+1), without building a JSON encoder
+        return str(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _VALUE_ENCODER.encode(value)
 
 
 @dataclass(frozen=True, slots=True)
