@@ -12,6 +12,8 @@ millisecond for typical input).
 - False (run) for a complete program, for empty input, and for a genuine
   syntax error that no continuation could fix (``x = 1)``, ``let let = 1; f(``,
   a string broken by a newline): it is sent and the server reports it.
+- False for a one-line dot-command (``.upload "my file``), valid or not: the
+  front end hands it to the engine, which reports usage errors.
 - False when the input ends with two blank lines (see
   :func:`forced_by_blank_lines`): the user's way to force a run; folded into
   ``needs_more_input`` so front ends need a single call, and exposed for front
@@ -33,6 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from repl.dotcommands import is_dot_command
 from repl.js import parser as _parser
 
 INDENT = "  "
@@ -276,6 +279,9 @@ def needs_more_input(source: str) -> bool:
         return False
     if forced_by_blank_lines(source):
         return False
+    stripped = source.strip()
+    if stripped.startswith(".") and "\n" not in stripped and is_dot_command(stripped):
+        return False  # `.upload "my file` is a command (with a usage error), not JavaScript
     data = source.encode("utf-8")
     p = _parser.parser()
     tree = p.parse(data)

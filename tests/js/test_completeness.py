@@ -129,6 +129,8 @@ SYNTAX_ERROR_SENT = [
     "foo(1 2",
 ]
 
+DOT_COMMANDS = ['.upload "my file', ".load f(x.js", ".help", ".frob", "  .save {"]
+
 
 @pytest.mark.parametrize("source", CONTINUE)
 def test_incomplete_input_continues(source: str) -> None:
@@ -143,6 +145,15 @@ def test_complete_input_runs(source: str) -> None:
 @pytest.mark.parametrize("source", SYNTAX_ERROR_SENT)
 def test_genuine_syntax_error_is_sent(source: str) -> None:
     assert needs_more_input(source) is False
+
+
+@pytest.mark.parametrize("source", DOT_COMMANDS)
+def test_dot_commands_never_continue(source: str) -> None:
+    assert needs_more_input(source) is False
+
+
+def test_javascript_starting_with_a_dot_still_continues() -> None:
+    assert needs_more_input(".5 + (") is True
 
 
 @pytest.mark.parametrize(
