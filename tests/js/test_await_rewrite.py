@@ -258,6 +258,18 @@ SCENARIOS = {
         ("await 0\nthrow new RangeError('late failure')", FAILED, None, "late failure"),
         ("1 + 1", OK, "2", ""),
     ],
+    "a failed await declaration can be fixed and re-run": [
+        ("const res = await Promise.reject(new Error('typo'))", FAILED, None, "typo"),
+        ("typeof res", OK, "'undefined'", ""),
+        ("const res = await Promise.resolve('fixed')", OK, "", ""),
+        ("res", OK, "'fixed'", ""),
+    ],
+    "only the last expression statement gives the value": [
+        ("await 0; if (true) { 1 }", OK, "", ""),
+    ],
+    "stack line numbers match the input": [
+        ("await 0\n\nthrow new Error('line three')", FAILED, None, ":3:"),
+    ],
     "console output after an await": [
         ("await 0; console.log('after'); console.error('err after')", OK, "", "after"),
     ],
@@ -293,3 +305,29 @@ def test_never_settling_await_ends_at_the_execution_timeout(local_pool, identifi
     assert ex.status.value in ("timed_out", "failed"), ex
     assert "timed out" in (ex.stderr + ex.stdout).lower() or ex.status.value == "timed_out", ex
     assert 1.5 <= elapsed < 10, elapsed
+
+
+async def test_engine_sends_the_rewrite_and_keeps_what_was_typed(local_pool, tmp_path) -> None:
+    from repl.api.auth import StaticToken
+    from repl.api.client import SessionsClient
+    from repl.connection import Connection
+    from repl.engine import ReplEngine
+    from repl.history import History
+
+    client = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), arm_base=local_pool.arm_base)
+    conn = Connection(client=client, kind="local", endpoint=local_pool.endpoint, label="test pool")
+    history = History(tmp_path / "history.jsonl")
+    engine = ReplEngine(conn, history=history, timeout=20)
+    try:
+        typed = "const fromEngine = await Promise.resolve(20)\nfromEngine + 1"
+        cell = await engine.run(typed)
+        assert cell.ok, cell
+        assert cell.execution.value_text == "21"
+        assert cell.code == typed
+        assert cell.sent_code == rewrite(typed) and cell.rewritten
+        assert "$$.async()" not in history.path.read_text()
+        plain = await engine.run("fromEngine")
+        assert plain.sent_code == "fromEngine" and not plain.rewritten
+        assert plain.execution.value_text == "20"
+    finally:
+        await client.aclose()
