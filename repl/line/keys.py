@@ -24,6 +24,9 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from repl.dotcommands import is_dot_command
 from repl.js.completeness import continuation_indent, needs_more_input
 
+PROMPT = "js> "
+CONTINUATION = "... "
+
 
 def enter_action(text: str, *, editor_mode: bool = False) -> str:
     """What Enter does with ``text`` in the editor: ``"run"`` or ``"newline"``."""
@@ -38,7 +41,10 @@ def enter_action(text: str, *, editor_mode: bool = False) -> str:
     return "newline" if incomplete else "run"
 
 
-def build_key_bindings(editor_mode: Callable[[], bool] = lambda: False) -> KeyBindings:
+def build_key_bindings(editor_mode: Callable[[], bool] = lambda: False, *,
+                       dumb_echo: Callable[[str], None] | None = None) -> KeyBindings:
+    """``dumb_echo``: on a dumb terminal prompt-toolkit echoes only the last
+    character of each change, so the continuation prompt is written through it."""
     kb = KeyBindings()
     focused = has_focus(DEFAULT_BUFFER)
 
@@ -57,7 +63,13 @@ def build_key_bindings(editor_mode: Callable[[], bool] = lambda: False) -> KeyBi
             indent = continuation_indent(doc.text_before_cursor)
         except Exception:
             indent = ""
-        buf.insert_text("\n" + indent)
+        if dumb_echo is None:
+            buf.insert_text("\n" + indent)
+            return
+        buf.insert_text("\n")  # each insert echoes its last character
+        dumb_echo(CONTINUATION)
+        for ch in indent:
+            buf.insert_text(ch)
 
     @kb.add("escape", "enter", filter=focused)
     @kb.add("c-j", filter=focused)

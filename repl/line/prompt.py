@@ -28,15 +28,13 @@ from pygments.lexers.javascript import JavascriptLexer
 from repl import __version__
 from repl.dotcommands import DotCommandError
 from repl.line.history_adapter import SharedHistory
-from repl.line.keys import build_key_bindings
+from repl.line.keys import CONTINUATION, PROMPT, build_key_bindings
 from repl.line.render import STYLE, Printer
 from repl.line.toolbar import toolbar_fragments
 
 if TYPE_CHECKING:
     from repl.engine import CommandResult, ReplEngine
 
-PROMPT = "js> "
-CONTINUATION = "... "
 EXIT_HINT = "(To exit, press Ctrl+D or type .exit)"
 #: Seconds before the "running" indicator appears (most runs finish sooner).
 INDICATOR_DELAY_S = 0.5
@@ -76,7 +74,8 @@ class LineRepl:
             ],
             lexer=PygmentsLexer(JavascriptLexer) if colour else None,
             history=SharedHistory(engine.history),
-            key_bindings=build_key_bindings(lambda: self.editor_mode),
+            key_bindings=build_key_bindings(lambda: self.editor_mode,
+                                            dumb_echo=self._dumb_echo if self.dumb else None),
             bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.editor_mode),
             completer=_completer(engine),
             complete_while_typing=False,
@@ -88,6 +87,10 @@ class LineRepl:
             mouse_support=False,
         )
         self.printer = Printer(self.session.output, colour=colour)
+
+    def _dumb_echo(self, text: str) -> None:
+        self.session.output.write(text)
+        self.session.output.flush()
 
     # ------------------------------------------------------------------ loop
     async def run(self) -> int:

@@ -75,6 +75,10 @@ class Harness:
     def since(self, mark: int) -> str:
         return strip_ansi(self.output.raw[mark:]).replace("\r", "")
 
+    def shown(self, mark: int = 0) -> str:
+        """``since`` without the blank lines the renderer reserves (for failure messages)."""
+        return "\n".join(line for line in self.since(mark).split("\n") if line.strip())
+
     async def wait_for(self, cond: str | Callable[[], bool], *, after: int = 0,
                        timeout: float = DEADLINE_S) -> None:
         deadline = time.monotonic() + timeout
@@ -84,9 +88,9 @@ class Harness:
                 return
             if self.task.done():
                 self.task.result()  # raise what ended the loop
-                raise AssertionError(f"the REPL exited while waiting for {cond!r}:\n{self.since(after)}")
+                raise AssertionError(f"the REPL exited while waiting for {cond!r}:\n{self.shown(after)}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {cond!r}; screen:\n{self.since(after)[-3000:]}")
+                raise AssertionError(f"timed out waiting for {cond!r}; screen:\n{self.shown(after)[-3000:]}")
             await asyncio.sleep(0.02)
 
     async def idle_prompt(self) -> None:

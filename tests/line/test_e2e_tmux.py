@@ -109,7 +109,7 @@ def test_plain_repl_in_tmux_runs_code_continues_blocks_and_exits(tmux, tmp_path)
     tmux.wait_for(r"cooldown \d+ s left · round trip \d+ ms")
     tmux.type("function inc(x) {")
     tmux.send("Enter")
-    tmux.wait_for(r"^\.\.\.   $")  # continuation prompt with the indent
+    tmux.wait_for(r"^js> function inc\(x\) \{\n\.\.\.\s*$")  # the continuation prompt
     tmux.type("return x + 1")
     tmux.send("Enter")
     tmux.type("}")
