@@ -385,7 +385,9 @@ def complete_locally(
     ``declared``: names known to exist in the session (see :func:`declared_names`).
     ``properties``: property names of the object left of the ``.`` when known.
     After a ``.`` only properties are offered; elsewhere keywords, globals and
-    declared names (plus the names the source itself declares).
+    declared names (plus the names the source itself declares), once at least
+    one character of the word is typed: Tab on blank space (or after an
+    operator) gets no candidates, so a front end can indent instead.
     """
     ctx = completion_context(source, cursor)
     if ctx is None:
@@ -393,6 +395,8 @@ def complete_locally(
     if ctx.object_expr is not None:
         items = [Completion(p, "property") for p in (properties or ())]
         return Completions(ctx.start, _rank(items, ctx.prefix))
+    if not ctx.prefix:
+        return Completions(ctx.start, [])
     own = declared_names_in(source[: ctx.start] + source[cursor:])
     items = [Completion(n, "declared") for n in (*declared, *own)]
     items += [Completion(n, "global") for n in GLOBALS]

@@ -96,6 +96,14 @@ def test_local_candidates_rank_declared_then_globals_then_keywords() -> None:
     assert {c.kind for c in result.items if c.text == "return"} == {"keyword"}
 
 
+def test_no_candidates_on_blank_space_so_tab_can_indent() -> None:
+    assert complete_locally("", 0).items == []
+    assert complete_locally("if (x) {\n  ", 12).items == []
+    assert complete_locally("a + ", 4).items == []
+    assert {"btoa", "break", "Boolean"} - set(complete_locally("a + B", 5).texts) == {"btoa", "break"}
+    assert {"btoa", "break"} <= set(complete_locally("a + b", 5).texts)
+
+
 def test_local_candidates_include_names_declared_in_the_input_itself() -> None:
     source = "const total = 1;\ntot"
     result = complete_locally(source, len(source))
