@@ -103,7 +103,7 @@ running execution.
         Binding("f2", "history", "History", id="app.history"),
         Binding("f3", "pick_theme", "Theme", show=False, id="app.theme"),
         Binding("ctrl+l", "clear", "Clear", show=False, id="app.clear"),
-        Binding("escape", "cancel", "Stop waiting", id="app.cancel"),
+        Binding("escape", "cancel", "Stop waiting", id="app.cancel", priority=True),
         Binding("ctrl+t", "focus_transcript", "Cells", show=False, id="app.focus_cells"),
     ]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-HEAD_LINES = 60
+HEAD_LINES = 30
 TAIL_LINES = 10
 MAX_LINE_CHARS = 1_000
 MAX_SHOWN_CHARS = 16_000

@@ -1,0 +1,601 @@
+"""Pilot tests of the Textual app against the real local pool (HTTP, Node)."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from repl.config import Settings
+from repl.tui.app import AcajsApp, all_binding_ids
+from repl.tui.screens.main import ReplScreen
+from repl.tui.widgets.cell import CellView
+from repl.tui.widgets.countdown import EXPIRED_TEXT, Countdown
+from repl.tui.widgets.output_view import OutputView
+from repl.tui.widgets.side_panel import SidePanel
+
+from .conftest import run_code, settle
+
+
+def _text(widget) -> str:
+    """The plain text a Static shows."""
+    return str(widget.render())
+
+
+def cell_text(view: CellView) -> str:
+    return "\n".join(_text(w) for w in view.query("Static"))
+
+
+async def test_submit_shows_cell_with_output_value_and_timing(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReplScreen)
+        assert pool_settings.session in app.sub_title
+        assert "local pool" in app.sub_title
+        await pilot.press(*'console.log("hi"); 6*7')
+        await pilot.press("enter")
+        await settle(pilot)
+        view = screen.cell_views()[-1]
+        assert view.state == "succeeded"
+        assert view.has_class("-ok")
+        stdout = view.query_one(".out-stdout", OutputView)
+        assert stdout.full_text == "hi\n"
+        value = view.query_one(".out-value", OutputView)
+        assert "Out[1]: 42" in _text(value)
+        head = _text(view.query_one("#cell-head"))
+        assert "In [1]" in head and "ok" in head
+        assert "server " in head and "round trip " in head and " ms" in head
+        assert screen.editor.text == ""
+        # The history file got the block, as typed.
+        entries = screen.engine.history.entries()
+        assert entries[-1].code == 'console.log("hi"); 6*7'
+        assert entries[-1].status == "succeeded"
+        # The sparkline got the round trip.
+        panel = screen.query_one(SidePanel)
+        assert panel.query_one("#round-trips").data
+        # Pool status came from pool-level calls.
+        pool_text = _text(panel.query_one("#panel-pool"))
+        assert "NodeLTS" in pool_text and "sessions" in pool_text
+
+
+async def test_code_failure_shows_stderr_in_failed_cell(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        view = await run_code(pilot, 'throw new Error("boom")')
+        assert view.state == "failed"
+        assert view.has_class("-failed") and not view.has_class("-service")
+        stderr = view.query_one(".out-stderr", OutputView)
+        assert "boom" in stderr.full_text
+        assert not view.query(".service-error")
+
+
+async def test_enter_continues_incomplete_input_with_indent(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"function f() {")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.cell_views() == []
+        assert screen.editor.text.startswith("function f() {\n")
+        assert screen.editor.text.split("\n")[1].startswith(" ")  # indented continuation
+        await pilot.press(*"return 41 + 1")
+        await pilot.press("enter")
+        await pilot.press(*"}")
+        await pilot.press("enter")  # complete declaration: runs
+        await settle(pilot)
+        assert len(screen.cell_views()) == 1
+        await pilot.press(*"f()")
+        await pilot.press("enter")
+        await settle(pilot)
+        view = screen.cell_views()[-1]
+        assert view.state == "succeeded"
+        assert "42" in _text(view.query_one(".out-value"))
+
+
+async def test_unterminated_template_literal_continues(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"`a")
+        await pilot.press("enter")
+        await pilot.press(*"b`")
+        await pilot.pause()
+        assert screen.cell_views() == []
+        await pilot.press("enter")
+        await settle(pilot)
+        view = screen.cell_views()[-1]
+        assert view.code == "`a\nb`"
+        assert view.state == "succeeded"
+
+
+async def test_two_blank_lines_force_a_run_and_server_reports_syntax_error(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"foo(")
+        await pilot.press("enter")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.cell_views() == []  # one blank line: still continuing
+        await pilot.press("enter")  # second blank line: forced run
+        await settle(pilot)
+        view = screen.cell_views()[-1]
+        assert view.code.strip() == "foo("
+        assert view.state == "failed"
+        assert "SyntaxError" in view.query_one(".out-stderr", OutputView).full_text
+
+
+async def test_ctrl_j_always_runs(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"[1, 2")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert len(screen.cell_views()) == 1
+        assert screen.cell_views()[0].state == "failed"
+
+
+async def test_history_walk_with_up_and_down(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "let a = 1")
+        await run_code(pilot, "a + 1")
+        await pilot.press(*"draft")
+        await pilot.press("up")
+        assert screen.editor.text == "a + 1"
+        await pilot.press("up")
+        assert screen.editor.text == "let a = 1"
+        await pilot.press("down")
+        assert screen.editor.text == "a + 1"
+        await pilot.press("down")
+        assert screen.editor.text == "draft"
+
+
+async def test_up_inside_a_block_moves_the_cursor_not_history(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "1")
+        screen.editor.load_text("x\ny")
+        screen.editor.move_cursor((1, 1))
+        await pilot.press("up")
+        assert screen.editor.text == "x\ny"
+        assert screen.editor.cursor_location[0] == 0
+        await pilot.press("up")  # now on the first line: history
+        assert screen.editor.text == "1"
+
+
+async def test_history_search_reinserts_entry(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "const needle = 'found'")
+        await run_code(pilot, "1 + 1")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        from repl.tui.widgets.history_screen import HistoryScreen
+
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press(*"needl")
+        await pilot.pause()
+        assert "needle" in _text(app.screen.query_one("#history-preview"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.editor.text == "const needle = 'found'"
+
+
+async def test_history_browser_escape_keeps_editor(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "'one'")
+        await run_code(pilot, "'two'")
+        screen.editor.load_text("typing")
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("down")  # the older entry
+        await pilot.pause()
+        assert "'one'" in _text(app.screen.query_one("#history-preview"))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.editor.text == "typing"
+
+
+async def test_countdown_follows_controllable_clock_and_expires(pool_settings, clock):
+    app = AcajsApp(pool_settings, clock=clock)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        countdown = screen.query_one("#countdown", Countdown)
+        assert "starts with the first run" in _text(countdown)
+        await run_code(pilot, "1")
+        cooldown = screen.engine.cooldown
+        period = cooldown.period_s  # from the pool's status (the test pool: 60 s)
+        left = cooldown.remaining()
+        assert 0 < left <= period
+        countdown.tick()
+        assert f"({int(left + 0.999)} s)" in _text(countdown)
+        assert "█" in _text(countdown)
+        clock.advance(left - 30)
+        countdown.tick()
+        assert "0:30 left (30 s)" in _text(countdown)
+        assert countdown.has_class("-warning")
+        clock.advance(31)
+        countdown.tick()
+        assert EXPIRED_TEXT in _text(countdown)
+        assert countdown.has_class("-expired")
+        # A run restarts it.
+        await run_code(pilot, "2")
+        countdown.tick()
+        assert EXPIRED_TEXT not in _text(countdown)
+        assert "left" in _text(countdown)
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+async def test_service_error_on_closed_port_is_a_cell_not_a_crash():
+    port = _closed_port()
+    settings = Settings(
+        endpoint=f"http://127.0.0.1:{port}/subscriptions/x/resourceGroups/y/sessionPools/z",
+        token="secret-token-value",
+        session="closed-port",
+    )
+    app = AcajsApp(settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        view = await run_code(pilot, "1 + 1")
+        assert view.state == "error"
+        assert view.has_class("-service") and not view.has_class("-failed")
+        message = _text(view.query_one(".service-error"))
+        assert str(port) in message or "connect" in message.lower()
+        assert "secret-token-value" not in cell_text(view)
+        # The side panel says the pool status could not be read, and the app lives on.
+        pool_text = _text(screen.query_one("#panel-pool"))
+        assert pool_text and "loading" not in pool_text
+        view2 = await run_code(pilot, "2")
+        assert view2.state == "error"
+        assert app.is_running
+
+
+async def test_server_5xx_is_a_service_error_with_advice(local_pool):
+    import httpx
+    import respx
+
+    endpoint = "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/r/sessionPools/p"
+    settings = Settings(endpoint=endpoint, token="t0ken-never-shown", session="five-hundred")
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="eastus.dynamicsessions.io").mock(
+            return_value=httpx.Response(503, json={"error": {"code": "ServiceUnavailable", "message": "busy"}})
+        )
+        mock.route(host="management.azure.com").mock(return_value=httpx.Response(503))
+        app = AcajsApp(settings)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await settle(pilot)
+            view = await run_code(pilot, "1")
+            assert view.state == "error"
+            message = _text(view.query_one(".service-error"))
+            assert "503" in message
+            assert "try again" in message.lower() or "moment" in message.lower()
+            assert "t0ken-never-shown" not in message
+            assert app.is_running
+
+
+async def test_escape_abandons_running_execution_and_app_stays_responsive(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 2500) {}")
+        await pilot.press("ctrl+j")
+        # Wait until the cell is on screen and running (no fixed sleep: poll messages).
+        for _ in range(50):
+            await pilot.pause()
+            if screen.cell_views() and screen.cell_views()[-1].running:
+                break
+        view = screen.cell_views()[-1]
+        assert view.running
+        await pilot.press("escape")
+        await pilot.pause()
+        assert view.state == "abandoned"
+        assert "may still be running remotely" in cell_text(view)
+        await app.workers.wait_for_complete()
+        # Responsive: typing works, the editor is free again.
+        await pilot.press(*"1+1")
+        assert screen.editor.text == "1+1"
+        assert screen._running_view is None
+        # The engine recorded the abandoned cell.
+        assert screen.engine.transcript.cells[-1].abandoned
+
+
+async def test_large_output_is_capped_and_kept_in_full(pool_settings, tmp_path):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        view = await run_code(pilot, 'for (let i = 0; i < 200000; i++) console.log(i)')
+        assert view.state == "succeeded"
+        out = view.query_one(".out-stdout", OutputView)
+        assert out.is_capped
+        total = out.full_text.count("\n")
+        assert total > 1000
+        assert out.capped.hidden_lines > 1000
+        shown = _text(out)
+        assert f"{out.capped.hidden_lines:,} lines hidden" in shown
+        assert len(shown) < 10_000
+        assert "open in pager" in cell_text(view)
+        # Save to file keeps the full text.
+        target = tmp_path / "out.txt"
+        view.focus()
+        await pilot.press("s")
+        await pilot.pause()
+        prompt = app.screen.query_one("#prompt-input")
+        prompt.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == view.output_text()
+        assert target.read_text().startswith("0\n1\n2\n")
+        # Copy keeps the full text too.
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == view.output_text()
+
+
+async def test_ten_megabyte_cell_renders_capped(pool_settings):
+    """A 10 MB / 200,000-line result (as Azure can send) renders in bounded time."""
+    from repl.api.models import Execution, ExecutionStatus
+    from repl.transcript import Cell
+
+    big = ("y" * 49 + "\n") * 200_000
+    assert len(big) == 10_000_000
+    cell = Cell(n=1, code="big()", execution=Execution(ExecutionStatus.SUCCEEDED, stdout=big, value=1, value_text="1"))
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        view = screen.transcript.add_cell(CellView(1, "big()", cell=cell))
+        await pilot.pause()
+        out = view.query_one(".out-stdout", OutputView)
+        assert out.full_text is big
+        assert f"{200_000 - 40:,} lines hidden" in _text(out)
+        # Still responsive.
+        await pilot.press(*"ok")
+        assert screen.editor.text == "ok"
+
+
+async def test_dot_commands_help_editor_mode_clear_and_save(pool_settings, tmp_path):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "let z = 5")
+        screen.editor.load_text(".help")
+        await pilot.press("enter")
+        await settle(pilot)
+        notes = [_text(n) for n in screen.transcript.query(".note")]
+        assert any(".session ID" in n for n in notes)
+        # .editor: Enter is a newline, Ctrl+J runs.
+        screen.editor.load_text(".editor")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.editor.editor_mode
+        await pilot.press(*"z")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.editor.text == "z\n"
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert screen.cell_views()[-1].state == "succeeded"
+        # .save writes the inputs as a .js file.
+        target = tmp_path / "inputs.js"
+        screen.editor.load_text(f".save {target}")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert "let z = 5" in target.read_text()
+        # .clear clears the screen, not the session.
+        screen.editor.load_text(".clear")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert screen.cell_views() == []
+        view = await run_code(pilot, "z * 2")
+        assert "10" in _text(view.query_one(".out-value"))
+
+
+async def test_unknown_dot_command_is_a_message(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.load_text(".frobnicate")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert screen.cell_views() == []
+        assert any("Unknown command" in _text(n) for n in screen.transcript.query(".note"))
+
+
+async def test_new_session_changes_identifier_in_header_and_panel(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        old = screen.engine.identifier
+        screen.editor.load_text(".new")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        new = screen.engine.identifier
+        assert new != old
+        assert new in app.sub_title
+        assert new in _text(screen.query_one("#panel-identifier"))
+
+
+async def test_copy_cell_as_curl_uses_auth_header_never_token(pool_settings, local_pool):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        view = await run_code(pilot, 'console.log("it\'s")')
+        screen.cell_action(view.id, "curl")
+        await pilot.pause()
+        command = app.clipboard
+        assert command.startswith("curl -v -X 'POST' -H \"$AUTH_HEADER\"")
+        assert "/code/execute?api-version=" in command
+        assert local_pool.token not in command
+        assert pool_settings.session in command
+        # The body is valid JSON with the code once the shell quoting is undone.
+        body = command.split("-d '", 1)[1].rstrip("'").replace("'\\''", "'")
+        assert json.loads(body)["properties"]["code"] == 'console.log("it\'s")'
+
+
+async def test_palette_lists_dot_commands_and_cell_extras(pool_settings):
+    from repl.tui.commands import ReplCommands
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await run_code(pilot, "1")
+        provider = ReplCommands(app.screen)
+        names = [name for name, _help, _cb in provider._commands()]
+        for expected in (".new", ".session", ".export", "Switch theme…", "Toggle side panel",
+                         "Copy output of In [1]", "Copy In [1] as curl"):
+            assert expected in names
+        # Running one from the palette: toggle side panel.
+        panel = app.screen.query_one(SidePanel)
+        before = panel.display
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Toggle side panel")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert panel.display != before
+
+
+async def test_keymap_from_config_remaps_bindings(pool_settings):
+    pool_settings.keys = {"app.side_panel": "f9", "no.such.binding": "f10"}
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(SidePanel)
+        before = panel.display
+        await pilot.press("f9")
+        await pilot.pause()
+        assert panel.display != before
+        await pilot.press("ctrl+b")  # the old key no longer toggles
+        await pilot.pause()
+        assert panel.display != before
+        assert any("no.such.binding" in str(n.message) for n in app._notifications)
+
+
+def test_every_binding_has_an_id():
+    from textual.binding import Binding
+
+    from repl.tui.app import AcajsApp as App_
+    from repl.tui.screens.main import ReplScreen as Screen_
+    from repl.tui.widgets.cell import CellView as Cell_
+    from repl.tui.widgets.editor import InputEditor
+
+    for cls in (App_, Screen_, Cell_, InputEditor, SidePanel):
+        for b in cls.BINDINGS:
+            assert isinstance(b, Binding) and b.id, f"{cls.__name__}: {b}"
+    ids = all_binding_ids()
+    assert len(ids) == len(set(ids))
+
+
+async def test_f1_shows_help_for_the_focused_area(pool_settings):
+    from repl.tui.widgets.help_screen import HelpScreen
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "## Input editor" in app.screen.markdown
+        assert "editor.run" in app.screen.markdown  # keys with their ids
+        await pilot.press("escape")
+        await pilot.pause()
+        view = await run_code(pilot, "1")
+        view.focus()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert "## Cell" in app.screen.markdown
+
+
+async def test_theme_picker_previews_and_reverts(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == "dark"
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+        previewed = app.theme
+        assert previewed != "dark"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.theme == "dark"
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == previewed
+
+
+async def test_bad_theme_and_unknown_theme_fall_back_with_notification(pool_settings, tmp_path, monkeypatch):
+    themes = tmp_path / "cfg" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "broken.toml").write_text("name = 'broken'\n[colors\nprimary = 1\n")
+    (themes / "badcolour.toml").write_text("name = 'badcolour'\n[colors]\nprimary = 'not-a-colour'\n")
+    (themes / "mine.toml").write_text("name = 'mine'\ndark = false\n[colors]\nprimary = '#123456'\n")
+    monkeypatch.setenv("ACAJS_CONFIG_DIR", str(tmp_path / "cfg"))
+    pool_settings.theme = "broken"
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.theme == "dark"
+        messages = " ".join(str(n.message) for n in app._notifications)
+        assert "broken.toml" in messages and "badcolour" in messages
+        assert "Unknown theme 'broken'" in messages
+        assert "mine" in app.available_themes
+        app.theme = "mine"
+        await pilot.pause()
+        view = await run_code(pilot, "1")
+        assert view.state == "succeeded"
+
+
+async def test_connect_failure_is_a_message(monkeypatch):
+    settings = Settings(endpoint="not a url at all", token="x", session="s")
+    app = AcajsApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert app.is_running
+        screen.editor.load_text("1")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        # Either the connection was refused at once (note) or the run failed (cell).
+        notes = [_text(n) for n in screen.transcript.query(".note")]
+        cells = screen.cell_views()
+        assert notes or (cells and cells[-1].state == "error")
