@@ -1,0 +1,123 @@
+"""The embedded runner: synchronous bind, lazy heavy imports, foreground serve with clean-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_import_and_start_do_not_load_the_server_stack_in_the_caller() -> None:
+    code = (
+        "import sys, time\n"
+        "from repl.local.embedded import EmbeddedPool\n"
+        "from repl.local.settings import PoolSettings\n"
+        "heavy = [m for m in ('starlette', 'uvicorn', 'repl.local.server') if m in sys.modules]\n"
+        "p = EmbeddedPool(PoolSettings(ready=0))\n"
+        "t = time.perf_counter(); p.start(); took = time.perf_counter() - t\n"
+        "known = bool(p.endpoint and p.arm_base and p.token and p.port)\n"
+        "p.wait_started(); p.stop()\n"
+        "print(heavy, known, took)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    heavy, known, took = out.stdout.rsplit(maxsplit=2)[0], out.stdout.split()[-2], float(out.stdout.split()[-1])
+    assert heavy.strip() == "[]"
+    assert known == "True"
+    assert took < 0.5  # binding a socket and starting a thread, nothing more
+
+
+def test_endpoint_shape(local_pool) -> None:
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:\d+/subscriptions/00000000-0000-0000-0000-000000000000"
+        r"/resourceGroups/local/sessionPools/local",
+        local_pool.endpoint,
+    )
+    assert local_pool.endpoint.startswith(local_pool.arm_base + "/")
+    assert local_pool.arm_base == f"http://127.0.0.1:{local_pool.port}"
+
+
+def test_python_m_repl_local_serves_until_interrupted(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACAJS_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repl.local", "--port", "0", "--ready", "0", "--data-dir", str(tmp_path),
+         "--token", "tok-123", "--cooldown", "400"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        endpoint = None
+        while endpoint is None:
+            assert time.monotonic() < deadline, lines
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+            if m := re.search(r"endpoint:\s+(\S+)", line):
+                endpoint = m.group(1)
+        token_line = proc.stdout.readline()
+        assert "tok-123" in token_line
+        headers = {"Authorization": "Bearer tok-123"}
+        r = httpx.post(endpoint + "/executions", params={"api-version": "2025-10-02-preview", "identifier": "t"},
+                       json={"codeInputType": "Inline", "executionType": "Synchronous", "code": "6*7"},
+                       headers=headers, timeout=60)
+        assert r.json()["result"]["executionResult"] == 42
+        arm = httpx.get(endpoint.replace("/sessionPools/", "/providers/Microsoft.App/sessionPools/"),
+                        params={"api-version": "2025-10-02-preview"}, headers=headers, timeout=10)
+        assert arm.json()["properties"]["dynamicPoolConfiguration"]["lifecycleConfiguration"][
+            "cooldownPeriodInSeconds"] == 400
+        assert any(tmp_path.iterdir())  # the pool's directory exists while serving
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(tmp_path.iterdir()) == []  # every session directory removed
+    with __import__("pytest").raises(httpx.ConnectError):
+        httpx.get(endpoint + "/metadata", timeout=2)
+
+
+def test_sigterm_also_cleans_up(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repl.local", "--ready", "1", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "Press Ctrl-C" not in (line := proc.stdout.readline()):
+            assert line and time.monotonic() < deadline, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_request_before_the_server_thread_is_up_waits(tmp_path: Path) -> None:
+    code = (
+        "import httpx, json\n"
+        "from repl.local.embedded import EmbeddedPool\n"
+        "from repl.local.settings import PoolSettings\n"
+        f"p = EmbeddedPool(PoolSettings(ready=0, data_dir={str(tmp_path)!r})).start()\n"
+        "r = httpx.post(p.endpoint + '/executions', params={'api-version': '2025-10-02-preview', 'identifier': 'a'},\n"
+        "    json={'codeInputType': 'Inline', 'executionType': 'Synchronous', 'code': '1+1'},\n"
+        "    headers={'Authorization': 'Bearer ' + p.token}, timeout=60)\n"
+        "print(json.dumps(r.json()))\n"
+        "p.stop()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["result"]["executionResult"] == 2

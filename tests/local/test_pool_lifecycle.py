@@ -1,0 +1,239 @@
+"""Session lifecycle of the local pool, over real HTTP with real Node kernels.
+
+Cooldown expiry uses an injected clock and an explicit reap, so nothing waits
+300 s; one test checks the background reaper with a 1 s cooldown.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from repl.local.embedded import EmbeddedPool
+from repl.local.settings import PoolSettings
+
+V = "2025-10-02-preview"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def client(pool: EmbeddedPool) -> httpx.Client:
+    return httpx.Client(base_url=pool.endpoint, headers={"Authorization": f"Bearer {pool.token}"}, timeout=60)
+
+
+def execute(c: httpx.Client, identifier: str, code: str, **fields) -> httpx.Response:
+    return c.post("/executions", params={"api-version": V, "identifier": identifier},
+                  json={"codeInputType": "Inline", "executionType": "Synchronous", "code": code, **fields})
+
+
+def ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def process_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return True
+        if state in "ZX":
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def clocked(tmp_path: Path):
+    clock = FakeClock()
+    pool = EmbeddedPool(
+        PoolSettings(ready=0, cooldown=300, max_sessions=4, data_dir=tmp_path),
+        pool_options={"clock": clock, "reap_interval": 3600.0},
+    )
+    with pool:
+        yield pool, clock
+
+
+def test_cooldown_resets_on_use_not_on_observation_and_expires(clocked) -> None:
+    pool, clock = clocked
+    ident = str(uuid.uuid4())
+    q = {"api-version": V, "identifier": ident}
+    with client(pool) as c:
+        assert execute(c, ident, "globalThis.x = 1").json()["status"] == "Succeeded"
+        first = c.get("/session", params=q).json()
+        assert ts(first["expireAt"]) - ts(first["lastAccessedAt"]) == pytest.approx(300, abs=0.002)
+        assert ts(first["lastAccessedAt"]) == pytest.approx(clock.now, abs=0.002)
+
+        clock.advance(100)
+        observed = c.get("/session", params=q).json()
+        assert observed["lastAccessedAt"] == first["lastAccessedAt"]
+        assert observed["expireAt"] == first["expireAt"]
+        c.get("/listSessions", params={"api-version": V})
+        c.get("/metadata", params={"api-version": V})
+        assert c.get("/session", params=q).json()["expireAt"] == first["expireAt"]
+
+        assert c.get("/files", params=q).status_code == 200  # files requests reset the cooldown
+        after_files = c.get("/session", params=q).json()
+        assert ts(after_files["lastAccessedAt"]) == pytest.approx(clock.now, abs=0.002)
+        assert ts(after_files["expireAt"]) == pytest.approx(clock.now + 300, abs=0.002)
+        assert after_files["createdAt"] == first["createdAt"]
+
+        clock.advance(200)
+        execute(c, ident, "x")  # executions reset it too
+        touched = c.get("/session", params=q).json()
+        assert ts(touched["expireAt"]) == pytest.approx(clock.now + 300, abs=0.002)
+
+        session = pool.pool.get(ident)
+        directory, pid = session.directory, session.kernel.pid
+        clock.advance(299)
+        assert pool.run(pool.pool.reap()) == []
+        assert c.get("/session", params=q).status_code == 200
+        clock.advance(2)
+        assert pool.run(pool.pool.reap()) == [ident]
+        gone = c.get("/session", params=q)
+        assert gone.status_code == 400 and gone.json()["error"]["code"] == "SessionWithIdentifierNotFound"
+        assert not directory.exists()
+        assert process_gone(pid)
+
+        # The same identifier later gets a fresh session with fresh state.
+        fresh = execute(c, ident, "typeof x").json()
+        assert fresh["result"]["executionResult"] == "'undefined'"
+        again = c.get("/session", params=q).json()
+        assert ts(again["createdAt"]) == pytest.approx(clock.now, abs=0.002)
+
+
+def test_a_busy_session_is_not_reaped(clocked) -> None:
+    pool, clock = clocked
+    ident = str(uuid.uuid4())
+    q = {"api-version": V, "identifier": ident}
+    with client(pool) as c:
+        body = {"codeInputType": "Inline", "executionType": "Asynchronous",
+                "code": "const fs = require('fs'); const t0 = Date.now(); "
+                        "while (!fs.existsSync('/mnt/data/go') && Date.now() - t0 < 20000) {} 'out'"}
+        r = c.post("/executions", params=q, json=body)
+        assert r.status_code == 202
+        location = r.headers["Operation-Location"]
+        deadline = time.monotonic() + 10
+        while pool.pool.get(ident).kernel is None:  # wait until the kernel runs the code
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        clock.advance(1000)
+        assert pool.run(pool.pool.reap()) == []
+        c.post("/files", params=q, files={"file": ("go", b"")})
+        deadline = time.monotonic() + 20
+        while (res := c.get(location).json())["status"] == "Running":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert res["result"]["executionResult"] == "'out'"
+        assert pool.run(pool.pool.reap()) == []
+        info = c.get("/session", params=q).json()
+        assert ts(info["expireAt"]) == pytest.approx(clock.now + 300, abs=0.002)
+
+
+def test_background_reaper_destroys_idle_sessions(tmp_path: Path) -> None:
+    pool = EmbeddedPool(PoolSettings(ready=0, cooldown=1, data_dir=tmp_path), pool_options={"reap_interval": 0.2})
+    with pool, client(pool) as c:
+        ident = str(uuid.uuid4())
+        q = {"api-version": V, "identifier": ident}
+        assert execute(c, ident, "1").status_code == 200
+        session = pool.pool.get(ident)
+        directory, pid = session.directory, session.kernel.pid
+        deadline = time.monotonic() + 10
+        while c.get("/session", params=q).status_code == 200:
+            assert time.monotonic() < deadline, "the reaper never destroyed the idle session"
+            time.sleep(0.05)
+        assert not directory.exists()
+        assert process_gone(pid)
+
+
+def test_capacity_limit_gives_429_with_retry_after(tmp_path: Path) -> None:
+    pool = EmbeddedPool(PoolSettings(ready=0, max_sessions=2, cooldown=120, data_dir=tmp_path))
+    with pool, client(pool) as c:
+        a, b, third = (str(uuid.uuid4()) for _ in range(3))
+        assert execute(c, a, "1").status_code == 200
+        assert c.get("/files", params={"api-version": V, "identifier": b}).status_code == 200
+        for r in (
+            execute(c, third, "1"),
+            c.get("/files", params={"api-version": V, "identifier": third}),
+            c.post("/code/execute", params={"api-version": "2024-10-02-preview", "identifier": third},
+                   json={"properties": {"codeInputType": "inline", "executionType": "synchronous", "code": "1"}}),
+        ):
+            assert r.status_code == 429
+            assert r.json()["error"]["code"] == "SessionPoolCapacityExceeded" == r.headers["x-ms-error-code"]
+            assert 1 <= int(r.headers["Retry-After"]) <= 120
+        # Live sessions are still served; freeing one makes room.
+        assert execute(c, a, "2").json()["result"]["executionResult"] == 2
+        assert c.delete("/session", params={"api-version": V, "identifier": b}).status_code == 204
+        assert execute(c, third, "3").json()["result"]["executionResult"] == 3
+        listed = {s["identifier"] for s in c.get("/listSessions", params={"api-version": V}).json()["sessions"]}
+        assert listed == {a, third}
+
+
+def test_ready_kernel_serves_the_first_execution_and_is_refilled(tmp_path: Path) -> None:
+    pool = EmbeddedPool(PoolSettings(ready=1, data_dir=tmp_path))
+    with pool, client(pool) as c:
+        pool.run(pool.pool.wait_ready())
+        ready_pid = pool.pool._ready[0][1].pid
+        ident = str(uuid.uuid4())
+        r = execute(c, ident, "process.pid")
+        assert r.json()["result"]["executionResult"] == ready_pid
+        pool.run(pool.pool.wait_ready())
+        refill_pid = pool.pool._ready[0][1].pid
+        assert refill_pid != ready_pid
+        other = execute(c, str(uuid.uuid4()), "process.pid").json()["result"]["executionResult"]
+        assert other == refill_pid
+
+
+def test_delete_session_kills_its_kernel_at_once(pool_http: httpx.Client, local_pool, identifier: str) -> None:
+    q = {"api-version": V, "identifier": identifier}
+    assert execute(pool_http, identifier, "1").status_code == 200
+    session = local_pool.pool.get(identifier)
+    pid, directory = session.kernel.pid, session.directory
+    assert pool_http.delete("/session", params=q).status_code == 204
+    assert process_gone(pid) and not directory.exists()
+
+
+def test_stop_kills_every_kernel_and_removes_every_directory(tmp_path: Path) -> None:
+    pool = EmbeddedPool(PoolSettings(ready=1, data_dir=tmp_path))
+    with client(pool.start()) as c:
+        pool.wait_started()
+        pids = [execute(c, str(uuid.uuid4()), "process.pid").json()["result"]["executionResult"] for _ in range(2)]
+        pool.run(pool.pool.wait_ready())
+        pids.append(pool.pool._ready[0][1].pid)
+        root = pool.pool.root
+        assert root.exists() and root.parent == tmp_path
+    pool.stop()
+    assert all(process_gone(pid) for pid in pids)
+    assert not root.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_first_requests_for_one_identifier_make_one_session(tmp_path: Path) -> None:
+    import concurrent.futures
+
+    pool = EmbeddedPool(PoolSettings(ready=0, max_sessions=2, data_dir=tmp_path))
+    with pool:
+        ident = str(uuid.uuid4())
+
+        def one(i: int) -> int:
+            with client(pool) as c:
+                return execute(c, ident, "process.pid").json()["result"]["executionResult"]
+
+        with concurrent.futures.ThreadPoolExecutor(6) as ex:
+            pids = set(ex.map(one, range(6)))
+        assert len(pids) == 1
+        assert len(pool.pool.sessions()) == 1
