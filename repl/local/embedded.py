@@ -76,9 +76,13 @@ class EmbeddedPool:
             )
         host = "127.0.0.1" if s.host.lower() == "localhost" else s.host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only
+        # when the protocol says TCP; without it every keep-alive response stalls ~40 ms
+        # (Nagle's algorithm against the client's delayed ACK).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.bind((host, s.port))
             sock.listen(512)
         except OSError as exc:
