@@ -153,3 +153,20 @@ def test_session_on_embedded_pool_warns_it_does_not_persist(cli: Cli) -> None:
     assert r.returncode == 0
     assert r.stdout == "1\n"
     assert "acajs-repl serve" in r.stderr
+
+
+def test_one_shot_exec_frees_its_session(remote: Cli) -> None:
+    def live_sessions() -> int:
+        r = remote("pool", "--json", "--sessions")
+        assert r.returncode == 0, r.stderr
+        return len(json.loads(r.stdout)["sessions"])
+
+    before = live_sessions()
+    r = remote("exec", "globalThis.tmp = 1; 5")
+    assert (r.returncode, r.stdout) == (0, "5\n"), r.stderr
+    assert live_sessions() == before
+    sid = "kept-" + uuid.uuid4().hex
+    r = remote("exec", "--session", sid, "6")
+    assert r.returncode == 0, r.stderr
+    assert live_sessions() == before + 1
+    remote("session", "delete", "--session", sid)
