@@ -58,8 +58,6 @@ _FUNCTION_BOUNDARIES = frozenset(
         "function",  # older grammars
         "generator_function",
         "arrow_function",
-        "method_definition",
-        "class_body",  # methods, field initialisers and static blocks
     }
 )
 
@@ -150,9 +148,25 @@ def _visit_declaration(node: tree_sitter.Node, state: _State, kind: str) -> None
         state.insert(declarators[-1].end_byte, ")")
 
 
+def _computed_names(members: list[tree_sitter.Node]) -> list[tree_sitter.Node]:
+    names = []
+    for member in members:
+        name = member.child_by_field_name("name") or member.child_by_field_name("property")
+        if name is not None and name.type == "computed_property_name":
+            names.append(name)
+    return names
+
+
 def _visit(node: tree_sitter.Node, state: _State, top_level: bool) -> list[tree_sitter.Node]:
     """Record what ``node`` needs; return the children still to visit."""
     t = node.type
+    if t == "method_definition":
+        # Only a computed name (``[await k]() {}``) runs in the enclosing scope.
+        return _computed_names([node])
+    if t == "class_body":
+        # Methods, field initialisers and static blocks are function scopes;
+        # computed member names run in the enclosing scope.
+        return _computed_names(node.named_children)
     if t in _FUNCTION_BOUNDARIES:
         if t in _FUNCTION_DECLARATIONS:
             name = node.child_by_field_name("name")
@@ -170,7 +184,7 @@ def _visit(node: tree_sitter.Node, state: _State, top_level: bool) -> list[tree_
             # The declaration becomes an expression statement: end it, so a
             # following line starting with ``(`` or ``[`` is not a call.
             state.insert(node.end_byte, ";")
-        return [c for c in node.children if c.type == "class_heritage"]
+        return [c for c in node.children if c.type in ("class_heritage", "class_body")]
     if t == "await_expression":
         state.contains_await = True
     elif t == "return_statement":

@@ -36,6 +36,9 @@ UNCHANGED = {
     "await inside an async function": "async function f() { return await g() }",
     "await inside an async arrow": "const h = async () => { await g() }",
     "await inside a class method": "class A { async m() { await 1 } }",
+    "await inside a class field initialiser": "class A { f = async () => await 1 }",
+    "await inside a static block": "class A { static { (async () => await 1)() } }",
+    "await inside a getter": "const o = { get g() { return (async () => await 1)() } }",
     "await inside an object method": "const o = { async m() { return await 1 } }",
     "for await inside a function": "async function f(xs) { for await (const x of xs) {} }",
     "await as an identifier (sloppy)": "var await = 1; await",
@@ -78,6 +81,8 @@ REWRITTEN = {
     "await in an argument": ("console.log(await 1)", []),
     "trailing comment": ("await 1 // done", []),
     "await in a class heritage": ("class Q extends (await base()) {}", ["Q"]),
+    "await in a computed class member name": ("class R { [await key()]() { return 1 } }", ["R"]),
+    "await in a computed object method name": ("({ [await key()]() {} })", []),
 }
 
 
@@ -230,6 +235,10 @@ SCENARIOS = {
     "for await": [
         ("for await (const v of (async function* () { yield 1; yield 2 })()) console.log('got', v)", OK, "",
          "got 1\ngot 2"),
+    ],
+    "await in a computed class member name": [
+        ("class Keyed { [await Promise.resolve('dyn')]() { return 'called' } }\nnew Keyed().dyn()", OK,
+         "'called'", ""),
     ],
     "await in a template literal": [
         ("`t${await Promise.resolve(3)}`", OK, "'t3'", ""),
