@@ -277,21 +277,9 @@ class SessionPool:
         await asyncio.to_thread(shutil.rmtree, session.directory, True)
 
     # ---------------------------------------------------------------- executions
-    def start_execution(
-        self,
-        identifier: str,
-        code: str,
-        *,
-        timeout: float,
-        output_limit: int | None = None,
-        execution_id: str | None = None,
-        execution_type: str = "Synchronous",
-    ) -> ExecutionRecord:
-        """Queue ``code`` on the identifier's session and return its record at once.
-
-        Capacity errors are raised here, before anything runs; wait on
-        ``record.done`` for the outcome.
-        """
+    def _prepare(
+        self, identifier: str, execution_id: str | None, execution_type: str
+    ) -> tuple[Session, ExecutionRecord]:
         session = self.acquire(identifier)
         record = ExecutionRecord(
             id=execution_id or str(uuid.uuid4()),
@@ -303,12 +291,40 @@ class SessionPool:
         while len(session.executions) > MAX_EXECUTION_RECORDS:
             session.executions.popitem(last=False)
         session.pending += 1
+        return session, record
+
+    def start_execution(
+        self,
+        identifier: str,
+        code: str,
+        *,
+        timeout: float,
+        output_limit: int | None = None,
+        execution_id: str | None = None,
+        execution_type: str = "Asynchronous",
+    ) -> ExecutionRecord:
+        """Queue ``code`` on the identifier's session and return its record at once.
+
+        Capacity errors are raised here, before anything runs; ``record.done``
+        is set when the execution has ended.
+        """
+        session, record = self._prepare(identifier, execution_id, execution_type)
         self._spawn(self._run(session, record, code, timeout, output_limit))
         return record
 
-    async def execute(self, identifier: str, code: str, **kwargs: Any) -> ExecutionRecord:
-        record = self.start_execution(identifier, code, **kwargs)
-        await record.done.wait()
+    async def execute(
+        self,
+        identifier: str,
+        code: str,
+        *,
+        timeout: float,
+        output_limit: int | None = None,
+        execution_id: str | None = None,
+        execution_type: str = "Synchronous",
+    ) -> ExecutionRecord:
+        """Run ``code`` on the identifier's session (after the executions queued before it)."""
+        session, record = self._prepare(identifier, execution_id, execution_type)
+        await self._run(session, record, code, timeout, output_limit)
         return record
 
     def get_execution(self, identifier: str, execution_id: str) -> ExecutionRecord | None:

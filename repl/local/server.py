@@ -517,21 +517,23 @@ class LocalPoolApp:
                 "The operation-id header must be 1-256 URL-safe characters.", target="operation-id"
             )
         req = self._parse_execution(await _read_json(request, self.max_body_bytes), legacy=False)
-        rec = self.pool.start_execution(
-            identifier,
-            req["code"],
-            timeout=req["timeout"],
-            output_limit=req["output_limit"],
-            execution_id=execution_id,
-            execution_type=req["execution_type"],
-        )
+        run = self.pool.start_execution if req["execution_type"] == "Asynchronous" else None
+        kwargs = {
+            "timeout": req["timeout"],
+            "output_limit": req["output_limit"],
+            "execution_id": execution_id,
+            "execution_type": req["execution_type"],
+        }
+        if run is not None:
+            rec = run(identifier, req["code"], **kwargs)
+        else:
+            rec = await self.pool.execute(identifier, req["code"], **kwargs)
         headers = {
             "operation-id": rec.id,
             "Operation-Location": self._operation_location(request, rec.id, version, identifier),
         }
         if req["execution_type"] == "Asynchronous":
             return JSONResponse(self._current_body(rec), status_code=202, headers=headers)
-        await rec.done.wait()
         if rec.error is not None:
             raise rec.error
         status = 202 if version == V2024_10 else 200
@@ -558,10 +560,9 @@ class LocalPoolApp:
         _api_version(request, LEGACY_VERSIONS, "code/execute")
         identifier = _identifier(request)
         req = self._parse_execution(await _read_json(request, self.max_body_bytes), legacy=True)
-        rec = self.pool.start_execution(
+        rec = await self.pool.execute(
             identifier, req["code"], timeout=req["timeout"], output_limit=req["output_limit"]
         )
-        await rec.done.wait()
         if rec.error is not None:
             raise rec.error
         return JSONResponse(
