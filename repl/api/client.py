@@ -26,6 +26,7 @@ from .dialects import (
     CURRENT,
     EXECUTE_PATH,
     LEGACY,
+    LEGACY_API_VERSION,
     SERVICE_TIMEOUT_CAP,
     candidates,
     execute_body,
@@ -458,7 +459,9 @@ class SessionsClient:
 
     async def delete_file(self, identifier: str, name: str) -> None:
         base, directory = _split_name(name, None)
-        url = self._url(f"files/{_q(base)}", self.api_version, identifier, path=directory)
+        # The legacy-only versions have no delete route; 2024-10-02-preview is the first that has one.
+        version = LEGACY_API_VERSION if self._files_legacy else self.api_version
+        url = self._url(f"files/{_q(base)}", version, identifier, path=directory)
         await self._request_empty("DELETE", url, f"Deleting {base}", identifier=identifier)
 
     # --- sessions and pool ------------------------------------------------------------

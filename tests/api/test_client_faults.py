@@ -525,3 +525,59 @@ async def test_pool_status_without_arm_lists_unknowns(client):
     assert "max_sessions" in st.unknown and "cooldown_seconds" in st.unknown and "runtime" not in st.unknown
     assert any("403" in n for n in st.notes)
     assert "secret-session" not in repr(st)
+
+
+@respx.mock
+async def test_pool_status_never_names_an_identifier(client):
+    client.arm_auth = StaticToken("arm-token")
+    respx.get(f"{EP}/metadata").mock(return_value=httpx.Response(200, json={"runtimes": []}))
+    respx.get(f"{EP}/listSessions").mock(return_value=httpx.Response(200, json={"sessions": []}))
+    respx.get(url__startswith="https://management.azure.com/").mock(return_value=httpx.Response(
+        200, json={"name": "pool1", "properties": {"scaleConfiguration": {"maxConcurrentSessions": 5},
+                                                   "dynamicPoolConfiguration": {"cooldownPeriodInSeconds": 300}}}))
+    st = await client.pool_status()
+    assert st.max_sessions == 5 and st.cooldown_seconds == 300 and st.sessions_in_use == 0
+    assert respx.calls.call_count == 3
+    for call in respx.calls:
+        assert "identifier" not in call.request.url.params
+    arm_call = [c for c in respx.calls if c.request.url.host == "management.azure.com"][0]
+    assert arm_call.request.headers["authorization"] == "Bearer arm-token"
+    assert arm_call.request.url.path == "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/sessionPools/pool1"
+
+
+@respx.mock
+async def test_pool_status_when_everything_is_down(client):
+    client.arm_auth = StaticToken("arm-token")
+    respx.get(url__startswith="https://management.azure.com/").mock(side_effect=httpx.ConnectError("dns"))
+    respx.get(f"{EP}/metadata").mock(return_value=httpx.Response(502, text="<html>bad gateway</html>"))
+    respx.get(f"{EP}/listSessions").mock(return_value=httpx.Response(403))
+    st = await client.pool_status()
+    assert st.name == "pool1" and st.runtime is None and st.sessions_in_use is None
+    assert {"max_sessions", "runtime", "kernel", "sessions_in_use", "cooldown_seconds"} <= set(st.unknown)
+    assert any("unreachable" in n for n in st.notes) and any("403" in n for n in st.notes)
+    assert len(st.notes) == 3
+
+
+@respx.mock
+async def test_list_sessions_follows_next_link_on_same_host_only(client):
+    respx.get(f"{EP}/listSessions", params={"skip": "1"}).mock(return_value=httpx.Response(200, json={
+        "sessions": [{"identifier": "b"}], "nextLink": "https://elsewhere.example/listSessions?skip=2"}))
+    respx.get(f"{EP}/listSessions").mock(return_value=httpx.Response(200, json={
+        "sessions": [{"identifier": "a"}], "nextLink": f"{EP}/listSessions?api-version=2025-10-02-preview&skip=1"}))
+    elsewhere = respx.get("https://elsewhere.example/listSessions").mock(return_value=httpx.Response(200, json={}))
+    assert [s.identifier for s in await client.list_sessions()] == ["a", "b"]
+    assert elsewhere.call_count == 0
+
+
+@respx.mock
+async def test_async_polling_gives_up_at_the_deadline(client, monkeypatch):
+    import repl.api.client as mod
+
+    monkeypatch.setattr(mod, "POLL_FIRST", 0.001)
+    monkeypatch.setattr(mod, "POLL_MAX", 0.002)
+    monkeypatch.setattr(mod, "READ_MARGIN", 0.0)
+    respx.post(CUR).mock(return_value=httpx.Response(202, json={"id": "slow", "status": "Running"}))
+    poll = respx.get(f"{EP}/executions/slow").mock(return_value=httpx.Response(200, json={"id": "slow", "status": "Running"}))
+    with pytest.raises(RequestTimeout) as ei:
+        await client.execute("x", identifier="a", timeout=0.05, asynchronous=True)
+    assert poll.call_count >= 2 and "still running" in str(ei.value)

@@ -104,6 +104,8 @@ async def test_legacy_files_round_trip(legacy, identifier, tmp_path):
     assert (await legacy.file_info(identifier, "notes.txt")).size == up.size
     assert await legacy.download(identifier, "notes.txt", tmp_path / "back.txt") == up.size
     assert (tmp_path / "back.txt").read_bytes() == src.read_bytes()
+    await legacy.delete_file(identifier, "notes.txt")
+    assert await legacy.list_files(identifier) == []
 
 
 async def test_session_get_and_delete(client, identifier):
