@@ -251,6 +251,8 @@ def rewrite_top_level_await(source: str) -> str | None:
     if analysed is None:
         return None
     state, root = analysed
+    if root.child_count and root.children[0].type == "hash_bang_line":
+        return None  # nothing may come before a ``#!`` line
     if not state.contains_await or state.contains_return or state.await_identifier:
         return None
 
@@ -259,10 +261,11 @@ def rewrite_top_level_await(source: str) -> str | None:
     for node in reversed(root.children):
         if node.type in ("empty_statement", "comment", "hash_bang_line"):
             continue
-        if node.type == "expression_statement" and node.named_child_count:
-            expr = node.named_children[0]
-            state.insert(node.start_byte, "return { value: (")
-            state.insert(expr.end_byte, ") }")
+        if node.type == "expression_statement":
+            exprs = [c for c in node.named_children if c.type != "comment"]
+            if exprs:
+                state.insert(node.start_byte, "return { value: (")
+                state.insert(exprs[0].end_byte, ") }")
         break
 
     out = bytearray()

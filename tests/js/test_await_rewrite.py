@@ -52,6 +52,7 @@ UNCHANGED = {
     "syntax error": "await (",
     "syntax error after await": "await x; let = ;",
     "top-level return": "await 1; return 2",
+    "hashbang line": "#!/usr/bin/env node\nawait 1",
 }
 
 
@@ -117,6 +118,11 @@ def test_last_expression_value_is_returned_wrapped() -> None:
     out = rewrite("const x = await f();\nx + 1;;\n// end")
     assert "return { value: (x + 1) };;" in out
     assert "void (x = await f());" in out
+
+
+def test_comments_around_the_last_expression() -> None:
+    out = rewrite("await 1; /* c */ x /* d */ ;")
+    assert "/* c */ return { value: (x) } /* d */ ;" in out
 
 
 def test_last_statement_not_an_expression_returns_nothing() -> None:
