@@ -7,7 +7,7 @@ import os
 import uuid
 from pathlib import Path
 
-from .conftest import Cli
+from .conftest import Cli, Served, free_port
 
 
 def new_session() -> str:
@@ -172,3 +172,24 @@ def test_exec_does_not_import_the_front_ends(remote: Cli) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith("BAD [] 0")
     assert r.stdout.startswith("2\n")
+
+
+def test_pool_lists_unknown_parts(remote: Cli, served: Served) -> None:
+    # The pool's root URL serves the data plane but names no subscription/resource
+    # group/pool, so ARM is not asked: the ARM-only parts are unknown.
+    root = served.endpoint.split("/subscriptions/")[0]
+    r = remote("pool", "--endpoint", root)
+    assert r.returncode == 0, r.stderr
+    unknown = next(line for line in r.stdout.splitlines() if line.startswith("unknown "))
+    assert "max sessions" in unknown and "cooldown" in unknown
+    assert "runtime" not in unknown  # the data plane's metadata answered
+    assert "node " in r.stdout
+    assert "Azure Resource Manager was not asked" in r.stdout
+
+
+def test_pool_unreachable_exits_3(cli: Cli) -> None:
+    port = free_port()
+    r = cli("pool", "--endpoint", f"http://127.0.0.1:{port}/subscriptions/s/resourceGroups/rg/sessionPools/p",
+            "--token", "t")
+    assert r.returncode == 3
+    assert "could not read any status" in r.stderr and "unreachable" in r.stderr
