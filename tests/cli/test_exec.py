@@ -170,3 +170,25 @@ def test_one_shot_exec_frees_its_session(remote: Cli) -> None:
     assert r.returncode == 0, r.stderr
     assert live_sessions() == before + 1
     remote("session", "delete", "--session", sid)
+
+
+def test_timeout_flag_stops_a_long_execution(remote: Cli) -> None:
+    import time
+
+    started = time.monotonic()
+    r = remote("exec", "--timeout", "1", "--json", "const t0 = Date.now(); while (Date.now() - t0 < 20000) {}")
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1, r.stderr
+    assert json.loads(r.stdout)["status"] in ("timed_out", "failed")
+    assert elapsed < 15, elapsed
+
+
+def test_serve_refuses_bad_flags(cli: Cli) -> None:
+    r = cli("serve", "--host", "0.0.0.0")
+    assert r.returncode == 2 and "--allow-remote" in r.stderr
+    r = cli("serve", "--port", "70000")
+    assert r.returncode == 2 and "--port" in r.stderr
+    r = cli("serve", "--max-sessions", "0")
+    assert r.returncode == 2 and "--max-sessions" in r.stderr
+    r = cli("serve", "--egress", "sometimes")
+    assert r.returncode == 2
