@@ -13,7 +13,7 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -25,7 +25,6 @@ from .auth import ARM_SCOPE, AuthProvider, AzureToken
 from .dialects import (
     CURRENT,
     EXECUTE_PATH,
-    LEGACY,
     LEGACY_API_VERSION,
     SERVICE_TIMEOUT_CAP,
     candidates,

@@ -169,3 +169,17 @@ async def test_connection_refused_is_connect_error():
     finally:
         await c.aclose()
     assert "connection refused" in str(ei.value)
+
+
+async def test_file_names_with_spaces_and_unicode(client, identifier, tmp_path):
+    src = tmp_path / "src"
+    src.write_bytes(b"data \xe2\x9c\x93")
+    name = "my report é#1.txt"
+    up = await client.upload(identifier, src, name=name)
+    assert up.name == name
+    assert name in [f.name for f in await client.list_files(identifier)]
+    assert (await client.file_info(identifier, name)).size == src.stat().st_size
+    assert await client.download(identifier, name, tmp_path / "back") == src.stat().st_size
+    assert (tmp_path / "back").read_bytes() == src.read_bytes()
+    await client.delete_file(identifier, name)
+    assert await client.list_files(identifier) == []
