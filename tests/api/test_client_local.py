@@ -183,3 +183,21 @@ async def test_file_names_with_spaces_and_unicode(client, identifier, tmp_path):
     assert (tmp_path / "back").read_bytes() == src.read_bytes()
     await client.delete_file(identifier, name)
     assert await client.list_files(identifier) == []
+
+
+async def test_explicit_2024_10_uses_current_route_answering_202(local_pool, identifier):
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), api_version="2024-10-02-preview")
+    try:
+        ex = await c.execute("'a' + 'b'", identifier=identifier)
+        assert ex.ok and ex.value_text == "'ab'" and c.dialect == "current"
+        # Files at 2024-10-02-preview use the current routes and shapes.
+        assert await c.list_files(identifier) == []
+    finally:
+        await c.aclose()
+
+
+async def test_legacy_client_still_reads_session_and_metadata(legacy, identifier):
+    await legacy.execute("1", identifier=identifier)
+    s = await legacy.get_session(identifier)
+    assert s.identifier == identifier and s.expire_at is not None
+    assert (await legacy.metadata()).runtimes
