@@ -100,8 +100,16 @@ function makeStream(b, fd) {
   w.fd = fd;
   w.isTTY = false;
   w._isStdio = true;
+  // Like the real stdio streams, these cannot be closed: end() only writes.
+  w.end = function end(chunk, enc, cb) {
+    if (typeof chunk === 'function') cb = chunk;
+    else if (chunk !== undefined && chunk !== null) w.write(chunk, typeof enc === 'string' ? enc : undefined);
+    if (typeof enc === 'function') cb = enc;
+    if (typeof cb === 'function') process.nextTick(cb);
+    return w;
+  };
+  w.destroy = function destroy() { return w; };
   w.destroySoon = w.destroy;
-  w._destroy = (e, cb) => cb(e); // never really closes
   return w;
 }
 
@@ -489,6 +497,7 @@ function run(msg) {
   installStdio();
   globalThis.$$ = ctx.$$;
   globalThis.$$done$$ = ctx.$$.done;
+  if (typeof globalThis.$$mimer$$ !== 'function') globalThis.$$mimer$$ = defaultMimer;
   ctx.t0 = now();
   let result;
   try {

@@ -457,6 +457,28 @@ class Kernel:
             return None
         return None
 
+    def memory_info(self) -> dict[str, int] | None:
+        """Resident memory in bytes: ``rss`` (VmRSS), ``anon`` (RssAnon: the kernel's own
+        memory) and ``pss`` (proportional set size: shared pages of the node binary are
+        divided among the processes that map them). None once the kernel is gone."""
+        if self._dead or not self.pid:
+            return None
+        info: dict[str, int] = {}
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmRSS:"):
+                        info["rss"] = int(line.split()[1]) * 1024
+                    elif line.startswith(b"RssAnon:"):
+                        info["anon"] = int(line.split()[1]) * 1024
+            with open(f"/proc/{self.pid}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Pss:"):
+                        info["pss"] = int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return info or None
+
     @property
     def rss_limit_bytes(self) -> int:
         return (int(self.settings.memory_mb) + RSS_HEADROOM_MB) * 1024 * 1024
@@ -480,6 +502,12 @@ class Kernel:
                 state_lost=True,
             )
         assert self._loop is not None
+        if time.monotonic() - self._rss_checked > self.rss_idle_check_after:
+            # memory grown between executions (timers) is caught here
+            self._rss_check(reschedule=False)
+            if self._dead or self._kill_reason == "memory":
+                await self._kill("memory")
+                return await self._execute(code, timeout=timeout, output_limit=output_limit)
         self._seq += 1
         ex = _Execution(self._seq, self._loop.create_future())
         ex.fd_out.extend(self._pending_out)
@@ -604,6 +632,9 @@ class Kernel:
         return f"the kernel exited with code {rc}"
 
     _heap_oom = False
+    _rss_checked = 0.0
+    # seconds after the last memory check when an execution starts with one
+    rss_idle_check_after = 1.0
 
     # ------------------------------------------------------------------ memory watchdog
     def _start_rss_watch(self) -> None:
@@ -615,16 +646,18 @@ class Kernel:
             self._rss_handle.cancel()
             self._rss_handle = None
 
-    def _rss_check(self) -> None:
-        self._rss_handle = None
+    def _rss_check(self, reschedule: bool = True) -> None:
+        if reschedule:
+            self._rss_handle = None
         if self._dead:
             return
+        self._rss_checked = time.monotonic()
         rss = self.rss_bytes()
         if rss is not None and rss > self.rss_limit_bytes:
             self._kill_reason = self._kill_reason or "memory"
             self._signal_group()
             return
-        if self._exec is not None and self._loop is not None:
+        if reschedule and self._exec is not None and self._loop is not None:
             self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._rss_check)
 
     # ------------------------------------------------------------------ stopping

@@ -151,6 +151,12 @@ async def test_thrown_non_error_is_reported_like_nel(kernel: Kernel):
     assert (r.status, r.stderr) == ("error", "object: { code: 1 }\n")
 
 
+async def test_stdio_streams_survive_end(kernel: Kernel):
+    r = await kernel.execute("process.stdout.end('bye\\n'); console.log('still here'); typeof $$mimer$$", timeout=10)
+    assert (r.stdout, r.value_text) == ("bye\nstill here\n", "'function'")
+    assert (await kernel.execute("console.log('next'); 1", timeout=10)).stdout == "next\n"
+
+
 async def test_console_routing(kernel: Kernel):
     r = await kernel.execute(
         "console.log('log'); console.info('info'); console.debug('debug');"
@@ -333,11 +339,33 @@ async def test_off_heap_memory_watchdog(start):
     assert "MiB of memory" in r.stderr
 
 
+async def test_memory_grown_between_executions_is_caught_at_the_next(start):
+    kernel = await start(memory_mb=32)
+    kernel.rss_idle_check_after = 0  # check at the start of every execution
+    r = await kernel.execute(
+        "globalThis.keep = []; setTimeout(() => { for (let i = 0; i < 40; i++) keep.push(Buffer.alloc(4 << 20, 1));"
+        " fs.writeFileSync('grown', 'x'); }, 30); 'armed'",
+        timeout=10,
+    )
+    assert r.value_text == "'armed'"
+    for _ in range(500):  # the timer runs after the execution returned
+        if (kernel.workdir / "grown").exists():
+            break
+        await asyncio.sleep(0.01)
+    assert kernel.alive  # no execution runs: nothing checks memory yet
+    r = await kernel.execute("1", timeout=10)
+    assert (r.status, r.state_lost) == ("died", True)
+    assert "MiB of memory" in r.stderr
+
+
 async def test_rss_bytes(kernel: Kernel):
     rss = kernel.rss_bytes()
     assert rss is not None and 5 * 2**20 < rss < 500 * 2**20
+    info = kernel.memory_info()
+    assert info is not None and info["rss"] > 0 and 0 < info["anon"] < info["rss"]
+    assert 0 < info.get("pss", 1) <= info["rss"]
     await kernel.kill()
-    assert kernel.rss_bytes() is None
+    assert kernel.rss_bytes() is None and kernel.memory_info() is None
     await kernel.kill()  # idempotent
 
 
@@ -451,6 +479,11 @@ async def test_egress_disabled_cuts_network(start):
         closed = await start(egress="disabled")
         r = await closed.execute(probe, timeout=10)
         assert r.value_text.startswith("'failed"), r
+        r = await closed.execute("$$.async(); net.connect(80, '10.0.0.1').on('error', (e) => $$.done(e.message))", timeout=10)
+        assert "egress disabled" in r.value_text  # the harness layer
+        if closed.network_isolated:  # the OS layer: an empty network namespace
+            r = await closed.execute("Object.keys(os.networkInterfaces()).filter(n => n !== 'lo')", timeout=10)
+            assert r.value == []
         r = await closed.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
         assert r.value_text != "'null'"
         r = await closed.execute("$$.async(); fetch('http://127.0.0.1:%d/').then(() => $$.done('fetched'), (e) => $$.done('failed'))" % port, timeout=10)
