@@ -63,6 +63,9 @@ class Cell:
 
     def timing_text(self) -> str:
         """``server 3 ms · round trip 41 ms`` (the parts that are known)."""
+        if self.abandoned:
+            waited = self.elapsed_ms
+            return f"abandoned after {_ms(waited)}" if waited is not None else "abandoned"
         parts: list[str] = []
         ex = self.execution
         if ex is not None and ex.server_ms is not None:

@@ -34,7 +34,8 @@ def _cells() -> Transcript:
     )
     t.add(Cell(n=3, code="x", sent_code="x", error="Could not reach the pool: connection refused.", started_at=T0,
                finished_at=T0 + timedelta(seconds=1)))
-    t.add(Cell(n=4, code="while(true){}", sent_code="while(true){}", abandoned=True, started_at=T0))
+    t.add(Cell(n=4, code="while(true){}", sent_code="while(true){}", abandoned=True, started_at=T0,
+               finished_at=T0 + timedelta(seconds=12)))
     t.add(Cell(n=5, code="print(```)", sent_code="print(```)", started_at=T0))
     return t
 
@@ -47,6 +48,7 @@ def test_cell_status_and_timing() -> None:
     assert cells[1].timing_text() == "server 1 ms · round trip 5 ms"  # falls back to wall time
     assert cells[2].timing_text() == "round trip 1000 ms"
     assert cells[4].timing_text() == ""
+    assert cells[3].timing_text() == "abandoned after 12.0 s"
     assert cells[4].running and not cells[3].running
     assert cells[1].rewritten and not cells[0].rewritten
 
