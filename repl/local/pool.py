@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 KernelFactory = Callable[[Path, PoolSettings], Awaitable["Kernel"]]
 
+# A new session's ready kernel is replaced after its first execution, or after this delay.
+REFILL_DELAY_S = 0.5
+
 # Execution records kept per session for GET executions/{id}.
 MAX_EXECUTION_RECORDS = 64
 
@@ -56,6 +59,8 @@ STATE_LOST_NOTE = (
     "in-memory state are lost. The next execution starts a fresh kernel; files in "
     "/mnt/data are kept."
 )
+# Exercises what every execution uses (compile, run, console capture, inspect).
+WARM_UP_CODE = "console.log(''); ({ warm: [1, 'x'] })"
 NEXT_NOTE = (
     "[local pool] The next execution starts a fresh kernel; files in /mnt/data are kept."
 )
@@ -230,7 +235,10 @@ class SessionPool:
         if kernel is None:
             session.starting = self._spawn(self._kernel_factory(directory, self.settings))
         self._sessions[identifier] = session
-        self._schedule_refill()
+        # Refill the ready kernels once this request is served (its execution ends,
+        # or shortly anyway): starting Node now would compete with the execution
+        # for the CPU and delay exactly the response a ready kernel is there to speed up.
+        asyncio.get_running_loop().call_later(REFILL_DELAY_S, self._schedule_refill)
         self._wake.set()
         return session
 
@@ -387,6 +395,7 @@ class SessionPool:
             session.pending -= 1
             record.done.set()
             self._wake.set()
+            self._schedule_refill()
 
     async def _ensure_kernel(self, session: Session) -> tuple[Kernel, bool]:
         """The session's live kernel (waiting for its start); True when it is a restart."""
@@ -433,6 +442,7 @@ class SessionPool:
                     await asyncio.sleep(min(30.0, 0.5 * 2 ** min(self._refill_failures, 6)))
                 directory = self._new_dir()
                 kernel = await self._kernel_factory(directory, self.settings)
+                await self._warm_up(kernel)
             self._refill_failures = 0
             if self.closed:
                 await self._discard(directory, kernel)
@@ -453,6 +463,15 @@ class SessionPool:
             self._schedule_refill()
         elif not self.closed:
             self._schedule_refill()
+
+    @staticmethod
+    async def _warm_up(kernel: Kernel) -> None:
+        """Run one throw-away execution so the first real one finds V8's code paths
+        compiled (it declares nothing and its output is discarded)."""
+        try:
+            await kernel.execute(WARM_UP_CODE, timeout=10)
+        except Exception:
+            log.exception("warming up a ready kernel failed")
 
     async def wait_ready(self, count: int | None = None, timeout: float = 30.0) -> None:
         """Wait until ``count`` (default: ``settings.ready``) ready kernels wait."""
