@@ -169,6 +169,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             from repl.cli.exec import cmd_exec_code
 
             code = sys.stdin.read()
+            if not code.strip():
+                from repl.cli.output import fail
+
+                return fail("no code on stdin (stdin is not a terminal, so acajs-repl runs the code it "
+                            "reads from it; start it from a terminal for the REPL)", EXIT_USAGE)
             return cmd_exec_code(settings, code, as_json=bool(getattr(args, "json", False)))
         return _run_repl(settings)
     if command == "config":
