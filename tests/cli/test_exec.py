@@ -192,3 +192,13 @@ def test_serve_refuses_bad_flags(cli: Cli) -> None:
     assert r.returncode == 2 and "--max-sessions" in r.stderr
     r = cli("serve", "--egress", "sometimes")
     assert r.returncode == 2
+
+
+def test_api_version_picks_the_dialect(remote: Cli) -> None:
+    r = remote("exec", "--json", "--api-version", "2024-08-02-preview", "6*7")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["value"] == 42 and data["raw_status"] == "Success"  # legacy code/execute answers Success
+    r = remote("exec", "--json", "6*7", env={"ACAJS_API_VERSION": "2025-10-02-preview"})
+    data = json.loads(r.stdout)
+    assert data["value"] == 42 and data["raw_status"] == "Succeeded"
