@@ -13,6 +13,8 @@
 //   {"ev":"ready",...} once, {"ev":"done","id":N,...} per execution,
 //   {"ev":"exit",...} when the process exits (process.exit()).
 
+// The harness's own view of these globals, whatever user code does to them later.
+((process, Buffer, Object, JSON, Reflect, String, Math, URL, performance, setImmediate, setTimeout, clearTimeout) => {
 const CMD_FD = +process.argv[2];
 const RES_FD = +process.argv[3];
 const WORKDIR = process.argv[4];
@@ -98,7 +100,6 @@ function makeStream(b, fd) {
     },
   });
   w.fd = fd;
-  w.isTTY = false;
   w._isStdio = true;
   // Like the real stdio streams, these cannot be closed: end() only writes.
   w.end = function end(chunk, enc, cb) {
@@ -571,3 +572,4 @@ chan.on('end', bye);
 chan.on('error', bye);
 
 sendRaw({ ev: 'ready', pid: process.pid, version: process.version });
+})(process, Buffer, Object, JSON, Reflect, String, Math, URL, performance, setImmediate, setTimeout, clearTimeout);

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from repl.local.kernel import AZURE_ABORTED_TEXT, AZURE_TIMEOUT_TEXT, Kernel, value_from_text
+from repl.local.kernel import AZURE_ABORTED_TEXT, AZURE_TIMEOUT_TEXT, Kernel, KernelStartError, value_from_text
 from repl.local.node import find_node
 from repl.local.settings import PoolSettings
 
@@ -493,6 +493,41 @@ async def test_egress_disabled_cuts_network(start):
 
 
 # ---------------------------------------------------------------- lifecycle
+
+
+async def test_user_code_replacing_globals_does_not_break_the_kernel(kernel: Kernel):
+    r = await kernel.execute(
+        "Buffer = null; JSON = null; Object = null; process = null; setImmediate = null;"
+        "performance = null; setTimeout = null; console = null; 'clobbered'",
+        timeout=10,
+    )
+    assert r.value_text == "'clobbered'"
+    r = await kernel.execute("console.log('console is restored'); [typeof JSON, typeof process]", timeout=10)
+    assert r.stdout == "console is restored\n"
+    assert r.value_text == "[ 'object', 'object' ]"  # still null: user state is user state
+
+
+async def test_large_code_output_and_values_round_trip(kernel: Kernel):
+    big = "'" + "a" * 3_000_000 + "'.length"
+    r = await kernel.execute(big, timeout=20)
+    assert r.value == 3_000_000
+    r = await kernel.execute("console.log('b'.repeat(3e6)); 1", timeout=20)
+    assert r.stdout.startswith("b" * 1000) and len(r.stdout) < 1_100_000
+    assert "[output truncated: " in r.stdout
+    r = await kernel.execute("'c'.repeat(2e6).split('')", timeout=20)
+    assert r.status == "ok" and "more items" in r.value_text
+
+
+async def test_a_node_that_cannot_start_the_harness_is_reported(tmp_path: Path, monkeypatch):
+    fake = tmp_path / "bin" / "node"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo v22.0.0; exit 0; fi\necho "boom: no harness here" >&2\nexit 7\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("ACAJS_NODE", str(fake))
+    with pytest.raises(KernelStartError) as info:
+        await Kernel.start(workdir=tmp_path / "s", settings=PoolSettings())
+    assert "boom: no harness here" in str(info.value)
+    assert "exited with code 7" in str(info.value)
 
 
 async def test_executions_are_serialised(kernel: Kernel):
