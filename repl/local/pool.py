@@ -145,6 +145,7 @@ class SessionPool:
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._reaper: asyncio.Task | None = None
+        self._next_reap = 0.0  # clock time the reaper wakes next
         self.root: Path | None = None
         self.started_at = clock()
         self.closed = False
@@ -239,7 +240,8 @@ class SessionPool:
         # or shortly anyway): starting Node now would compete with the execution
         # for the CPU and delay exactly the response a ready kernel is there to speed up.
         asyncio.get_running_loop().call_later(REFILL_DELAY_S, self._schedule_refill)
-        self._wake.set()
+        if session.expire_at < self._next_reap:
+            self._wake.set()
         return session
 
     async def delete(self, identifier: str) -> bool:
@@ -265,9 +267,11 @@ class SessionPool:
             except Exception:  # never let the reaper die
                 log.exception("reaping sessions failed")
             idle = [s.expire_at for s in self._sessions.values() if s.pending == 0]
+            now = self.clock()
             delay = self.reap_interval
             if idle:
-                delay = min(delay, max(0.01, min(idle) - self.clock() + 0.005))
+                delay = min(delay, max(0.01, min(idle) - now + 0.005))
+            self._next_reap = now + delay
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
@@ -394,7 +398,8 @@ class SessionPool:
         finally:
             session.pending -= 1
             record.done.set()
-            self._wake.set()
+            if session.pending == 0 and session.expire_at < self._next_reap:
+                self._wake.set()  # the reaper sleeps past this session's expiry
             self._schedule_refill()
 
     async def _ensure_kernel(self, session: Session) -> tuple[Kernel, bool]:
