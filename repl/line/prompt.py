@@ -19,9 +19,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import create_app_session, get_app_session
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
-from prompt_toolkit.output import ColorDepth
+from prompt_toolkit.output import ColorDepth, DummyOutput
 from prompt_toolkit.utils import is_dumb_terminal
 from pygments.lexers.javascript import JavascriptLexer
 
@@ -66,7 +67,20 @@ class LineRepl:
         self.banner = banner
         self.editor_mode = False
         self.dumb = is_dumb_terminal()
-        self.session: PromptSession[str] = PromptSession(
+        if self.dumb:
+            # PromptSession builds its full-screen Application now, whose renderer
+            # resets the cursor with escape codes: build it over a dummy output,
+            # then point it at the terminal (only the dumb prompt writes to it).
+            real = get_app_session().output
+            with create_app_session(input=get_app_session().input, output=DummyOutput()):
+                self.session = self._make_session(engine, colour)
+            self.session.app.output = real
+        else:
+            self.session = self._make_session(engine, colour)
+        self.printer = Printer(self.session.output, colour=colour)
+
+    def _make_session(self, engine: ReplEngine, colour: bool) -> PromptSession[str]:
+        return PromptSession(
             message=[("class:prompt", PROMPT)],
             multiline=True,
             prompt_continuation=lambda width, line_number, wrap_count: [
@@ -86,7 +100,6 @@ class LineRepl:
             enable_history_search=False,
             mouse_support=False,
         )
-        self.printer = Printer(self.session.output, colour=colour)
 
     def _dumb_echo(self, text: str) -> None:
         self.session.output.write(text)

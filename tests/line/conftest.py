@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from prompt_toolkit.application import create_app_session
+from prompt_toolkit.application.current import AppSession
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
@@ -64,6 +65,7 @@ class Harness:
     output: CaptureOutput
     repl: LineRepl
     task: asyncio.Task
+    app_session: AppSession
 
     def type(self, text: str) -> None:
         self.input.send_text(text)
@@ -95,7 +97,11 @@ class Harness:
 
     async def idle_prompt(self) -> None:
         """Wait until the prompt is reading input again."""
-        await self.wait_for(lambda: self.repl.session.app.is_running)
+        def reading() -> bool:  # the prompt's application (or the dumb prompt's) runs
+            app = self.app_session.app
+            return app is not None and app.is_running
+
+        await self.wait_for(reading)
 
     async def exit(self, timeout: float = DEADLINE_S) -> int:
         await self.idle_prompt()
@@ -107,10 +113,10 @@ class Harness:
 async def run_repl(engine: ReplEngine, *, colour: bool = True, notice: str | None = None) -> AsyncIterator[Harness]:
     with create_pipe_input() as pipe:
         out = CaptureOutput()
-        with create_app_session(input=pipe, output=out):
+        with create_app_session(input=pipe, output=out) as app_session:
             repl = LineRepl(engine, colour=colour, notice=notice, banner=True)
             task = asyncio.create_task(repl.run())
-            harness = Harness(pipe, out, repl, task)
+            harness = Harness(pipe, out, repl, task, app_session)
             answerer = asyncio.create_task(answer_cpr(pipe, out))
             try:
                 yield harness
