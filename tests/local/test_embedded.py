@@ -121,3 +121,30 @@ def test_request_before_the_server_thread_is_up_waits(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["result"]["executionResult"] == 2
+
+
+def test_without_node_executions_get_a_clear_503_and_files_still_work(tmp_path: Path) -> None:
+    code = (
+        "import httpx, json\n"
+        "from repl.local.embedded import EmbeddedPool\n"
+        "from repl.local.settings import PoolSettings\n"
+        f"p = EmbeddedPool(PoolSettings(ready=1, data_dir={str(tmp_path)!r})).start()\n"
+        "h = {'Authorization': 'Bearer ' + p.token}\n"
+        "q = {'api-version': '2025-10-02-preview', 'identifier': 'a'}\n"
+        "r = httpx.post(p.endpoint + '/executions', params=q, headers=h, timeout=60,\n"
+        "    json={'codeInputType': 'Inline', 'executionType': 'Synchronous', 'code': '1+1'})\n"
+        "f = httpx.post(p.endpoint + '/files', params=q, headers=h, files={'file': ('x.txt', b'x')})\n"
+        "print(json.dumps([r.status_code, r.json(), r.headers.get('retry-after'), f.status_code]))\n"
+        "p.stop()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACAJS_")}
+    env["ACAJS_NODE"] = str(tmp_path / "no-such-node")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    assert out.returncode == 0, out.stderr
+    status, body, retry_after, files_status = json.loads(out.stdout.splitlines()[-1])
+    assert status == 503
+    assert body["error"]["code"] == "SessionKernelUnavailable"
+    assert "node" in body["error"]["message"].lower()
+    assert retry_after is not None
+    assert files_status == 200
+    assert list(tmp_path.iterdir()) == []
