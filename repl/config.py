@@ -40,6 +40,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "subscription": ("ACAJS_SUBSCRIPTION",),
     "theme": ("ACAJS_THEME",),
     "timeout": ("ACAJS_TIMEOUT",),
+    "arm_base": ("ACAJS_ARM_BASE",),
 }
 
 # Keys a config file may hold, with the type expected (for error messages).
@@ -54,6 +55,7 @@ FILE_KEYS: dict[str, str] = {
     "theme": "a string (theme name)",
     "timeout": f"a number of seconds between 1 and {int(MAX_TIMEOUT)}",
     "keys": "a table of binding id = \"key\" strings",
+    "arm_base": "a string (the Azure Resource Manager URL, e.g. https://management.chinacloudapi.cn)",
 }
 
 # Settings that come from flags (argparse dest names are the same).
@@ -95,6 +97,7 @@ class Settings:
     theme: str | None = None  # None: the front end's default
     keys: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
+    arm_base: str | None = None  # None: https://management.azure.com (sovereign clouds differ)
     plain: bool = False  # REPL: line mode instead of the Textual app
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -194,6 +197,8 @@ def load_settings(
         settings.endpoint = _endpoint(settings.endpoint, sources["endpoint"], path)
         if settings.endpoint is None:  # "local": explicitly the embedded pool
             sources["endpoint"] = sources["endpoint"] + " (local)"
+    if settings.arm_base is not None:
+        settings.arm_base = _url("arm_base", settings.arm_base, sources["arm_base"], path)
     if settings.session is not None:
         _check_identifier(settings.session, sources["session"], path)
 
@@ -351,6 +356,17 @@ def _endpoint(value: str, src: str, path: Path) -> str | None:
     return value.rstrip("/")
 
 
+def _url(name: str, value: str, src: str, path: Path) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"{_where(src, path)}: {name} {value!r} is not a URL; expected {FILE_KEYS[name]}",
+            path=path if src.startswith("file ") else None,
+            key=name,
+        )
+    return value.rstrip("/")
+
+
 def _check_identifier(value: str, src: str, path: Path) -> None:
     ok = 1 <= len(value) <= 256 and all((c.isascii() and c.isalnum()) or c in _ID_EXTRA for c in value)
     if not ok:
@@ -391,6 +407,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             shown = value
         rows.append((name, shown, s.source(name)))
     rows.append(("timeout", f"{s.timeout:g}", s.source("timeout")))
+    rows.append(("arm_base", s.arm_base or "https://management.azure.com", s.source("arm_base")))
     if s.keys:
         for binding, key in sorted(s.keys.items()):
             rows.append((f"keys.{binding}", key, s.source("keys")))

@@ -69,19 +69,26 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
                           auths=_closeable(auth, arm_auth))
 
     if settings.pool and settings.resource_group:
-        from repl.api.endpoint import resolve_endpoint
+        from repl.api.endpoint import ARM_BASE, resolve_endpoint
 
-        arm_auth = AzureToken(ARM_SCOPE)
+        arm_base = settings.arm_base or ARM_BASE
+        if _kind(arm_base) == "local" and settings.token:
+            # A local pool's ARM-shaped route (`acajs-repl serve`) takes the pool's own token.
+            arm_auth = auth = StaticToken(settings.token)
+        else:
+            arm_auth = AzureToken(ARM_SCOPE)
+            auth = StaticToken(settings.token) if settings.token else arm_auth.for_scope(DYNAMIC_SESSIONS_SCOPE)
         try:
             endpoint, ref = await resolve_endpoint(
-                settings.pool, settings.resource_group, settings.subscription, auth=arm_auth
+                settings.pool, settings.resource_group, settings.subscription, auth=arm_auth, arm_base=arm_base
             )
         except BaseException:
-            await arm_auth.aclose()
+            for a in _closeable(auth, arm_auth):
+                await a.aclose()
             raise
-        auth = StaticToken(settings.token) if settings.token else arm_auth.for_scope(DYNAMIC_SESSIONS_SCOPE)
-        client = SessionsClient(endpoint, auth, api_version=settings.api_version, arm_auth=arm_auth, pool_ref=ref)
-        return Connection(client, "azure", client.endpoint, endpoint_label(endpoint),
+        client = SessionsClient(endpoint, auth, api_version=settings.api_version, arm_base=arm_base,
+                                arm_auth=arm_auth, pool_ref=ref)
+        return Connection(client, _kind(endpoint), client.endpoint, endpoint_label(endpoint),
                           auths=_closeable(auth, arm_auth))
 
     from repl.local.embedded import EmbeddedPool
@@ -121,9 +128,9 @@ def _auths(settings: Settings, endpoint: str):
     if settings.token:
         # A static data-plane token has the wrong audience for ARM: pool status
         # signs in separately (lazily) and falls back to the data plane if it cannot.
-        return StaticToken(settings.token), None, AzureToken(ARM_SCOPE)
+        return StaticToken(settings.token), settings.arm_base, AzureToken(ARM_SCOPE)
     data = AzureToken(DYNAMIC_SESSIONS_SCOPE)
-    return data, None, data.for_scope(ARM_SCOPE)
+    return data, settings.arm_base, data.for_scope(ARM_SCOPE)
 
 
 def _arm_kw(arm_base: str | None, arm_auth) -> dict:

@@ -202,3 +202,19 @@ def test_api_version_picks_the_dialect(remote: Cli) -> None:
     r = remote("exec", "--json", "6*7", env={"ACAJS_API_VERSION": "2025-10-02-preview"})
     data = json.loads(r.stdout)
     assert data["value"] == 42 and data["raw_status"] == "Succeeded"
+
+
+def test_pool_and_resource_group_resolve_the_endpoint_through_arm(cli: Cli, served: Served) -> None:
+    root = served.endpoint.split("/subscriptions/")[0]
+    env = {"ACAJS_ARM_BASE": root, "ACAJS_TOKEN": served.token}
+    sub = "00000000-0000-0000-0000-000000000000"
+    args = ("--pool", "local", "--resource-group", "local", "--subscription", sub)
+    r = cli("exec", *args, "6*7", env=env)
+    assert (r.returncode, r.stdout) == (0, "42\n"), r.stderr
+    r = cli("pool", "--json", *args, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["endpoint"] == served.endpoint
+    r = cli("exec", "--pool", "no-such-pool", "--resource-group", "local", "--subscription", sub, "1", env=env)
+    assert r.returncode == 3
+    assert "no-such-pool" in r.stderr
+    assert served.token not in r.stderr
