@@ -32,7 +32,9 @@ lives as long as the command. To keep a session across invocations
 prints (--endpoint/--token or ACAJS_ENDPOINT/ACAJS_TOKEN).
 
 environment: ACAJS_ENDPOINT (or ACA_POOL_MANAGEMENT_ENDPOINT), ACAJS_TOKEN,
-ACAJS_SESSION, ACAJS_API_VERSION, ACAJS_CONFIG, ACAJS_CONFIG_DIR, ACAJS_DATA_DIR.
+ACAJS_SESSION, ACAJS_API_VERSION, ACAJS_POOL, ACAJS_RESOURCE_GROUP,
+ACAJS_SUBSCRIPTION, ACAJS_TIMEOUT, ACAJS_THEME, ACAJS_ARM_BASE, ACAJS_CONFIG,
+ACAJS_CONFIG_DIR, ACAJS_DATA_DIR.
 Precedence: command line > environment > config file > defaults
 (see `acajs-repl config`).
 """
