@@ -571,5 +571,5 @@ const bye = () => process.reallyExit ? process.reallyExit(0) : process.exit(0);
 chan.on('end', bye);
 chan.on('error', bye);
 
-sendRaw({ ev: 'ready', pid: process.pid, version: process.version });
+sendRaw({ ev: 'ready', pid: process.pid, version: process.version, boot_ms: performance.now() });
 })(process, Buffer, Object, JSON, Reflect, String, Math, URL, performance, setImmediate, setTimeout, clearTimeout);

@@ -139,6 +139,7 @@ class Kernel:
         self.pid = 0
         self.network_isolated = False
         self.sandboxed = False
+        self.boot_ms = 0.0
         self._proc: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fds: dict[str, int] = {}
@@ -250,7 +251,7 @@ class Kernel:
             await asyncio.wait_for(asyncio.shield(self._ready), START_TIMEOUT)
         except BaseException as exc:
             await self.kill()
-            text = "".join(self._pending_err).strip()
+            text = ("".join(self._pending_err) + str((self._exit_msg or {}).get("stderr", ""))).strip()
             if isinstance(exc, (asyncio.TimeoutError, KernelStartError)):
                 reason = str(exc) or f"no answer within {START_TIMEOUT:.0f} s"
                 raise KernelStartError(
@@ -258,6 +259,8 @@ class Kernel:
                     f"{reason}" + (f"\n{text}" if text else "")
                 ) from None
             raise
+        ready = self._ready.result()
+        self.boot_ms = float(ready.get("boot_ms", 0.0))  # Node's start-up until the harness was ready
         # Output printed while starting (none expected) is not the first execution's.
         self._pending_out.clear()
         self._pending_err.clear()
