@@ -124,6 +124,7 @@ def all_binding_ids() -> list[str]:
     """Every binding id the app defines (for the config's ``[keys]`` table)."""
     from repl.tui.screens.main import ReplScreen
     from repl.tui.widgets.cell import CellView
+    from repl.tui.widgets.completion import CompletionList
     from repl.tui.widgets.editor import InputEditor
     from repl.tui.widgets.help_screen import HelpScreen
     from repl.tui.widgets.history_screen import HistoryScreen
@@ -132,7 +133,7 @@ def all_binding_ids() -> list[str]:
     from repl.tui.widgets.theme_picker import ThemePicker
 
     ids: list[str] = []
-    for cls in (AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen):
+    for cls in (AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen, CompletionList):
         for b in cls.BINDINGS:
             if isinstance(b, Binding) and b.id and b.id not in ids:
                 ids.append(b.id)

@@ -599,3 +599,57 @@ async def test_connect_failure_is_a_message(monkeypatch):
         notes = [_text(n) for n in screen.transcript.query(".note")]
         cells = screen.cell_views()
         assert notes or (cells and cells[-1].state == "error")
+
+
+async def test_tab_completes_declared_names_and_remote_properties(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "const myObject = { alphaBeta: 1 }")
+        await pilot.press(*"myOb")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.editor.text == "myObject"
+        await pilot.press(*".alp")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.editor.text == "myObject.alphaBeta"
+        # Tab on blank space indents.
+        screen.editor.load_text("")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.editor.text.strip() == "" and len(screen.editor.text) > 0
+
+
+async def test_tab_with_many_candidates_opens_the_dropdown(pool_settings):
+    from repl.tui.widgets.completion import CompletionList
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "let appleOne = 1, appleTwo = 2")
+        await pilot.press(*"appl")
+        await pilot.press("tab")
+        await settle(pilot)
+        assert screen.editor.text == "apple"  # the common prefix first
+        await pilot.press("tab")
+        await settle(pilot)
+        menu = screen.query_one(CompletionList)
+        assert menu.is_open
+        await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.editor.text in ("appleOne", "appleTwo")
+        assert screen.editor.has_focus
+        # Escape closes an open dropdown without touching a run.
+        screen.editor.load_text("apple")
+        screen.editor.move_cursor(screen.editor.document.end)
+        await pilot.press("tab")
+        await settle(pilot)
+        assert menu.is_open
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not menu.is_open
+        assert screen.editor.text == "apple"

@@ -282,6 +282,8 @@ running execution.
             self.query_one("#countdown", Countdown).tick()
 
     def action_cancel(self) -> None:
+        if self._close_completions():
+            return
         if self._run_worker is not None and self._running_view is not None:
             self._run_worker.cancel()
             # The view is marked at once; the worker's state change follows.
@@ -555,7 +557,9 @@ running execution.
         try:
             from repl.js import completion  # noqa: F401
         except ImportError:
-            self.editor.insert("  ")  # no completion yet: Tab indents
+            completion = None
+        if completion is None or self.engine is None:
+            self.editor.indent()  # no completion: Tab indents
             return
         self.complete(message.source, message.cursor)
 
@@ -573,24 +577,61 @@ running execution.
     def on_completed(self, message: Completed) -> None:
         result = message.completions
         editor = self.editor
-        if result is None or editor.text != message.source:
-            return
-        items = list(getattr(result, "items", []) or [])
+        if editor.text != message.source:
+            return  # the user typed on: the answer is stale
+        items = list(getattr(result, "items", []) or []) if result is not None else []
         if not items:
+            editor.indent()  # nothing to complete (blank space): Tab indents
             return
-        start = getattr(result, "start", message.cursor)
-        prefix = message.source[start : message.cursor]
+        from repl.tui.widgets.completion import CompletionList, apply_completion
+
         if len(items) == 1:
-            item = items[0]
-            text = getattr(item, "text", item)
-            editor.insert(str(text)[len(prefix):])
+            text, cursor = apply_completion(message.source, message.cursor, result, items[0])
+            self._set_editor_text(text, cursor)
             return
-        names = [str(getattr(i, "text", i)) for i in items]
-        common = os.path.commonprefix(names)
-        if len(common) > len(prefix):
-            editor.insert(common[len(prefix):])
-        else:
-            self.notify("  ".join(names[:40]) + ("  …" if len(names) > 40 else ""), title="Completions")
+        start = max(0, min(result.start, message.cursor))
+        typed = message.source[start : message.cursor]
+        common = os.path.commonprefix([i.text for i in items])
+        if len(common) > len(typed):
+            text = message.source[:start] + common + message.source[message.cursor :]
+            self._set_editor_text(text, start + len(common))
+            return
+        try:
+            menu = self.query_one(CompletionList)
+        except Exception:
+            menu = CompletionList(id="completions")
+            self.mount(menu)
+        x, y = editor.cursor_screen_offset
+        menu.show_completions(message.source, message.cursor, result, at=(x, y + 1))
+
+    def _set_editor_text(self, text: str, cursor: int) -> None:
+        editor = self.editor
+        editor.load_text(text)
+        before = text[:cursor]
+        row = before.count("\n")
+        col = len(before) - (before.rfind("\n") + 1)
+        editor.move_cursor((row, col))
+        editor.focus()
+
+    def on_completion_list_chosen(self, event) -> None:
+        self._set_editor_text(event.text, event.cursor)
+
+    def on_completion_list_dismissed(self, event) -> None:
+        self.editor.focus()
+        if event.key:
+            self.editor.insert(event.key)
+
+    def _close_completions(self) -> bool:
+        try:
+            from repl.tui.widgets.completion import CompletionList
+
+            menu = self.query_one(CompletionList)
+        except Exception:
+            return False
+        if menu.is_open:
+            menu.action_dismiss()
+            return True
+        return False
 
 
 def _explain(exc: BaseException) -> str:

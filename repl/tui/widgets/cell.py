@@ -46,7 +46,7 @@ def highlighter(app: Any):
     theme = app.syntax_theme() if hasattr(app, "syntax_theme") else "ansi_dark"
 
     def highlight(code: str) -> Text:
-        text = Syntax(code, "javascript", theme=theme, background_color="default").highlight(code)
+        text = Syntax(code, "javascript", theme=theme).highlight(code)
         text.rstrip()
         return text
 

@@ -86,8 +86,8 @@ class CompletionList(OptionList):
     """
 
     BINDINGS = [
-        Binding("enter,tab", "choose", "Choose", show=False),
-        Binding("escape", "dismiss", "Close", show=False),
+        Binding("enter,tab", "choose", "Choose", show=False, id="completion.choose"),
+        Binding("escape", "dismiss", "Close", show=False, id="completion.close"),
     ]
 
     class Chosen(Message):

@@ -147,6 +147,14 @@ Lines starting with a dot are commands: try `.help`.
             self.register_language("javascript", language, query)
             self.language = "javascript"
 
+    def _build_highlight_map(self) -> None:
+        # tree-sitter returns overlapping captures in no fixed order; sort them
+        # so the same text is always drawn the same way (wider spans first,
+        # narrower ones on top).
+        super()._build_highlight_map()
+        for spans in self._highlights.values():
+            spans.sort(key=lambda h: (h[0], -(h[1] if h[1] is not None else 1 << 30), h[2]))
+
     # ---------------------------------------------------------- submission
     def set_text(self, text: str) -> None:
         self.load_text(text)
@@ -163,6 +171,11 @@ Lines starting with a dot are commands: try `.help`.
         self.post_message(self.Submitted(self, text))
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key == "tab" and not self.read_only and self._tab_completes():
+            event.stop()
+            event.prevent_default()
+            self.action_complete()
+            return
         if event.key == "enter" and not self.read_only:
             event.stop()
             event.prevent_default()
@@ -217,6 +230,17 @@ Lines starting with a dot are commands: try `.help`.
     # ---------------------------------------------------------- other
     def action_external_editor(self) -> None:
         self.post_message(self.ExternalEdit(self))
+
+    def _tab_completes(self) -> bool:
+        """Tab asks for completion unless it is remapped (then it indents)."""
+        try:
+            keys = self.app._keymap.get("editor.complete")
+        except Exception:
+            keys = None
+        return keys is None or "tab" in keys.split(",")
+
+    def indent(self) -> None:
+        self.insert(" " * self.indent_width)
 
     def action_complete(self) -> None:
         row, col = self.cursor_location
