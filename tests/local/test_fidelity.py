@@ -9,6 +9,7 @@ agree.  The test is skipped only when npm cannot reach its registry.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -92,17 +93,33 @@ def _npm() -> list[str] | None:
     return [str(wheel_npm)] if wheel_npm.exists() else None
 
 
+def _installed(manifest: Path) -> bool:
+    try:
+        return json.loads(manifest.read_text()).get("version") == NEL_VERSION
+    except (OSError, ValueError):
+        return False
+
+
 @pytest.fixture(scope="module")
 def nel_path() -> Path:
     cache = _cache_dir()
     package = cache / "node_modules" / "nel"
     manifest = package / "package.json"
-    if manifest.exists() and json.loads(manifest.read_text()).get("version") == NEL_VERSION:
+    if _installed(manifest):
         return package
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test runs in parallel share the cache
+        if not _installed(manifest):
+            _install(cache)
+    assert _installed(manifest)
+    return package
+
+
+def _install(cache: Path) -> None:
     npm = _npm()
     if npm is None:
         pytest.fail("npm is not available to install nel (install Node.js with npm)")
-    cache.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [*npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--no-save",
          "--loglevel=error", f"nel@{NEL_VERSION}"],
@@ -115,8 +132,6 @@ def nel_path() -> Path:
         if _UNREACHABLE.search(text):
             pytest.skip(f"npm cannot reach its registry to install nel@{NEL_VERSION}: {text.strip()[-300:]}")
         pytest.fail(f"npm install nel@{NEL_VERSION} failed:\n{text}")
-    assert json.loads(manifest.read_text())["version"] == NEL_VERSION
-    return package
 
 
 def _nel_results(nel: Path, workdir: Path) -> list[list[dict]]:
