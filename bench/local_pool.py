@@ -84,7 +84,14 @@ def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
         with httpx.Client(base_url=pool.endpoint, headers=headers(pool)) as c:
             for _ in range(30):
                 execute(c, ident)
+
+            async def server_cpu() -> float:
+                return time.thread_time()
+
+            s0, c0 = pool.run(server_cpu()), time.thread_time()
             in_process = [execute(c, ident) for _ in range(n)]
+            s1, c1 = pool.run(server_cpu()), time.thread_time()
+            cpu = {"server_ms": (s1 - s0) * 1000 / n, "client_ms": (c1 - c0) * 1000 / n}
         out = subprocess.run(
             [sys.executable, "-c", OUT_OF_PROCESS, pool.endpoint, pool.token, ident, str(n)],
             capture_output=True, text=True, check=True, timeout=600,
@@ -108,6 +115,7 @@ def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
         "in_process_http": summary(in_process),
         "separate_process_http": summary(separate),
         "kernel_only": summary(kernel_only),
+        "cpu_per_request": cpu,
     }
 
 
@@ -246,6 +254,9 @@ def main() -> int:
     row("HTTP, client in the pool's process", results["warm"]["in_process_http"])
     row("HTTP, client in a separate process", results["warm"]["separate_process_http"])
     row("kernel only (no HTTP)", results["warm"]["kernel_only"])
+    cpu = results["warm"]["cpu_per_request"]
+    print(f"  CPU per in-process round trip: server thread {cpu['server_ms']:.2f} ms, "
+          f"client thread {cpu['client_ms']:.2f} ms (Node's own CPU not included)")
     print("first execution of a new identifier:")
     row("with a ready kernel", results["first_with_ready"])
     row("without a ready kernel (Node starts)", results["first_without_ready"])

@@ -175,7 +175,7 @@ class EmbeddedPool:
                 lifespan="off",
                 log_level="warning",
                 access_log=False,
-                http="h11",
+                http="auto",  # httptools when installed (uvicorn[standard]), else h11
                 ws="none",
                 timeout_graceful_shutdown=3,
                 server_header=False,

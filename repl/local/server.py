@@ -501,8 +501,12 @@ class LocalPoolApp:
         return body
 
     def _operation_location(self, request: Request, execution_id: str, version: str, identifier: str) -> str:
-        prefix = self.settings.endpoint_path if request.url.path.startswith(self.settings.endpoint_path + "/") else ""
-        base = str(request.base_url).rstrip("/")
+        # From the scope directly: request.url / request.base_url rebuild URL objects.
+        scope = request.scope
+        ep = self.settings.endpoint_path
+        prefix = ep if scope["path"].startswith(ep + "/") else ""
+        host = request.headers.get("host") or "{}:{}".format(*scope["server"])
+        base = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
         return (
             f"{base}{prefix}/executions/{quote(execution_id, safe='')}"
             f"?api-version={version}&identifier={quote(identifier, safe='')}"
