@@ -59,12 +59,11 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
     waits until it serves and raises ``PoolStartError`` if it cannot.
     """
     from repl.api.auth import AzureToken, StaticToken
-    from repl.api.client import SessionsClient
 
     if settings.endpoint:
         endpoint = settings.endpoint
         auth, arm_base, arm_auth = _auths(settings, endpoint)
-        client = SessionsClient(endpoint, auth, api_version=settings.api_version, **_arm_kw(arm_base, arm_auth))
+        client = await _new_client(endpoint, auth, api_version=settings.api_version, **_arm_kw(arm_base, arm_auth))
         return Connection(client, _kind(endpoint), client.endpoint, endpoint_label(endpoint),
                           auths=_closeable(auth, arm_auth))
 
@@ -86,8 +85,8 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
             for a in _closeable(auth, arm_auth):
                 await a.aclose()
             raise
-        client = SessionsClient(endpoint, auth, api_version=settings.api_version, arm_base=arm_base,
-                                arm_auth=arm_auth, pool_ref=ref)
+        client = await _new_client(endpoint, auth, api_version=settings.api_version, arm_base=arm_base,
+                                   arm_auth=arm_auth, pool_ref=ref)
         return Connection(client, _kind(endpoint), client.endpoint, endpoint_label(endpoint),
                           auths=_closeable(auth, arm_auth))
 
@@ -101,7 +100,7 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
         if wait_ready:
             await asyncio.to_thread(pool.wait_started)
         token = StaticToken(pool.token)
-        client = SessionsClient(
+        client = await _new_client(
             pool.endpoint, token, api_version=settings.api_version, arm_base=pool.arm_base, arm_auth=token
         )
     except BaseException:
@@ -109,6 +108,18 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
         raise
     host = urlsplit(pool.endpoint).netloc
     return Connection(client, "local", client.endpoint, f"local pool {host}", pool)
+
+
+async def _new_client(*args, **kw) -> SessionsClient:
+    """Build the client off the event loop: importing httpx and creating its SSL
+    context take a few hundred milliseconds, which would freeze a UI."""
+
+    def build() -> SessionsClient:
+        from repl.api.client import SessionsClient
+
+        return SessionsClient(*args, **kw)
+
+    return await asyncio.to_thread(build)
 
 
 def _auths(settings: Settings, endpoint: str):

@@ -82,3 +82,31 @@ async def test_embedded_pool_runs_code_and_stops_on_close() -> None:
     with pytest.raises(httpx.HTTPError):
         async with httpx.AsyncClient() as http:
             await http.get(conn.endpoint + "/metadata", timeout=2)
+
+
+async def test_open_connection_does_not_block_the_event_loop() -> None:
+    """The embedded pool binds and serves from its own thread and the client is built
+    off the loop: a ticker on the loop keeps running while the connection opens."""
+    import asyncio
+
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    conn = await open_connection(Settings())
+    stop.set()
+    await task
+    try:
+        assert conn.kind == "local"
+        assert max(gaps) < 0.3, max(gaps)
+    finally:
+        await conn.aclose()
