@@ -448,6 +448,11 @@ class Kernel:
         if "pid" not in self._fds and not self._dead:
             self._on_exit()
 
+    async def wait(self) -> int | None:
+        """Wait until the process has ended (on its own or killed); its return code."""
+        await self._dead_event.wait()
+        return self._returncode
+
     def rss_bytes(self) -> int | None:
         if self._dead or not self.pid:
             return None
@@ -493,10 +498,16 @@ class Kernel:
     async def _execute(self, code: str, *, timeout: float, output_limit: int | None) -> KernelResult:
         limit = output_limit if output_limit and output_limit > 0 else DEFAULT_OUTPUT_LIMIT
         if not self.alive:
+            # Output the kernel produced after its last execution, up to its end, is shown once.
+            late = self._exit_msg if self._exit_msg and self._exit_msg.get("id") is None else {}
+            stdout = str(late.pop("stdout", "")) + "".join(self._pending_out)
+            stderr = str(late.pop("stderr", "")) + "".join(self._pending_err)
+            self._pending_out.clear()
+            self._pending_err.clear()
             return KernelResult(
                 status="died",
-                stdout="".join(self._pending_out),
-                stderr="".join(self._pending_err)
+                stdout=_well_formed(_cap(stdout, 0, limit)),
+                stderr=_well_formed(_cap(stderr, 0, limit))
                 + f"{AZURE_ABORTED_TEXT}: the session's kernel had already ended "
                 f"({self._death_reason()}). The session's state is lost.\n",
                 value_text="",

@@ -316,6 +316,18 @@ async def test_process_exit_ends_the_kernel(kernel: Kernel):
     assert (r.status, r.state_lost) == ("died", True)
 
 
+async def test_exit_between_executions_is_reported_once_with_its_output(kernel: Kernel):
+    r = await kernel.execute("setTimeout(() => { console.log('timer ran'); process.exit(4); }, 20); 'armed'", timeout=10)
+    assert r.value_text == "'armed'"
+    assert await asyncio.wait_for(kernel.wait(), 10) == 4  # the kernel ends on its own
+    assert not kernel.alive
+    r = await kernel.execute("1", timeout=10)
+    assert (r.status, r.state_lost, r.stdout) == ("died", True, "timer ran\n")
+    assert "process.exit(4)" in r.stderr
+    r = await kernel.execute("1", timeout=10)
+    assert (r.status, r.stdout) == ("died", "")
+
+
 async def test_crash_by_signal_is_reported(kernel: Kernel):
     r = await kernel.execute("process.kill(process.pid, 'SIGSEGV')", timeout=10)
     assert (r.status, r.state_lost) == ("died", True)
