@@ -115,6 +115,20 @@ class LineRepl:
                 f"acajs-repl {__version__} · {self.engine.connection.label} · "
                 ".help for commands · Alt+Enter runs · Ctrl+D exits"
             )
+        status = asyncio.ensure_future(self._pool_status())
+        try:
+            return await self._loop()
+        finally:
+            status.cancel()
+
+    async def _pool_status(self) -> None:
+        """Learn the pool's cooldown period (pool-level calls only, never the identifier)."""
+        try:
+            await self.engine.pool_status()
+        except Exception:  # the toolbar keeps the default period
+            pass
+
+    async def _loop(self) -> int:
         default = ""
         while True:
             try:

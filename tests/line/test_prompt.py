@@ -7,6 +7,7 @@ import re
 import time
 
 from repl.line.prompt import EXIT_HINT
+from repl.line.toolbar import toolbar_text
 
 from .conftest import engine_for, run_repl
 
@@ -24,6 +25,9 @@ async def test_submit_prints_stdout_stderr_value_in_distinct_colours_with_timing
     async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
         async with run_repl(engine) as h:
             await h.wait_for(f"session {engine.identifier}")  # the bottom toolbar
+            # the pool's own cooldown period (60 s in the test pool), before any run (the
+            # renderer repaints only what changed, so read the toolbar's text itself)
+            await h.wait_for(lambda: "cooldown 60 s (starts at the first run)" in toolbar_text(engine))
             m = h.mark()
             h.type('console.log("out-" + 1); console.error("err-" + 2); 6 * 7\r')
             await h.wait_for("succeeded", after=m)
@@ -47,6 +51,7 @@ async def test_enter_continues_incomplete_block_with_dots(pool_settings, data_di
     async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
         async with run_repl(engine) as h:
             await h.idle_prompt()
+            m = h.mark()
             h.type("function twice(a) {\r")
             await h.wait_for(lambda: "\n  " in h.repl.session.default_buffer.text)
             assert len(engine.transcript) == 0  # nothing was sent
@@ -57,6 +62,8 @@ async def test_enter_continues_incomplete_block_with_dots(pool_settings, data_di
             await h.wait_for(lambda: len(engine.transcript) == 1 and not engine.transcript.cells[0].running)
             assert engine.transcript.cells[0].code == "function twice(a) {\n  return a * 2\n  }"
             assert "... " in h.output.text  # the continuation prompt was shown
+            echoed = h.output.raw[m:]
+            assert sgr_before(echoed, "function") != sgr_before(echoed, "twice")  # highlighted input
             await h.idle_prompt()
             m = h.mark()
             h.type("twice(21)\r")
@@ -114,6 +121,16 @@ async def test_dot_commands_help_export_new_unknown_and_exit(pool_settings, data
             h.type(".frob\r")
             await h.wait_for("Unknown command .frob", after=m)
             assert len(engine.transcript) == 1  # neither command was sent as code
+            await h.idle_prompt()
+            (tmp_path / "snippet.js").write_text("const loaded = 1;\nloaded + 1\n")
+            h.type(".load snippet.js\r")
+            buf = h.repl.session.default_buffer
+            await h.wait_for(lambda: buf.text == "const loaded = 1;\nloaded + 1")  # into the editor
+            assert len(engine.transcript) == 1  # not run yet
+            m = h.mark()
+            h.type("\x1b\r")
+            await h.wait_for("succeeded", after=m)
+            assert re.search(r"^2$", h.since(m), re.M)
             await h.idle_prompt()
             h.type(".exit\r")
             assert await h.task == 0
