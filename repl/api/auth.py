@@ -18,6 +18,19 @@ ARM_SCOPE = "https://management.azure.com/.default"
 REFRESH_MARGIN_SECONDS = 300  # refresh 5 minutes before expiry, like the Azure SDKs
 
 
+def _transport_kwargs() -> dict[str, Any]:
+    """azure-identity's async credentials default to an aiohttp transport; when
+    aiohttp is not installed, use azure-core's asyncio+requests transport instead
+    (requests comes with azure-core)."""
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        from azure.core.pipeline.transport import AsyncioRequestsTransport
+
+        return {"transport": AsyncioRequestsTransport()}
+    return {}
+
+
 @runtime_checkable
 class AuthProvider(Protocol):
     async def token(self, *, force_refresh: bool = False) -> str | None: ...
@@ -90,7 +103,7 @@ class AzureToken:
                 raise AuthError(
                     "Azure sign-in needs the azure-identity package",
                     hint="install it with `pip install azure-identity`, or pass --token") from exc
-            self._credential = DefaultAzureCredential()
+            self._credential = DefaultAzureCredential(**_transport_kwargs())
         return self._credential
 
     async def token(self, *, force_refresh: bool = False) -> str | None:
@@ -103,9 +116,11 @@ class AzureToken:
             if (not force_refresh and self._token is not None
                     and self._clock() < self._expires_on - REFRESH_MARGIN_SECONDS):
                 return self._token
-            cred = self._get_credential()
             try:
+                cred = self._get_credential()
                 access = await cred.get_token(self.scope)
+            except AuthError:
+                raise
             except Exception as exc:  # azure-identity raises many types
                 # The credential's message lists what it tried; it never holds a token.
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
