@@ -41,13 +41,23 @@ class Connection:
         finally:
             if self.pool is not None:
                 pool, self.pool = self.pool, None
-                await asyncio.to_thread(pool.stop)
+                await asyncio.to_thread(_stop_pool, pool)
 
     async def __aenter__(self) -> Connection:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _stop_pool(pool: EmbeddedPool) -> None:
+    # A pool stopped before its server thread is up would not see the stop
+    # request: let it come up first (it is quick), then stop it.
+    try:
+        pool.wait_started(timeout=30)
+    except Exception:  # noqa: BLE001 - it failed to start; stop() still cleans up
+        pass
+    pool.stop()
 
 
 async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Connection:
@@ -104,7 +114,7 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
             pool.endpoint, token, api_version=settings.api_version, arm_base=pool.arm_base, arm_auth=token
         )
     except BaseException:
-        await asyncio.to_thread(pool.stop)
+        await asyncio.to_thread(_stop_pool, pool)
         raise
     host = urlsplit(pool.endpoint).netloc
     return Connection(client, "local", client.endpoint, f"local pool {host}", pool)

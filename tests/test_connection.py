@@ -110,3 +110,11 @@ async def test_open_connection_does_not_block_the_event_loop() -> None:
         assert max(gaps) < 0.3, max(gaps)
     finally:
         await conn.aclose()
+
+
+async def test_close_right_after_open_is_quick() -> None:
+    for _ in range(2):
+        conn = await open_connection(Settings())
+        started = time.monotonic()
+        await conn.aclose()
+        assert time.monotonic() - started < 8
