@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 KernelFactory = Callable[[Path, PoolSettings], Awaitable["Kernel"]]
 
+# How long close() waits for kernels still starting before cancelling them.
+CLOSE_GRACE_S = 10.0
 # A new session's ready kernel is replaced after its first execution, or after this delay.
 REFILL_DELAY_S = 0.5
 
@@ -144,6 +146,7 @@ class SessionPool:
         self._refill_failures = 0
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        self._closing = asyncio.Event()
         self._reaper: asyncio.Task | None = None
         self._next_reap = 0.0  # clock time the reaper wakes next
         self.root: Path | None = None
@@ -167,18 +170,27 @@ class SessionPool:
         if self.closed:
             return
         self.closed = True
+        self._closing.set()
         if self._reaper is not None:
             self._reaper.cancel()
-        for task in list(self._tasks):
-            task.cancel()
         sessions = list(self._sessions.values())
         self._sessions.clear()
         ready, self._ready = self._ready, []
         kills = [self._destroy(s) for s in sessions]
         kills += [self._kill_quietly(k) for _, k in ready]
         await asyncio.gather(*kills, return_exceptions=True)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Kernels still starting are not cancelled (a half-spawned Node could be
+        # orphaned): their tasks see ``closed`` and kill what they started.  Running
+        # executions end because their kernels were killed.
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        while self._tasks:  # finishing tasks may spawn kills of what they started
+            left = deadline - time.monotonic()
+            _done, late = await asyncio.wait(set(self._tasks), timeout=max(0.0, left))
+            if late and time.monotonic() >= deadline:
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+                break
         if self.root is not None:
             await asyncio.to_thread(shutil.rmtree, self.root, True)
 
@@ -444,7 +456,11 @@ class SessionPool:
             async with self._refill_sem:
                 if self._refill_failures:
                     # Back off after failures (e.g. Node missing) instead of spinning.
-                    await asyncio.sleep(min(30.0, 0.5 * 2 ** min(self._refill_failures, 6)))
+                    backoff = min(30.0, 0.5 * 2 ** min(self._refill_failures, 6))
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), backoff)
+                if self.closed:
+                    return
                 directory = self._new_dir()
                 kernel = await self._kernel_factory(directory, self.settings)
                 await self._warm_up(kernel)
@@ -464,10 +480,7 @@ class SessionPool:
                 shutil.rmtree(directory, True)
         finally:
             self._refilling -= 1
-        if self._refill_failures == 0:
-            self._schedule_refill()
-        elif not self.closed:
-            self._schedule_refill()
+        self._schedule_refill()
 
     @staticmethod
     async def _warm_up(kernel: Kernel) -> None:
