@@ -26,6 +26,7 @@ import binascii
 import hmac
 import ipaddress
 import json
+import logging
 import math
 import mimetypes
 import os
@@ -80,6 +81,8 @@ IDENTIFIER_CHARS = frozenset(
 EXECUTION_ID_RE = re.compile(r"^[A-Za-z0-9._~:@!$&'()*+,;=-]{1,256}$")
 
 DATA_ROOT = "/mnt/data"
+
+log = logging.getLogger(__name__)
 
 
 def _iso(t: float) -> str:
@@ -985,6 +988,13 @@ async def _http_error_handler(_request: Request, exc: Exception) -> Response:
     return _error_response(err)
 
 
+async def _internal_error_handler(_request: Request, exc: Exception) -> Response:
+    log.error("local pool request failed", exc_info=exc)
+    return _error_response(
+        PoolError(500, "InternalServerError", f"The local pool failed on this request: {exc!r}")
+    )
+
+
 def create_app(
     pool: SessionPool,
     settings: PoolSettings,
@@ -1002,7 +1012,11 @@ def create_app(
     )
     app = Starlette(
         routes=handlers.routes(),
-        exception_handlers={PoolError: _pool_error_handler, HTTPException: _http_error_handler},
+        exception_handlers={
+            PoolError: _pool_error_handler,
+            HTTPException: _http_error_handler,
+            Exception: _internal_error_handler,
+        },
     )
     app.state.handlers = handlers
     app.add_middleware(Guard, token=token, settings=settings)
