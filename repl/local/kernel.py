@@ -121,12 +121,44 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
+class _TextBuffer:
+    """Text read from the child's fd 1 or 2: kept up to ``limit`` characters, the rest counted."""
+
+    __slots__ = ("parts", "size", "dropped", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.limit = limit
+
+    def add(self, text: str, dropped: int = 0) -> None:
+        self.dropped += dropped
+        room = self.limit - self.size
+        if len(text) > room:
+            self.dropped += len(text) - max(room, 0)
+            text = text[: max(room, 0)]
+        if text:
+            self.parts.append(text)
+            self.size += len(text)
+
+    def take(self) -> tuple[str, int]:
+        text, dropped = "".join(self.parts), self.dropped
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text, dropped
+
+
 @dataclass
 class _Execution:
     id: int
     future: asyncio.Future[dict[str, Any]]
-    fd_out: list[str] = field(default_factory=list)
-    fd_err: list[str] = field(default_factory=list)
+    limit: int
+    fd_out: _TextBuffer = field(init=False)
+    fd_err: _TextBuffer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fd_out = _TextBuffer(self.limit)
+        self.fd_err = _TextBuffer(self.limit)
 
 
 class Kernel:
@@ -150,8 +182,9 @@ class Kernel:
         self._dead_event = asyncio.Event()
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._exec: _Execution | None = None
-        self._pending_out: list[str] = []
-        self._pending_err: list[str] = []
+        # fd 1/2 text that arrived while no execution ran: it goes to the next one
+        self._pending_out = _TextBuffer(DEFAULT_OUTPUT_LIMIT)
+        self._pending_err = _TextBuffer(DEFAULT_OUTPUT_LIMIT)
         self._decoders = {
             "out": codecs.getincrementaldecoder("utf-8")("replace"),
             "err": codecs.getincrementaldecoder("utf-8")("replace"),
@@ -251,7 +284,7 @@ class Kernel:
             await asyncio.wait_for(asyncio.shield(self._ready), START_TIMEOUT)
         except BaseException as exc:
             await self.kill()
-            text = ("".join(self._pending_err) + str((self._exit_msg or {}).get("stderr", ""))).strip()
+            text = (self._pending_err.take()[0] + str((self._exit_msg or {}).get("stderr", ""))).strip()
             if isinstance(exc, (asyncio.TimeoutError, KernelStartError)):
                 reason = str(exc) or f"no answer within {START_TIMEOUT:.0f} s"
                 raise KernelStartError(
@@ -262,8 +295,8 @@ class Kernel:
         ready = self._ready.result()
         self.boot_ms = float(ready.get("boot_ms", 0.0))  # Node's start-up until the harness was ready
         # Output printed while starting (none expected) is not the first execution's.
-        self._pending_out.clear()
-        self._pending_err.clear()
+        self._pending_out.take()
+        self._pending_err.take()
 
     # ------------------------------------------------------------------ readers
     def _on_fd(self, name: str) -> None:
@@ -289,14 +322,9 @@ class Kernel:
             self._heap_oom = True
         ex = self._exec
         if ex is not None:
-            (ex.fd_out if name == "out" else ex.fd_err).append(text)
+            (ex.fd_out if name == "out" else ex.fd_err).add(text)
         else:
-            target = self._pending_out if name == "out" else self._pending_err
-            target.append(text)
-            # keep what waits for the next execution bounded
-            if sum(map(len, target)) > 4 * DEFAULT_OUTPUT_LIMIT:
-                joined = "".join(target)
-                target[:] = [joined[-2 * DEFAULT_OUTPUT_LIMIT :]]
+            (self._pending_out if name == "out" else self._pending_err).add(text)
 
     def _drain_fd(self, name: str) -> None:
         while name in self._fds:
@@ -500,14 +528,14 @@ class Kernel:
         if not self.alive:
             # Output the kernel produced after its last execution, up to its end, is shown once.
             late = self._exit_msg if self._exit_msg and self._exit_msg.get("id") is None else {}
-            stdout = str(late.pop("stdout", "")) + "".join(self._pending_out)
-            stderr = str(late.pop("stderr", "")) + "".join(self._pending_err)
-            self._pending_out.clear()
-            self._pending_err.clear()
+            out_text, out_dropped = self._pending_out.take()
+            err_text, err_dropped = self._pending_err.take()
+            stdout = _cap(str(late.pop("stdout", "")) + out_text, out_dropped, limit)
+            stderr = _cap(str(late.pop("stderr", "")) + err_text, err_dropped, limit)
             return KernelResult(
                 status="died",
-                stdout=_well_formed(_cap(stdout, 0, limit)),
-                stderr=_well_formed(_cap(stderr, 0, limit))
+                stdout=_well_formed(stdout),
+                stderr=_well_formed(stderr)
                 + f"{AZURE_ABORTED_TEXT}: the session's kernel had already ended "
                 f"({self._death_reason()}). The session's state is lost.\n",
                 value_text="",
@@ -523,11 +551,9 @@ class Kernel:
                 await self._kill("memory")
                 return await self._execute(code, timeout=timeout, output_limit=output_limit)
         self._seq += 1
-        ex = _Execution(self._seq, self._loop.create_future())
-        ex.fd_out.extend(self._pending_out)
-        ex.fd_err.extend(self._pending_err)
-        self._pending_out.clear()
-        self._pending_err.clear()
+        ex = _Execution(self._seq, self._loop.create_future(), limit)
+        ex.fd_out.add(*self._pending_out.take())
+        ex.fd_err.add(*self._pending_err.take())
         self._exec = ex
         timeout = max(0.001, float(timeout))
         t0 = time.perf_counter()
@@ -549,12 +575,12 @@ class Kernel:
         self, msg: dict[str, Any], ex: _Execution, limit: int, timeout: float, wall_ms: float
     ) -> KernelResult:
         ev = msg.get("ev")
-        fd_out = "".join(ex.fd_out)
-        fd_err = "".join(ex.fd_err)
+        fd_out, fd_out_dropped = ex.fd_out.take()
+        fd_err, fd_err_dropped = ex.fd_err.take()
         if ev == "done":
             status = msg.get("status", "error")
-            stdout = _cap(msg.get("stdout", "") + fd_out, int(msg.get("stdout_dropped", 0)), limit)
-            stderr = _cap(msg.get("stderr", "") + fd_err, int(msg.get("stderr_dropped", 0)), limit)
+            stdout = _cap(msg.get("stdout", "") + fd_out, int(msg.get("stdout_dropped", 0)) + fd_out_dropped, limit)
+            stderr = _cap(msg.get("stderr", "") + fd_err, int(msg.get("stderr_dropped", 0)) + fd_err_dropped, limit)
             error = msg.get("error") or ""
             if error:
                 stderr += _cap(error, 0, limit) + "\n"
@@ -593,10 +619,10 @@ class Kernel:
         exit_msg = self._exit_msg or {}
         if exit_msg.get("id") not in (None, ex.id):
             exit_msg = {}
-        stdout = _cap(str(exit_msg.get("stdout", "")) + fd_out, 0, limit)
+        stdout = _cap(str(exit_msg.get("stdout", "")) + fd_out, fd_out_dropped, limit)
         stderr_raw = str(exit_msg.get("stderr", "")) + fd_err
         if ev == "timed-out":
-            stderr = _cap(stderr_raw, 0, limit)
+            stderr = _cap(stderr_raw, fd_err_dropped, limit)
             stderr += (
                 f"{AZURE_TIMEOUT_TEXT}: the execution did not finish within {timeout:g} s and the "
                 "kernel did not respond (its event loop was blocked), so it was stopped. "
@@ -605,7 +631,7 @@ class Kernel:
             status = "timeout"
         else:
             stderr_raw, fatal = _strip_v8_dump(stderr_raw)
-            stderr = _cap(stderr_raw, 0, limit)
+            stderr = _cap(stderr_raw, fd_err_dropped, limit)
             if fatal and not stderr.endswith(fatal + "\n"):
                 stderr += fatal + "\n"
             stderr += f"{AZURE_ABORTED_TEXT}: {self._death_reason()}. The session's state is lost.\n"

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from repl.local.kernel import AZURE_ABORTED_TEXT, AZURE_TIMEOUT_TEXT, Kernel, KernelStartError, value_from_text
+from repl.local.kernel import (
+    AZURE_ABORTED_TEXT,
+    AZURE_TIMEOUT_TEXT,
+    DEFAULT_OUTPUT_LIMIT,
+    Kernel,
+    KernelStartError,
+    value_from_text,
+)
 from repl.local.node import find_node
 from repl.local.settings import PoolSettings
 
@@ -392,6 +399,10 @@ async def test_output_and_value_are_capped_with_a_marker(kernel: Kernel):
     assert r.value_text.startswith("'zzz") and "output truncated" in r.value_text
     r = await kernel.execute("fs.writeSync(1, 'q'.repeat(500)); 1", timeout=10, output_limit=100)
     assert r.stdout.startswith("q" * 100) and "400 more characters" in r.stdout
+    # a flood straight to fd 1 is bounded on this side too
+    r = await kernel.execute("for (let i = 0; i < 200; i++) fs.writeSync(1, 'f'.repeat(1e5)); 2", timeout=20)
+    assert r.value == 2
+    assert len(r.stdout) < 1_100_000 and f"{20_000_000 - DEFAULT_OUTPUT_LIMIT} more characters" in r.stdout
 
 
 async def test_invalid_utf8_is_replaced(kernel: Kernel):
