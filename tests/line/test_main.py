@@ -1,0 +1,60 @@
+"""main_async: what run_line_mode runs (connection, engine, history file, patch_stdout)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+
+from repl.line import main_async
+
+from .conftest import DEADLINE_S, CaptureOutput, answer_cpr
+
+
+async def _until(cond, out: CaptureOutput, task: asyncio.Task) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not cond():
+        if task.done():
+            task.result()
+            raise AssertionError(f"exited early:\n{out.text}")
+        assert time.monotonic() < deadline, f"timed out; screen:\n{out.text[-2000:]}"
+        await asyncio.sleep(0.02)
+
+
+async def test_main_async_runs_code_writes_history_and_keeps_thread_output_above_the_prompt(
+    pool_settings, data_dir
+):
+    env = dict(os.environ)  # ACAJS_DATA_DIR points at data_dir
+    with create_pipe_input() as pipe:
+        out = CaptureOutput()
+        with create_app_session(input=pipe, output=out) as session:
+            task = asyncio.create_task(main_async(pool_settings, reason="output is not a terminal", environ=env))
+            answerer = asyncio.create_task(answer_cpr(pipe, out))
+            try:
+                reading = lambda: session.app is not None and session.app.is_running  # noqa: E731
+                await _until(reading, out, task)
+                assert out.text.count("line mode: output is not a terminal") == 1
+                # a print from another thread while the prompt is up goes through patch_stdout
+                # to the terminal output (above the prompt), not straight to sys.stdout
+                t = threading.Thread(target=print, args=("printed-from-a-thread",))
+                t.start()
+                t.join()
+                await _until(lambda: "printed-from-a-thread" in out.text, out, task)
+                pipe.send_text("'main' + 'async'\r")
+                await _until(lambda: "succeeded" in out.text, out, task)
+                assert "mainasync" in out.text
+                await _until(reading, out, task)
+                pipe.send_text("\x04")
+                assert await asyncio.wait_for(task, DEADLINE_S) == 0
+            finally:
+                answerer.cancel()
+                if not task.done():
+                    task.cancel()
+    entries = [json.loads(x) for x in (data_dir / "history.jsonl").read_text().splitlines()]
+    assert [e["code"] for e in entries] == ["'main' + 'async'"]
+    assert pool_settings.token not in out.raw
