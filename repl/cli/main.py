@@ -86,18 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("exec", "run JavaScript code given as an argument (or on stdin with '-' or no argument)")
     p.add_argument("code", nargs="?", default="-", help="the code; '-' reads stdin")
-    p.add_argument("--json", action="store_true", help="print the execution as one JSON object")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the execution as one JSON object")
 
     p = add("run", "run a JavaScript file")
     p.add_argument("file", help="path of a .js file; '-' reads stdin")
-    p.add_argument("--json", action="store_true", help="print the execution as one JSON object")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the execution as one JSON object")
 
     p = add("files", "list, upload, download and delete files of a session (/mnt/data)")
     fsub = p.add_subparsers(dest="files_command", metavar="ACTION", required=True)
     f = fsub.add_parser("ls", help="list files", parents=common)
     f.add_argument("directory", nargs="?", default=None, help="directory under /mnt/data")
     f.add_argument("-r", "--recursive", action="store_true")
-    f.add_argument("--json", action="store_true")
+    f.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     f = fsub.add_parser("put", help="upload a local file", parents=common)
     f.add_argument("local", help="local file to upload")
     f.add_argument("--name", default=None, help="name to store it under (default: the local file name)")
@@ -112,12 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("session", "show or delete the session named by --session")
     ssub = p.add_subparsers(dest="session_command", metavar="ACTION", required=True)
     s = ssub.add_parser("show", help="show the session and its time left", parents=common)
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     ssub.add_parser("delete", help="delete the session, its state and files", parents=common)
 
     p = add("pool", "status of the session pool (parts that cannot be read are listed as unknown)")
     p.add_argument("--sessions", action="store_true", help="also list the pool's sessions")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
 
     p = sub.add_parser("serve", help="run a local session pool in the foreground",
                        description="Run the local session pool in the foreground and print its endpoint "
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
 
     p = add("config", "print the effective settings and where each came from (never the token)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     return parser
 
 
