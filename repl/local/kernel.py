@@ -32,7 +32,11 @@ DEFAULT_OUTPUT_LIMIT = 1024 * 1024  # characters per stream (and for the value)
 START_TIMEOUT = 30.0  # seconds for a kernel to report ready
 TIMEOUT_GRACE = 1.0  # extra seconds before a kernel that does not answer is killed
 RSS_POLL_INTERVAL = 0.05  # seconds between resident-memory checks during an execution
-RSS_HEADROOM_MB = 64  # resident memory allowed beyond memory_mb (Node itself, stacks)
+# Resident memory allowed beyond memory_mb before the watchdog stops a kernel: Node
+# itself (~40 MiB, mostly the shared binary), V8's young generation and code space.
+# Measured: a kernel whose heap hits --max-old-space-size=M peaks at M + 60..85 MiB,
+# so heap exhaustion is reported as such, and other memory is stopped soon after.
+RSS_HEADROOM_MB = 96
 
 AZURE_TIMEOUT_TEXT = "Request timed out waiting for code execution to complete"
 AZURE_ABORTED_TEXT = "Execution aborted"
@@ -516,8 +520,12 @@ class Kernel:
         return info or None
 
     @property
+    def rss_headroom_mb(self) -> int:
+        return RSS_HEADROOM_MB + int(self.settings.memory_mb) // 8
+
+    @property
     def rss_limit_bytes(self) -> int:
-        return (int(self.settings.memory_mb) + RSS_HEADROOM_MB) * 1024 * 1024
+        return (int(self.settings.memory_mb) + self.rss_headroom_mb) * 1024 * 1024
 
     async def execute(self, code: str, *, timeout: float, output_limit: int | None = None) -> KernelResult:
         async with self._lock:
@@ -650,7 +658,7 @@ class Kernel:
         if self._kill_reason == "memory":
             return (
                 f"the kernel used more than {self.rss_limit_bytes // (1024 * 1024)} MiB of memory "
-                f"(memory limit {self.settings.memory_mb} MB plus {RSS_HEADROOM_MB} MiB for Node "
+                f"(memory limit {self.settings.memory_mb} MB plus {self.rss_headroom_mb} MiB for Node "
                 "itself) and was stopped"
             )
         if self._kill_reason == "timeout":
