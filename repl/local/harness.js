@@ -216,17 +216,42 @@ const TWO = ['copyFile', 'cp', 'link', 'rename', 'symlink'];
 for (const n of ONE) {
   wrap(fs, n, 1);
   wrap(fs, n + 'Sync', 1);
-  wrap(fs.promises, n, 1);
 }
 for (const n of TWO) {
   wrap(fs, n, 2);
   wrap(fs, n + 'Sync', 2);
-  wrap(fs.promises, n, 2);
 }
 if (fs.realpath) wrap(fs.realpath, 'native', 1);
 if (fs.realpathSync) wrap(fs.realpathSync, 'native', 1);
 wrap(process, 'chdir', 1);
 wrap(Module, '_resolveFilename', 1);
+
+// fs.promises costs milliseconds to load: it is wrapped when first reached,
+// through fs.promises or require('fs/promises').
+let promisesWrapped = false;
+function wrapPromises(p) {
+  if (!promisesWrapped && p) {
+    promisesWrapped = true;
+    for (const n of ONE) wrap(p, n, 1);
+    for (const n of TWO) wrap(p, n, 2);
+  }
+  return p;
+}
+const promisesDesc = Object.getOwnPropertyDescriptor(fs, 'promises');
+if (promisesDesc && promisesDesc.get && promisesDesc.configurable) {
+  Object.defineProperty(fs, 'promises', {
+    configurable: true,
+    enumerable: promisesDesc.enumerable,
+    get() { return wrapPromises(promisesDesc.get.call(fs)); },
+  });
+} else {
+  wrapPromises(fs.promises);
+}
+const origLoad = Module._load;
+Module._load = function _load(request, ...rest) {
+  if (!promisesWrapped && (request === 'fs/promises' || request === 'node:fs/promises')) wrapPromises(fs.promises);
+  return origLoad.call(this, request, ...rest);
+};
 
 // ------------------------------------------------------------------ globals of `node --eval`
 // nel's kernel runs as `node --eval`: require/module/exports/__filename/__dirname

@@ -221,6 +221,18 @@ async def test_mnt_data_is_the_session_directory(kernel: Kernel):
     assert r.value_text == "'written'"
 
 
+@pytest.mark.parametrize("how", ["require('fs/promises')", "require('node:fs/promises')", "fs.promises"])
+async def test_mnt_data_in_fs_promises_however_it_is_reached(kernel: Kernel, how: str):
+    (kernel.workdir / "in.txt").write_text("via promises")
+    r = await kernel.execute(
+        f"const p = {how}; $$.async(); p.readFile('/mnt/data/in.txt', 'utf8').then($$.done, $$.sendError)",
+        timeout=10,
+    )
+    assert r.value_text == "'via promises'", r.stderr
+    r = await kernel.execute("require('fs/promises') === fs.promises", timeout=10)
+    assert r.value is True
+
+
 # ---------------------------------------------------------------- $$ helper
 
 
