@@ -114,7 +114,8 @@ async def test_awkward_values_never_break_a_response(kernel: Kernel):
     assert r.status == "ok"
     r.value_text.encode("utf-8")  # lone surrogates are replaced, never passed on
     r = await kernel.execute("({[Symbol('k')]: 1n, big: 2n})", timeout=10)
-    assert r.value_text == "{ big: 2n, [Symbol(k)]: 1n }"
+    # (Node 20 prints the key as [Symbol(k)], Node 24 as Symbol(k))
+    assert r.value_text in ("{ big: 2n, [Symbol(k)]: 1n }", "{ big: 2n, Symbol(k): 1n }")
     assert (await kernel.execute("1+1", timeout=10)).value == 2
 
 
