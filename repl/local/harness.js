@@ -116,7 +116,9 @@ function makeStream(b, fd) {
 
 const stdout = makeStream(out, 1);
 const stderr = makeStream(err, 2);
-const console_ = new (require('console').Console)({ stdout, stderr });
+const { Console } = require('console');
+const console_ = new Console({ stdout, stderr });
+console_.Console = Console; // as on the global console (nel copies it too)
 
 function installStdio() {
   Object.defineProperty(process, 'stdout', {

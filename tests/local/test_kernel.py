@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,8 +161,8 @@ async def test_thrown_non_error_is_reported_like_nel(kernel: Kernel):
 
 
 async def test_stdio_streams_survive_end(kernel: Kernel):
-    r = await kernel.execute("process.stdout.end('bye\\n'); console.log('still here'); typeof $$mimer$$", timeout=10)
-    assert (r.stdout, r.value_text) == ("bye\nstill here\n", "'function'")
+    r = await kernel.execute("process.stdout.end('bye\\n'); console.log('still here'); [typeof $$mimer$$, typeof console.Console]", timeout=10)
+    assert (r.stdout, r.value_text) == ("bye\nstill here\n", "[ 'function', 'function' ]")
     assert (await kernel.execute("console.log('next'); 1", timeout=10)).stdout == "next\n"
 
 
@@ -572,6 +573,37 @@ async def test_executions_are_serialised(kernel: Kernel):
         kernel.execute("'fast'", timeout=10),
     )
     assert [r.value_text for r in results] == ["'slow'", "'fast'"]
+
+
+async def test_kernel_does_not_outlive_the_python_process(tmp_path: Path):
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from repl.local.kernel import Kernel\n"
+        "from repl.local.settings import PoolSettings\n"
+        "async def main():\n"
+        f"    k = await Kernel.start(workdir=Path({str(tmp_path / 's')!r}), settings=PoolSettings())\n"
+        "    print(k.pid, flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    owner = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
+    assert owner.stdout is not None
+    pid = int(await asyncio.wait_for(owner.stdout.readline(), 30))
+    pidfd = os.pidfd_open(pid)
+    try:
+        owner.kill()  # SIGKILL: no clean-up runs in the owner
+        await owner.wait()
+        # the kernel sees its command pipe close and exits: wait for its pidfd
+        loop = asyncio.get_running_loop()
+        exited = loop.create_future()
+        loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(True))
+        try:
+            await asyncio.wait_for(exited, 10)
+        finally:
+            loop.remove_reader(pidfd)
+    finally:
+        os.close(pidfd)
 
 
 async def test_kernel_runs_on_the_wheel_node(start, monkeypatch):
