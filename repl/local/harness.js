@@ -374,7 +374,8 @@ function toMime(result) {
 }
 
 function isPromise(x) {
-  return x instanceof Promise;
+  const P = globalThis.Promise; // looked up at call time, as nel does
+  return typeof P === 'function' && x instanceof P;
 }
 
 const noop = () => {};
@@ -447,7 +448,11 @@ class Context {
       const text = message.mime && message.mime['text/plain'];
       this.status = 'ok';
       this.error = null;
-      this.value = typeof text === 'string' ? text : text === undefined ? '' : String(text);
+      let value = '';
+      try {
+        value = typeof text === 'string' ? text : text === undefined ? '' : String(text);
+      } catch (e) { /* a text/plain that cannot become a string shows nothing */ }
+      this.value = value;
     }
     if (!keepAlive) this.finish();
   }

