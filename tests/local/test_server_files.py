@@ -212,3 +212,46 @@ def test_large_upload_streams_to_disk(pool_http: httpx.Client, identifier: str) 
     r = upload(pool_http, identifier, "big.bin", data)
     assert r.status_code == 200 and r.json()["sizeInBytes"] == len(data)
     assert pool_http.get("/files/big.bin/content", params=params(identifier)).content == data
+
+
+def test_curl_multipart_upload_and_download(local_pool, identifier: str, tmp_path: Path) -> None:
+    import subprocess
+
+    src = tmp_path / "report.csv"
+    src.write_bytes(b"a,b\n" + os.urandom(70000))
+    url = f"{local_pool.endpoint}/files?api-version={V}&identifier={identifier}"
+    auth = f"Authorization: Bearer {local_pool.token}"
+    up = subprocess.run(["curl", "-sS", "-H", auth, "-F", f"file=@{src}", url],
+                        capture_output=True, text=True, timeout=60)
+    assert up.returncode == 0, up.stderr
+    meta = json.loads(up.stdout)
+    assert meta["name"] == "report.csv" and meta["sizeInBytes"] == src.stat().st_size
+    dest = tmp_path / "back.csv"
+    down = subprocess.run(
+        ["curl", "-sS", "-f", "-H", auth, "-o", str(dest),
+         f"{local_pool.endpoint}/files/report.csv/content?api-version={V}&identifier={identifier}"],
+        capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert dest.read_bytes() == src.read_bytes()
+
+
+def test_legacy_upload_with_mnt_data_prefix_and_subdirectory(pool_http: httpx.Client, identifier: str) -> None:
+    r = pool_http.post("/files/upload", params=params(identifier, "2024-02-02-preview"),
+                       files={"file": ("/mnt/data/in/sub.txt", b"nested")})
+    assert r.status_code == 200, r.text
+    assert r.json()["value"][0]["properties"]["filename"] == "in/sub.txt"
+    got = pool_http.get("/files/content/in/sub.txt", params=params(identifier, "2024-02-02-preview"))
+    assert got.content == b"nested"
+
+
+def test_multipart_with_several_files_and_fields(pool_http: httpx.Client, identifier: str) -> None:
+    r = pool_http.post(
+        "/files/upload", params=params(identifier, LEGACY),
+        data={"note": "ignored field"},
+        files=[("file", ("one.txt", b"1")), ("file", ("two.txt", b"22"))],
+    )
+    assert r.status_code == 200, r.text
+    assert [v["properties"]["filename"] for v in r.json()["value"]] == ["one.txt", "two.txt"]
+    current = pool_http.post("/files", params=params(identifier), files=[("file", ("three.txt", b"333"))],
+                             data={"x": "y"})
+    assert current.json()["name"] == "three.txt" and current.json()["sizeInBytes"] == 3
