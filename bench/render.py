@@ -1,0 +1,131 @@
+"""Rendering benchmarks for the Textual app (headless, real local pool).
+
+1. **10 MB output cell**: time from mounting a cell whose stdout is 10 MB
+   (200,000 lines of 49 characters) until the screen has been composed and
+   rendered with it (capped view, "N lines hidden"), compared with a 1-line cell.
+2. **Frame latency while a long execution runs**: a 4-second busy loop runs in
+   the session (real Node kernel, real HTTP); meanwhile a 60 Hz timer measures
+   how late each tick fires (event-loop lag), the running cell's spinner keeps
+   ticking, and keystrokes typed into the editor are timed from press to the
+   editor showing them (with a full screen render).
+
+Usage (from the repository root)::
+
+    /work/venv/bin/python bench/render.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+async def bench_big_cell(app_factory) -> None:
+    from repl.api.models import Execution, ExecutionStatus
+    from repl.transcript import Cell
+    from repl.tui.widgets.cell import CellView
+
+    big = ("y" * 49 + "\n") * 200_000
+    small = "hello\n"
+    for label, text in (("1-line cell", small), ("10 MB cell", big)):
+        times = []
+        for i in range(5):
+            app = app_factory()
+            async with app.run_test(size=(120, 40)) as pilot:
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                screen = app.screen
+                cell = Cell(n=i + 1, code="out()", execution=Execution(ExecutionStatus.SUCCEEDED, stdout=text))
+                t0 = time.perf_counter()
+                screen.transcript.add_cell(CellView(cell.n, cell.code, cell=cell))
+                await pilot.pause()
+                app.screen._compositor.render_update(full=True)  # force one complete frame
+                times.append(time.perf_counter() - t0)
+        print(
+            f"render {label:<12} ({len(text):>10,} chars): median {statistics.median(times) * 1000:7.1f} ms   "
+            f"max {max(times) * 1000:7.1f} ms   (n={len(times)})"
+        )
+
+
+async def bench_frames_during_run(app_factory) -> None:
+    app = app_factory()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(4):
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+        screen = app.screen
+        lags: list[float] = []
+        period = 1 / 60
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            lags.append(max(0.0, now - last[0] - period))
+            last[0] = now
+
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 4000) {}; 'done'")
+        await pilot.press("ctrl+j")
+        while not (screen.cell_views() and screen.cell_views()[-1].running):
+            await pilot.pause()
+        view = screen.cell_views()[-1]
+        timer = app.set_interval(period, tick)
+        keys: list[float] = []
+        t_start = time.perf_counter()
+        screen.editor.focus()
+        while view.running:
+            t0 = time.perf_counter()
+            await pilot.press("x")
+            await pilot.pause()
+            app.screen._compositor.render_update(full=True)
+            keys.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - t_start
+        timer.stop()
+        await app.workers.wait_for_complete()
+        print(f"long execution: {elapsed:.1f} s while running, state after: {view.state}")
+        print(
+            f"event-loop lag (60 Hz timer): p50 {pct(lags, 50) * 1000:.1f} ms  p95 {pct(lags, 95) * 1000:.1f} ms  "
+            f"max {max(lags) * 1000:.1f} ms  (n={len(lags)})"
+        )
+        print(
+            f"keystroke to rendered frame: p50 {pct(keys, 50) * 1000:.1f} ms  p95 {pct(keys, 95) * 1000:.1f} ms  "
+            f"max {max(keys) * 1000:.1f} ms  (n={len(keys)})"
+        )
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ACAJS_CONFIG_DIR"] = f"{tmp}/config"
+        os.environ["ACAJS_DATA_DIR"] = f"{tmp}/data"
+        from repl.config import Settings
+        from repl.local.embedded import EmbeddedPool
+        from repl.local.settings import PoolSettings
+        from repl.tui.app import AcajsApp
+
+        pool = EmbeddedPool(PoolSettings(data_dir=f"{tmp}/pool", ready=1)).start()
+        pool.wait_started()
+        try:
+
+            def app_factory() -> AcajsApp:
+                return AcajsApp(Settings(endpoint=pool.endpoint, token=pool.token, session=os.urandom(8).hex()))
+
+            asyncio.run(bench_big_cell(app_factory))
+            asyncio.run(bench_frames_during_run(app_factory))
+        finally:
+            pool.stop()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

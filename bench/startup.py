@@ -1,0 +1,89 @@
+"""Time from launch to the first paint of the interactive screen, from outside.
+
+Each run starts the command in a fresh tmux window (the tmux server is already
+up, so its start-up is not counted) and polls ``tmux capture-pane`` every few
+milliseconds until the screen shows the marker of an interactive screen:
+
+- acajs-repl: the footer's ``Run`` key hint and the editor's frame (the
+  embedded local pool starts after the first paint, in its own thread);
+- ptpython (if given with ``--ptpython``): its ``>>>`` prompt.
+
+Usage (from the repository root)::
+
+    /work/venv/bin/python bench/startup.py --runs 7
+    /work/venv/bin/python bench/startup.py --runs 7 --ptpython /tmp/ptpy-venv/bin/ptpython
+
+Prints one line per command: median / min / max seconds over the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+POLL_S = 0.005
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def time_to_marker(command: str, markers: list[str], *, width: int = 120, height: int = 32, timeout: float = 30.0) -> float:
+    """Seconds from spawning ``command`` in tmux until every marker is on screen."""
+    session = f"bench-{uuid.uuid4().hex[:8]}"
+    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 3600")
+    try:
+        t0 = time.perf_counter()
+        tmux("new-window", "-t", session, "-n", "run", command)
+        deadline = t0 + timeout
+        while True:
+            screen = tmux("capture-pane", "-p", "-t", f"{session}:run")
+            if all(m in screen for m in markers):
+                return time.perf_counter() - t0
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{command!r}: markers {markers} not on screen after {timeout} s:\n{screen}")
+            time.sleep(POLL_S)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def measure(name: str, command: str, markers: list[str], runs: int) -> list[float]:
+    times = []
+    # One warm-up run so the page cache holds the files for every command alike.
+    time_to_marker(command, markers)
+    for _ in range(runs):
+        times.append(time_to_marker(command, markers))
+    print(
+        f"{name:<12} median {statistics.median(times):.3f} s   min {min(times):.3f} s   "
+        f"max {max(times):.3f} s   (n={runs})"
+    )
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--command", default=None, help="acajs-repl command (default: this venv's acajs-repl)")
+    parser.add_argument("--ptpython", default=None, help="path to a ptpython executable to compare with")
+    args = parser.parse_args(argv)
+
+    exe = args.command or str(Path(sys.executable).with_name("acajs-repl"))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = f"ACAJS_CONFIG_DIR={tmp}/config ACAJS_DATA_DIR={tmp}/data TERM=xterm-256color"
+        measure("acajs-repl", f"env {env} {exe}", ["Run", "╭", "^p"], args.runs)
+        if args.ptpython:
+            measure("ptpython", f"env TERM=xterm-256color {shlex.quote(args.ptpython)}", [">>>"], args.runs)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

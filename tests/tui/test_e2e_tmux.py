@@ -1,0 +1,113 @@
+"""End to end: the installed ``acajs-repl`` (Textual app) in a real terminal
+(tmux) on the embedded local pool: type code, see the output, the timing and
+the countdown on screen. Polls the screen with a deadline, never sleeps a
+fixed time to wait for something."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+DEADLINE_S = 45.0
+
+
+def installed_command() -> str:
+    exe = Path(sys.executable).with_name("acajs-repl")
+    return str(exe) if exe.exists() else f"{shlex.quote(sys.executable)} -m repl"
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"acajs-tui-{uuid.uuid4().hex[:8]}"
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True, timeout=10
+        ).stdout
+
+    def start(self, command: str, env: dict[str, str], *, width: int = 140, height: int = 40) -> None:
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        self("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "t",
+             # -u: a COLUMNS/LINES inherited by the tmux server would pin the app to 80x24
+             f"env -u COLUMNS -u LINES {exports} {command}; echo EXIT=$?; sleep 60")
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "t")
+
+    def send(self, *keys: str) -> None:
+        self("send-keys", "-t", "t", *keys)
+
+    def type(self, text: str) -> None:
+        self("send-keys", "-t", "t", "-l", text)
+
+    def wait_for(self, *patterns: str, deadline: float = DEADLINE_S) -> str:
+        end = time.monotonic() + deadline
+        while True:
+            screen = self.screen()
+            if all(re.search(p, screen, re.M) for p in patterns):
+                return screen
+            if time.monotonic() > end:
+                missing = [p for p in patterns if not re.search(p, screen, re.M)]
+                raise AssertionError(f"{missing!r} not on screen within {deadline} s:\n{screen}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def tmux():
+    t = Tmux()
+    try:
+        yield t
+    finally:
+        t.kill()
+
+
+def test_installed_app_runs_code_on_the_embedded_pool(tmux, tmp_path):
+    env = {
+        "ACAJS_CONFIG_DIR": str(tmp_path / "config"),
+        "ACAJS_DATA_DIR": str(tmp_path / "data"),
+        "TERM": "xterm-256color",
+    }
+    for var in ("ACAJS_ENDPOINT", "ACA_POOL_MANAGEMENT_ENDPOINT", "ACAJS_TOKEN", "ACAJS_SESSION"):
+        env[var] = ""
+    tmux.start(installed_command(), env)
+    # The interactive screen, then the embedded pool (header label, pool status).
+    tmux.wait_for(r"Run", r"local pool 127\.0\.0\.1:\d+ · session [0-9a-f-]{36}", r"NodeLTS")
+    tmux.type('console.log("e2e-" + 6 * 7); [1, 2].map((x) => x * 10)')
+    tmux.send("Enter")
+    screen = tmux.wait_for(
+        r"^.*e2e-42",
+        r"Out\[1\]: \[ ?10, 20 ?\]",
+        r"In \[1\]\s+ok\s+server \d+ ms · round trip \d+ ms",
+        r"\d:\d\d left \(\d+ s\)",
+    )
+    assert "█" in screen  # the countdown bar
+    assert "sessions  1 of" in screen or "sessions" in screen
+    # A code failure shows as failed, the app stays up.
+    tmux.type('throw new TypeError("nope")')
+    tmux.send("Enter")
+    tmux.wait_for(r"In \[2\]\s+failed", r"TypeError: nope")
+    # History persisted as JSON lines, as typed.
+    history = (tmp_path / "data" / "history.jsonl").read_text().splitlines()
+    codes = [json.loads(line)["code"] for line in history]
+    assert codes[0] == 'console.log("e2e-" + 6 * 7); [1, 2].map((x) => x * 10)'
+    # Up recalls it into the editor; .exit leaves cleanly.
+    tmux.type(".exit")
+    tmux.send("Enter")
+    tmux.wait_for(r"EXIT=0")
