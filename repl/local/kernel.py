@@ -203,7 +203,11 @@ class Kernel:
     # ------------------------------------------------------------------ start
     @classmethod
     async def start(cls, *, workdir: Path, settings: PoolSettings) -> Kernel:
-        node = find_node()
+        loop = asyncio.get_running_loop()
+        # Both probe with a subprocess the first time (then cached): not on the loop.
+        node = await loop.run_in_executor(None, find_node)
+        if settings.egress == "disabled":
+            await loop.run_in_executor(None, _unshare_prefix)
         workdir = Path(workdir).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
         kernel = cls(workdir=workdir, settings=settings, node=node)
