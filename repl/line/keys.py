@@ -6,7 +6,8 @@
   line always runs.
 - Alt+Enter, Escape then Enter (the same key sequence to a terminal) and Ctrl+J
   always run.
-- ``.editor`` mode: Enter always inserts a newline; Alt+Enter / Ctrl+J run.
+- ``.editor`` mode: Enter inserts a newline (except after a one-line
+  dot-command); Alt+Enter / Ctrl+J run.
 
 Ctrl+C (cancel the input), Ctrl+D (exit on an empty line) and Ctrl+R (reverse
 history search) are prompt-toolkit's own bindings of ``PromptSession``.
@@ -30,9 +31,11 @@ CONTINUATION = "... "
 
 def enter_action(text: str, *, editor_mode: bool = False) -> str:
     """What Enter does with ``text`` in the editor: ``"run"`` or ``"newline"``."""
+    if is_dot_command(text):  # one line; also in editor mode, so `.editor` leaves it
+        return "run"
     if editor_mode:
         return "newline"
-    if not text.strip() or is_dot_command(text):
+    if not text.strip():
         return "run"
     try:
         incomplete = needs_more_input(text)  # two blank lines at the end: False (forced run)

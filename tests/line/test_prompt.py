@@ -242,3 +242,31 @@ async def test_dumb_terminal_gets_plain_text_only(pool_settings, data_dir, monke
     assert "js> [1,\n...   2]\n" in text  # the continuation prompt is echoed
     value = engine.transcript.cells[-1].execution.value_text
     assert re.sub(r"\s", "", value) == "[1,2]" and f"\n{value}\n" in text
+
+
+async def test_editor_mode_enter_is_a_newline_and_ctrl_j_runs(pool_settings, data_dir):
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        async with run_repl(engine) as h:
+            await h.idle_prompt()
+            m = h.mark()
+            h.type(".editor\r")
+            await h.wait_for("Editor mode: Enter inserts a newline", after=m)
+            await h.idle_prompt()
+            buf = h.repl.session.default_buffer
+            h.type("const a = 20\r")  # complete, but Enter only adds a line here
+            await h.wait_for(lambda: buf.text == "const a = 20\n")
+            h.type("a + 22")
+            m = h.mark()
+            h.type("\n")  # Ctrl+J
+            await h.wait_for("succeeded", after=m)
+            assert engine.transcript.cells[-1].code == "const a = 20\na + 22"
+            assert re.search(r"^42$", h.since(m), re.M)
+            await h.idle_prompt()
+            m = h.mark()
+            h.type(".editor\r")  # a one-line dot-command still runs in editor mode
+            await h.wait_for("Editor mode off", after=m)
+            await h.idle_prompt()
+            m = h.mark()
+            h.type("a\r")
+            await h.wait_for("succeeded", after=m)
+            assert await h.exit() == 0
