@@ -58,6 +58,7 @@ class EmbeddedPool:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
+        self._stop_event: asyncio.Event | None = None
         self._started = threading.Event()
         self._stopped = threading.Event()
         self._error: BaseException | None = None
@@ -125,10 +126,10 @@ class EmbeddedPool:
         thread = self._thread
         if thread is None:
             return
-        loop, server = self._loop, self._server
-        if loop is not None and server is not None and not loop.is_closed():
+        loop, stop_event = self._loop, self._stop_event
+        if loop is not None and stop_event is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(setattr, server, "should_exit", True)
+                loop.call_soon_threadsafe(stop_event.set)
             except RuntimeError:
                 pass  # the loop already ended
         thread.join(timeout)
@@ -165,6 +166,7 @@ class EmbeddedPool:
         from repl.local.server import create_app
 
         self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
         pool = SessionPool(self.settings, **self.pool_options)
         await pool.start()
         self.pool = pool
@@ -187,7 +189,14 @@ class EmbeddedPool:
             while not server.started and not serving.done():
                 await asyncio.sleep(0.001)
             self._started.set()
+            stopping = asyncio.create_task(self._stop_event.wait())
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            # Kill the kernels first: executions in flight then end at once (their
+            # responses say the state was lost) instead of holding up the shutdown.
+            await pool.close()
+            server.should_exit = True
             await serving
+            stopping.cancel()
         finally:
             await pool.close()
 

@@ -63,6 +63,9 @@ STATE_LOST_NOTE = (
 )
 # Exercises what every execution uses (compile, run, console capture, inspect).
 WARM_UP_CODE = "console.log(''); ({ warm: [1, 'x'] })"
+DELETED_NOTE = (
+    "[local pool] The session was deleted (or the pool stopped) while this execution ran."
+)
 NEXT_NOTE = (
     "[local pool] The next execution starts a fresh kernel; files in /mnt/data are kept."
 )
@@ -390,7 +393,11 @@ class SessionPool:
                     record.stderr = _join(RESTARTED_NOTE, record.stderr)
                 if record.state_lost:
                     said = "state is lost" in record.stderr or "state was lost" in record.stderr
-                    record.stderr = _join(record.stderr, NEXT_NOTE if said else STATE_LOST_NOTE)
+                    if session.closed:
+                        note = DELETED_NOTE
+                    else:
+                        note = NEXT_NOTE if said else STATE_LOST_NOTE
+                    record.stderr = _join(record.stderr, note)
                     if session.kernel is kernel:
                         session.kernel = None
                         # Start the replacement now, so the next execution does not wait.
