@@ -32,10 +32,21 @@ def run_line_mode(settings: Settings, *, reason: str | None | object = _UNSET) -
     """
     if reason is _UNSET:
         reason = None if getattr(settings, "plain", False) else should_use_line_mode(os.environ, sys.stdout)
+    if not _isatty(sys.stdout):
+        # Output into a pipe or file: prompt-toolkit's dumb prompt writes plain
+        # lines (its full renderer would write every repaint as text).
+        os.environ["TERM"] = "dumb"
     try:
         return asyncio.run(main_async(settings, reason=reason))  # type: ignore[arg-type]
     except KeyboardInterrupt:  # a SIGINT between prompts
         return 130
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 async def main_async(settings: Settings, *, reason: str | None = None,

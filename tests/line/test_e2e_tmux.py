@@ -142,3 +142,17 @@ def test_term_dumb_falls_back_to_line_mode_and_says_so_once(tmux, tmp_path):
     assert "dumbok" in screen
     tmux.send("C-d")
     tmux.wait_for(r"^EXIT=0$")
+
+
+def test_output_into_a_pipe_gets_plain_lines(tmux, tmp_path):
+    tmux.start(f"{_command()} | cat", _env(tmp_path))  # stdin is the terminal, stdout a pipe
+    tmux.wait_for(r"^js>")
+    tmux.type("'piped' + '!'")
+    tmux.send("Enter")
+    tmux.wait_for(r"✓ succeeded")
+    tmux.send("C-d")
+    screen = tmux.wait_until(lambda s: "EXIT=0" in s)
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert lines[0] == "line mode: output is not a terminal"
+    assert lines[2:4] == ["js> 'piped' + '!'", "'piped!'"] and lines[4].startswith("✓ succeeded")
+    assert lines[5] == "js>" and lines[6] == "EXIT=0"  # no repaints written as text
