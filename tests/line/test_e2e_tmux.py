@@ -152,7 +152,7 @@ def test_output_into_a_pipe_gets_plain_lines(tmux, tmp_path):
     tmux.wait_for(r"✓ succeeded")
     tmux.send("C-d")
     screen = tmux.wait_until(lambda s: "EXIT=0" in s)
-    lines = [line for line in screen.splitlines() if line.strip()]
+    lines = [line.rstrip() for line in screen.splitlines() if line.strip()]
     assert lines[0] == "line mode: output is not a terminal"
     assert lines[2:4] == ["js> 'piped' + '!'", "'piped!'"] and lines[4].startswith("✓ succeeded")
     assert lines[5] == "js>" and lines[6] == "EXIT=0"  # no repaints written as text
