@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import threading
 import time
 
@@ -26,10 +27,10 @@ async def _until(cond, out: CaptureOutput, task: asyncio.Task) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_main_async_runs_code_writes_history_and_keeps_thread_output_above_the_prompt(
+async def test_main_async_runs_code_writes_history_honours_no_color_and_patches_stdout(
     pool_settings, data_dir
 ):
-    env = dict(os.environ)  # ACAJS_DATA_DIR points at data_dir
+    env = dict(os.environ, NO_COLOR="1")  # ACAJS_DATA_DIR points at data_dir
     with create_pipe_input() as pipe:
         out = CaptureOutput()
         with create_app_session(input=pipe, output=out) as session:
@@ -58,3 +59,7 @@ async def test_main_async_runs_code_writes_history_and_keeps_thread_output_above
     entries = [json.loads(x) for x in (data_dir / "history.jsonl").read_text().splitlines()]
     assert [e["code"] for e in entries] == ["'main' + 'async'"]
     assert pool_settings.token not in out.raw
+    # NO_COLOR from the environment: not one colour escape anywhere
+    colours = [c for c in re.findall(r"\x1b\[([0-9;]*)m", out.raw)
+               if any(p.startswith(("3", "4", "9", "10")) and p not in ("39", "49") for p in c.split(";") if p)]
+    assert colours == []
