@@ -214,6 +214,8 @@ class LineRepl:
                     abandon.set()
                 elif kp.key in (Keys.ControlM, Keys.ControlJ):
                     typed.append("\n")
+                elif kp.key == Keys.BracketedPaste:
+                    typed.append(kp.data.replace("\r\n", "\n").replace("\r", "\n"))
                 elif not isinstance(kp.key, Keys) and kp.data.isprintable():
                     typed.append(kp.data)
             if inp.closed:
