@@ -270,3 +270,19 @@ async def test_editor_mode_enter_is_a_newline_and_ctrl_j_runs(pool_settings, dat
             h.type("a\r")
             await h.wait_for("succeeded", after=m)
             assert await h.exit() == 0
+
+
+async def test_keys_typed_during_a_run_go_into_the_next_prompt(pool_settings, data_dir):
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        async with run_repl(engine) as h:
+            await h.idle_prompt()
+            m = h.mark()
+            h.type("await new Promise(r => setTimeout(r, 1000)); 'slow'\r")
+            await h.wait_for("Ctrl+C stops waiting", after=m)
+            h.type("typed.ahead")
+            await h.wait_for("succeeded", after=m)
+            await h.idle_prompt()
+            await h.wait_for(lambda: h.repl.session.default_buffer.text == "typed.ahead")
+            assert len(engine.transcript) == 1  # kept, not run
+            h.type("\x03")
+            assert await h.exit() == 0
