@@ -228,6 +228,29 @@ if (fs.realpathSync) wrap(fs.realpathSync, 'native', 1);
 wrap(process, 'chdir', 1);
 wrap(Module, '_resolveFilename', 1);
 
+// Unix socket paths (net.connect / server.listen) under /mnt/data too.
+const net = require('net');
+function mapSocketArgs(args) {
+  const a0 = args[0];
+  if (typeof a0 === 'string') {
+    args[0] = mapPath(a0);
+  } else if (Array.isArray(a0)) {
+    if (a0[0] && typeof a0[0] === 'object' && typeof a0[0].path === 'string') a0[0].path = mapPath(a0[0].path);
+  } else if (a0 && typeof a0 === 'object' && typeof a0.path === 'string') {
+    const m = mapPath(a0.path);
+    if (m !== a0.path) args[0] = Object.assign({}, a0, { path: m });
+  }
+  return args;
+}
+const origSocketConnect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function connect(...args) {
+  return origSocketConnect.apply(this, mapSocketArgs(args));
+};
+const origListen = net.Server.prototype.listen;
+net.Server.prototype.listen = function listen(...args) {
+  return origListen.apply(this, mapSocketArgs(args));
+};
+
 // fs.promises costs milliseconds to load: it is wrapped when first reached,
 // through fs.promises or require('fs/promises').
 let promisesWrapped = false;
@@ -289,17 +312,42 @@ for (const name of Module.builtinModules) {
 
 // ------------------------------------------------------------------ egress disabled
 if (OPTS.egress === 'disabled') {
+  // OPTS.isolated: the kernel runs in its own empty network namespace (only its
+  // own loopback), so loopback traffic stays inside the session and is allowed.
+  // Without it, the host's loopback is the host's: everything is refused.
+  const ISOLATED = !!OPTS.isolated;
   const denied = (what) => {
     const e = new Error(`${what}: network access is disabled in this session pool (egress disabled)`);
     e.code = 'ENETUNREACH';
     return e;
   };
-  const net = require('net');
+  const isLoopback = (h) => {
+    if (h === undefined || h === null || h === '') return true; // Node's default host is localhost
+    h = String(h).toLowerCase();
+    if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+    return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) ||
+      h === '::1' || h === '0:0:0:0:0:0:0:1' || h === '::ffff:127.0.0.1';
+  };
+  const insideWorkdir = (p) => {
+    const abs = path.resolve(WORKDIR, String(mapPath(p)));
+    return abs === WORKDIR || abs.startsWith(WORKDIR + path.sep);
+  };
   const origConnect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = function connect(...args) {
-    const opts = args[0];
-    if (opts && typeof opts === 'object' && opts.fd !== undefined) return origConnect.apply(this, args);
-    process.nextTick(() => this.destroy(denied('connect')));
+    let o = args[0];
+    let pipe = false;
+    if (Array.isArray(o)) o = o[0]; // already normalized (net.createConnection)
+    else if (typeof net._normalizeArgs === 'function') o = net._normalizeArgs(args)[0];
+    if (o && typeof o === 'object') {
+      if (o.fd !== undefined && o.fd !== null) return origConnect.apply(this, args);
+      // as in Node: a truthy path means a Unix socket (http passes path: null)
+      pipe = !!o.path;
+      if (pipe ? insideWorkdir(o.path) : ISOLATED && isLoopback(o.host)) {
+        return origConnect.apply(this, args);
+      }
+    }
+    const target = o && typeof o === 'object' ? (pipe ? o.path : `${o.host || 'localhost'}:${o.port}`) : '';
+    process.nextTick(() => this.destroy(denied(`connect ${target}`)));
     return this;
   };
   const dns = require('dns');
@@ -312,16 +360,40 @@ if (OPTS.egress === 'disabled') {
   const failP = (what) => () => Promise.reject(denied(what));
   for (const k of Object.keys(dns)) {
     if (k === 'lookup' || k.startsWith('resolve') || k === 'reverse' || k === 'lookupService') {
-      dns[k] = failCb('dns.' + k);
-      if (dns.promises && typeof dns.promises[k] === 'function') dns.promises[k] = failP('dns.' + k);
+      const origCb = dns[k];
+      const origP = dns.promises && dns.promises[k];
+      const fail = failCb('dns.' + k);
+      // Looking up localhost or an IP literal asks no server (server.listen() does it).
+      const local = (host) => isLoopback(host) || net.isIP(String(host)) !== 0;
+      dns[k] = k === 'lookup'
+        ? function lookup(host, ...rest) { return (local(host) ? origCb : fail).call(this, host, ...rest); }
+        : fail;
+      if (typeof origP === 'function') {
+        const failPromise = failP('dns.' + k);
+        dns.promises[k] = k === 'lookup'
+          ? function lookup(host, ...rest) { return (local(host) ? origP : failPromise).call(this, host, ...rest); }
+          : failPromise;
+      }
     }
   }
-  const dgram = require('dgram');
-  dgram.Socket.prototype.send = function send() {
-    throw denied('dgram.send');
-  };
-  globalThis.fetch = function fetch() {
-    return Promise.reject(new TypeError('fetch failed', { cause: denied('fetch') }));
+  if (!ISOLATED) {
+    const dgram = require('dgram');
+    dgram.Socket.prototype.send = function send() {
+      throw denied('dgram.send');
+    };
+  }
+  const origFetch = globalThis.fetch;
+  globalThis.fetch = function fetch(input, ...rest) {
+    let host;
+    try {
+      host = new URL(typeof input === 'string' || input instanceof URL ? input : input.url).hostname;
+    } catch (e) {
+      host = null;
+    }
+    if (ISOLATED && host !== null && isLoopback(host) && typeof origFetch === 'function') {
+      return origFetch.call(this, input, ...rest);
+    }
+    return Promise.reject(new TypeError('fetch failed', { cause: denied(`fetch ${host || ''}`) }));
   };
 }
 
@@ -579,7 +651,6 @@ process.on('exit', (code) => {
 });
 
 // ------------------------------------------------------------------ command pipe
-const net = require('net');
 const chan = new net.Socket({ fd: CMD_FD, readable: true, writable: false });
 let pending = '';
 chan.setEncoding('utf8');

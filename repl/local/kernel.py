@@ -14,6 +14,7 @@ import asyncio
 import codecs
 import contextlib
 import json
+import shlex
 import os
 import signal
 import subprocess
@@ -110,6 +111,11 @@ def _unshare_prefix() -> tuple[str, ...] | None:
         except (OSError, subprocess.SubprocessError):
             ok = False
         if ok:
+            ip, sh = shutil.which("ip"), shutil.which("sh")
+            if ip and sh:
+                # bring the namespace's own loopback up, then become node (same pid)
+                script = f"{shlex.quote(ip)} link set lo up >/dev/null 2>&1; exec \"$@\""
+                return (*prefix, sh, "-c", script, "sh")
             return prefix
     return None
 
@@ -217,7 +223,7 @@ class Kernel:
     def _command(self, cmd_fd: int, res_fd: int) -> list[str]:
         s = self.settings
         args: list[str] = []
-        if s.egress == "disabled":
+        if s.egress == "disabled" and os.environ.get("ACAJS_KERNEL_NETNS", "1") != "0":
             prefix = _unshare_prefix()
             if prefix:
                 args += prefix
@@ -235,7 +241,7 @@ class Kernel:
             ]
             if self.node.has_disable_warning:
                 args.append("--disable-warning=ExperimentalWarning")
-        options = {"egress": s.egress}
+        options = {"egress": s.egress, "isolated": self.network_isolated}
         args += [str(HARNESS), str(cmd_fd), str(res_fd), str(self.workdir), json.dumps(options)]
         return args
 

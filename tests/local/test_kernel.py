@@ -505,34 +505,77 @@ async def test_sandbox_off_allows_child_processes_and_kill_stops_the_group(start
     await wait_for_exit(child_pid, 10)  # TimeoutError if the child survived kill()
 
 
-async def test_egress_disabled_cuts_network(start):
+CONNECT_PROBE = (
+    "$$.async(); const s = net.connect(%d, '127.0.0.1');"
+    "s.on('connect', () => { s.destroy(); $$.done('connected'); });"
+    "s.on('error', (e) => $$.done('failed: ' + e.code));"
+)
+LOCAL_SERVER_PROBE = (
+    "$$.async(); const srv = http.createServer((q, s) => s.end('inside')).listen(0, '127.0.0.1', () =>"
+    " fetch('http://localhost:' + srv.address().port + '/').then(r => r.text()).then($$.done, (e) => $$.done('failed')))"
+)
+
+
+@pytest.fixture
+def host_port():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    port = server.getsockname()[1]
-    try:
-        probe = (
-            "$$.async(); const s = net.connect(%d, '127.0.0.1');"
-            "s.on('connect', () => { s.destroy(); $$.done('connected'); });"
-            "s.on('error', (e) => $$.done('failed: ' + e.code));" % port
-        )
-        open_kernel = await start(egress="enabled")
-        r = await open_kernel.execute(probe, timeout=10)
-        assert r.value_text == "'connected'", r
-        closed = await start(egress="disabled")
-        r = await closed.execute(probe, timeout=10)
-        assert r.value_text.startswith("'failed"), r
-        r = await closed.execute("$$.async(); net.connect(80, '10.0.0.1').on('error', (e) => $$.done(e.message))", timeout=10)
-        assert "egress disabled" in r.value_text  # the harness layer
-        if closed.network_isolated:  # the OS layer: an empty network namespace
-            r = await closed.execute("Object.keys(os.networkInterfaces()).filter(n => n !== 'lo')", timeout=10)
-            assert r.value == []
-        r = await closed.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
-        assert r.value_text != "'null'"
-        r = await closed.execute("$$.async(); fetch('http://127.0.0.1:%d/').then(() => $$.done('fetched'), (e) => $$.done('failed'))" % port, timeout=10)
-        assert r.value_text == "'failed'"
-    finally:
-        server.close()
+    yield server.getsockname()[1]
+    server.close()
+
+
+async def test_egress_enabled_reaches_the_network(start, host_port):
+    kernel = await start(egress="enabled")
+    r = await kernel.execute(CONNECT_PROBE % host_port, timeout=10)
+    assert r.value_text == "'connected'", r
+
+
+async def test_egress_disabled_with_a_network_namespace(start, host_port):
+    kernel = await start(egress="disabled")
+    if not kernel.network_isolated:
+        pytest.skip("unshare --net is not usable here: only the harness layer applies")
+    r = await kernel.execute(CONNECT_PROBE % host_port, timeout=10)
+    assert r.value_text.startswith("'failed"), r  # the host's loopback is out of reach
+    r = await kernel.execute("Object.keys(os.networkInterfaces())", timeout=10)
+    assert r.value == [] or r.value_text == "[ 'lo' ]"
+    r = await kernel.execute(LOCAL_SERVER_PROBE, timeout=10)
+    assert r.value_text == "'inside'", r  # the session's own loopback works
+    r = await kernel.execute("$$.async(); net.connect(80, '10.0.0.1').on('error', (e) => $$.done(e.message))", timeout=10)
+    assert "egress disabled" in r.value_text
+    r = await kernel.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
+    assert r.value_text == "'ENETUNREACH'"
+    r = await kernel.execute("$$.async(); fetch('http://example.com/').then(() => $$.done('fetched'), () => $$.done('failed'))", timeout=10)
+    assert r.value_text == "'failed'"
+
+
+async def test_egress_disabled_harness_layer_alone(start, host_port, monkeypatch):
+    monkeypatch.setenv("ACAJS_KERNEL_NETNS", "0")
+    kernel = await start(egress="disabled")
+    assert not kernel.network_isolated
+    r = await kernel.execute(CONNECT_PROBE % host_port, timeout=10)
+    assert r.value_text == "'failed: ENETUNREACH'", r  # even the host's loopback
+    r = await kernel.execute(LOCAL_SERVER_PROBE, timeout=10)
+    assert r.value_text == "'failed'"
+    r = await kernel.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
+    assert r.value_text == "'ENETUNREACH'"
+    r = await kernel.execute(
+        "$$.async(); http.get('http://127.0.0.1:%d/').on('error', (e) => $$.done(e.message))" % host_port, timeout=10
+    )
+    assert "egress disabled" in r.value_text
+    r = await kernel.execute("$$.async(); fetch('http://127.0.0.1:%d/').then(() => $$.done('fetched'), () => $$.done('failed'))" % host_port, timeout=10)
+    assert r.value_text == "'failed'"
+    r = await kernel.execute("const d = dgram.createSocket('udp4'); d.send('x', %d, '127.0.0.1')" % host_port, timeout=10)
+    assert r.status == "error" and "egress disabled" in r.stderr
+    # Unix sockets: only inside the session directory
+    r = await kernel.execute("$$.async(); net.connect('/run/some.sock').on('error', (e) => $$.done(e.message))", timeout=10)
+    assert "egress disabled" in r.value_text
+    r = await kernel.execute(
+        "$$.async(); const u = net.createServer((c) => c.end('unix ok')).listen('/mnt/data/s.sock', () =>"
+        " net.connect('/mnt/data/s.sock').on('data', (d) => $$.done(String(d))).on('error', (e) => $$.done(e.message)))",
+        timeout=10,
+    )
+    assert r.value_text == "'unix ok'", r
 
 
 # ---------------------------------------------------------------- lifecycle
