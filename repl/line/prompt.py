@@ -98,6 +98,8 @@ class LineRepl:
             color_depth=None if colour else ColorDepth.DEPTH_1_BIT,
             refresh_interval=1.0,  # the cooldown in the toolbar counts down
             enable_history_search=False,
+            enable_open_in_editor=True,  # Ctrl+X Ctrl+E: edit the block in $EDITOR
+            tempfile_suffix=".js",
             mouse_support=False,
         )
 

@@ -286,3 +286,22 @@ async def test_keys_typed_during_a_run_go_into_the_next_prompt(pool_settings, da
             assert len(engine.transcript) == 1  # kept, not run
             h.type("\x03")
             assert await h.exit() == 0
+
+
+async def test_ctrl_x_ctrl_e_edits_the_block_in_editor_and_runs_it(pool_settings, data_dir, tmp_path, monkeypatch):
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "%s\\n" "$(cat "$1") * 2" > "$1"\n')  # appends " * 2"
+    editor.chmod(0o755)
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", str(editor))
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        async with run_repl(engine) as h:
+            await h.idle_prompt()
+            h.type("21")
+            await h.wait_for(lambda: h.repl.session.default_buffer.text == "21")
+            m = h.mark()
+            h.type("\x18\x05")  # Ctrl+X Ctrl+E
+            await h.wait_for("succeeded", after=m)
+            assert engine.transcript.cells[-1].code.strip() == "21 * 2"
+            assert re.search(r"^42$", h.since(m), re.M)
+            assert await h.exit() == 0
