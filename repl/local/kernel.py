@@ -637,8 +637,8 @@ class Kernel:
         exit_msg = self._exit_msg or {}
         if exit_msg.get("id") not in (None, ex.id):
             exit_msg = {}
-        stdout = _cap(str(exit_msg.get("stdout", "")) + fd_out, fd_out_dropped, limit)
-        stderr_raw = str(exit_msg.get("stderr", "")) + fd_err
+        stdout = _cap(str(exit_msg.pop("stdout", "")) + fd_out, fd_out_dropped, limit)
+        stderr_raw = str(exit_msg.pop("stderr", "")) + fd_err
         if ev == "timed-out":
             stderr = _cap(stderr_raw, fd_err_dropped, limit)
             stderr += (
