@@ -585,6 +585,7 @@ function reply(ctx, extra) {
   };
   if (extra) Object.assign(msg, extra);
   cur = null;
+  limit = DEFAULT_LIMIT; // output until the next execution: that one's limit applies (in Python)
   sendRaw(msg);
   if (queue.length) run(queue.shift());
 }
