@@ -197,7 +197,7 @@ async def test_ctrl_c_cancels_input_and_abandons_a_running_wait(pool_settings, d
             t0 = time.monotonic()
             h.type("\x03")
             await h.wait_for("may still be running remotely", after=m)
-            assert time.monotonic() - t0 < 2
+            assert time.monotonic() - t0 < 2.5  # the run itself takes 3 s
             cell = engine.transcript.cells[-1]
             assert cell.abandoned and cell.status == "abandoned"
             assert not re.search(r"^'late'$", h.since(m), re.M)  # no value: nobody waited for it
