@@ -560,6 +560,7 @@ Object.defineProperty(globalThis, '$$defaultMimer$$', {
 
 // ------------------------------------------------------------------ executions
 const queue = [];
+let firstRun = true;
 
 function reply(ctx, extra) {
   const o = take(out);
@@ -594,6 +595,13 @@ function run(msg) {
   if (cur) {
     queue.push(msg);
     return;
+  }
+  if (firstRun) {
+    // Before the first execution no user code has run: what was captured is
+    // Node's own start-up noise (e.g. warnings about the command line).
+    firstRun = false;
+    take(out);
+    take(err);
   }
   limit = msg.limit > 0 ? msg.limit : DEFAULT_LIMIT;
   const timeout = msg.timeout > 0 ? Math.max(1, Math.ceil(msg.timeout)) : 0;

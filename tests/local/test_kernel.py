@@ -457,6 +457,16 @@ async def test_environment_is_scrubbed(start, monkeypatch):
     assert r.value_text == f"'{kernel.workdir}|{kernel.workdir}'"
 
 
+async def test_odd_session_directory_names(tmp_path: Path):
+    kernel = await Kernel.start(workdir=tmp_path / "we,ird dir 'x' \u00e9", settings=PoolSettings())
+    try:
+        r = await kernel.execute("fs.writeFileSync('/mnt/data/f.txt', 'ok'); fs.readFileSync('f.txt', 'utf8')", timeout=10)
+        assert (r.status, r.value_text, r.stderr) == ("ok", "'ok'", "")
+        assert (kernel.workdir / "f.txt").read_text() == "ok"
+    finally:
+        await kernel.kill()
+
+
 async def test_sessions_are_isolated(start):
     a = await start()
     b = await start()
