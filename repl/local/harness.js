@@ -167,7 +167,7 @@ process.on('uncaughtException', (e) => {
 });
 
 // ------------------------------------------------------------------ /mnt/data
-const { fileURLToPath } = require('url');
+let fileURLToPath = null;
 function mapPath(p) {
   if (typeof p === 'string') {
     if (p === MNT || (p.startsWith(MNT) && p[MNT.length] === '/')) {
@@ -179,6 +179,7 @@ function mapPath(p) {
     if (p.protocol !== 'file:') return p;
     let s;
     try {
+      if (!fileURLToPath) fileURLToPath = require('url').fileURLToPath;
       s = fileURLToPath(p);
     } catch (e) {
       return p;
