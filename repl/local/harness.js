@@ -117,19 +117,34 @@ function makeStream(b, fd) {
 const stdout = makeStream(out, 1);
 const stderr = makeStream(err, 2);
 const { Console } = require('console');
-const console_ = new Console({ stdout, stderr });
-console_.Console = Console; // as on the global console (nel copies it too)
 
-function installStdio() {
+// As in nel, every execution gets a console of its own (console.count(),
+// console.group() and timers start afresh); it is made when first used, and
+// stays the global console until the next execution.
+function setConsole(value) {
+  Object.defineProperty(globalThis, 'console', { value, writable: true, configurable: true, enumerable: true });
+}
+function installStdio(holder) {
   Object.defineProperty(process, 'stdout', {
     value: stdout, writable: true, configurable: true, enumerable: false,
   });
   Object.defineProperty(process, 'stderr', {
     value: stderr, writable: true, configurable: true, enumerable: false,
   });
-  globalThis.console = console_;
+  Object.defineProperty(globalThis, 'console', {
+    get() {
+      if (!holder.console) {
+        holder.console = new Console({ stdout, stderr });
+        holder.console.Console = Console; // as on Node's console (nel copies it too)
+      }
+      return holder.console;
+    },
+    set: setConsole,
+    configurable: true,
+    enumerable: true,
+  });
 }
-installStdio();
+installStdio({ console: null });
 
 // Frames of the harness itself (and of the vm call and socket that run user
 // code) say nothing about the user's code: the traceback stops before them.
@@ -468,6 +483,7 @@ class Context {
     this.error = null;
     this.timer = null;
     this.t0 = 0;
+    this.console = null;
     const ctx = this;
     const $$ = Object.create(null);
     Object.defineProperty($$, 'config', { value: config, configurable: false, writable: false, enumerable: false });
@@ -609,7 +625,7 @@ function run(msg) {
   const ctx = new Context(msg.id, timeout);
   cur = ctx;
   last = ctx;
-  installStdio();
+  installStdio(ctx);
   globalThis.$$ = ctx.$$;
   globalThis.$$done$$ = ctx.$$.done;
   if (typeof globalThis.$$mimer$$ !== 'function') globalThis.$$mimer$$ = defaultMimer;

@@ -147,6 +147,12 @@ CONSOLE = [
     "console.count(); console.count()",
     "console.group('g'); console.log('inside'); console.groupEnd(); console.log('outside')",
     "for (let i = 0; i < 3; i++) console.log(i)",
+    "console.count('c')",
+    "console.count('c')",
+    "console.group('open group'); console.log('indented')",
+    "console.log('a fresh console is not indented')",
+    "const keptConsole = console; keptConsole.log('same stream')",
+    "console === keptConsole",
 ]
 
 SESSIONS = [VALUES, ERRORS, REDECLARATIONS, DOLLAR, CONSOLE]
