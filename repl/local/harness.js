@@ -307,7 +307,15 @@ for (const [k, v] of [['__filename', '[eval]'], ['module', evalModule],
 }
 for (const name of Module.builtinModules) {
   if (name[0] === '_' || name.includes('/') || name.startsWith('node:')) continue;
-  if (name !== 'crypto' && Object.prototype.hasOwnProperty.call(globalThis, name)) continue;
+  if (name === 'crypto') {
+    // `node --eval` keeps the global's own accessor (enumerable, no setter)
+    // but it returns the crypto module there.
+    Object.defineProperty(globalThis, 'crypto', {
+      get: () => require('crypto'), set: undefined, configurable: true, enumerable: true,
+    });
+    continue;
+  }
+  if (Object.prototype.hasOwnProperty.call(globalThis, name)) continue;
   const setReal = (val) => {
     delete globalThis[name];
     globalThis[name] = val;

@@ -126,6 +126,10 @@ DOLLAR = [
     "$$.config.awaitExecution",
     "$$.async(); setTimeout(() => { console.log('out before done'); $$.done('x'); }, 10)",
     "$$.async(); Promise.resolve().then(() => $$.sendError('not an error object'))",
+    "$$.sendResult('first', true); setTimeout(() => $$.done('second'), 5)",
+    "this === globalThis",
+    "Object.keys(globalThis).sort().join(' ')",
+    "typeof $$mimer$$ + ' ' + typeof $$done$$ + ' ' + typeof $$defaultMimer$$",
 ]
 
 CONSOLE = [
