@@ -301,8 +301,13 @@ const evalModule = new Module('[eval]');
 evalModule.filename = path.join(WORKDIR, '[eval]');
 evalModule.paths = Module._nodeModulePaths(WORKDIR);
 const userRequire = Module.createRequire(evalModule.filename);
-for (const [k, v] of [['__filename', '[eval]'], ['module', evalModule],
-  ['exports', evalModule.exports], ['__dirname', '.'], ['require', userRequire]]) {
+// `node --eval` has no main module, and once its script has run the global
+// `module` is the built-in `module` module (an enumerable value), as nel sees it.
+userRequire.main = undefined;
+delete process.mainModule;
+delete Module._cache[__filename];
+for (const [k, v] of [['__filename', '[eval]'], ['exports', evalModule.exports],
+  ['__dirname', '.'], ['require', userRequire], ['module', Module]]) {
   Object.defineProperty(globalThis, k, { value: v, writable: true, enumerable: true, configurable: true });
 }
 for (const name of Module.builtinModules) {
