@@ -130,6 +130,8 @@ DOLLAR = [
     "$$.async(); setTimeout(() => { console.log('out before done'); $$.done('x'); }, 10)",
     "$$.async(); Promise.resolve().then(() => $$.sendError('not an error object'))",
     "$$.sendResult('first', true); setTimeout(() => $$.done('second'), 5)",
+    "$$.async(); setTimeout(() => { throw new Error('thrown in a timer'); }, 5); setTimeout(() => $$.done('survived'), 30)",
+    "$$.async(); Promise.reject(new RangeError('unhandled')); setTimeout(() => $$.done('survived too'), 30)",
     "this === globalThis",
     "Object.keys(globalThis).sort().join(' ')",
     "typeof $$mimer$$ + ' ' + typeof $$done$$ + ' ' + typeof $$defaultMimer$$",
