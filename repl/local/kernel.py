@@ -215,7 +215,7 @@ class Kernel:
         if settings.egress == "disabled":
             await loop.run_in_executor(None, _unshare_prefix)
         workdir = Path(workdir).resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir.mkdir(exist_ok=True)  # never recreate a parent the pool removed
         kernel = cls(workdir=workdir, settings=settings, node=node)
         await kernel._spawn()
         return kernel
