@@ -214,8 +214,11 @@ class Kernel:
         node = await loop.run_in_executor(None, find_node)
         if settings.egress == "disabled":
             await loop.run_in_executor(None, _unshare_prefix)
+        # The directory must exist: it is not created here, so a session directory
+        # removed while its kernel was starting (DELETE /session) stays removed.
         workdir = Path(workdir).resolve()
-        workdir.mkdir(exist_ok=True)  # never recreate a parent the pool removed
+        if not workdir.is_dir():
+            raise KernelStartError(f"the session directory {workdir} does not exist")
         kernel = cls(workdir=workdir, settings=settings, node=node)
         await kernel._spawn()
         return kernel

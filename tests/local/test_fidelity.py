@@ -201,6 +201,7 @@ async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path, node: str, mon
     assert [len(s) for s in reference] == [len(s) for s in SESSIONS]
     mismatches = []
     for index, (snippets, expected_session) in enumerate(zip(SESSIONS, reference)):
+        (tmp_path / f"s{index}").mkdir()
         kernel = await Kernel.start(workdir=tmp_path / f"s{index}", settings=PoolSettings())
         try:
             for code, nel_result in zip(snippets, expected_session):

@@ -31,6 +31,7 @@ async def start(tmp_path: Path):
         nonlocal counter
         counter += 1
         workdir = tmp_path / f"session{counter}"
+        workdir.mkdir()
         kernel = await Kernel.start(workdir=workdir, settings=PoolSettings(**overrides))
         kernels.append(kernel)
         return kernel
@@ -458,7 +459,9 @@ async def test_environment_is_scrubbed(start, monkeypatch):
 
 
 async def test_odd_session_directory_names(tmp_path: Path):
-    kernel = await Kernel.start(workdir=tmp_path / "we,ird dir 'x' \u00e9", settings=PoolSettings())
+    workdir = tmp_path / "we,ird dir 'x' \u00e9"
+    workdir.mkdir()
+    kernel = await Kernel.start(workdir=workdir, settings=PoolSettings())
     try:
         r = await kernel.execute("fs.writeFileSync('/mnt/data/f.txt', 'ok'); fs.readFileSync('f.txt', 'utf8')", timeout=10)
         assert (r.status, r.value_text, r.stderr) == ("ok", "'ok'", "")
@@ -614,12 +617,20 @@ async def test_large_code_output_and_values_round_trip(kernel: Kernel):
     assert r.status == "ok" and "more items" in r.value_text
 
 
+async def test_the_session_directory_is_never_created_by_the_kernel(tmp_path: Path):
+    # (a directory removed while its kernel was starting must stay removed)
+    with pytest.raises(KernelStartError, match="does not exist"):
+        await Kernel.start(workdir=tmp_path / "removed", settings=PoolSettings())
+    assert not (tmp_path / "removed").exists()
+
+
 async def test_a_node_that_cannot_start_the_harness_is_reported(tmp_path: Path, monkeypatch):
     fake = tmp_path / "bin" / "node"
     fake.parent.mkdir()
     fake.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo v22.0.0; exit 0; fi\necho "boom: no harness here" >&2\nexit 7\n')
     fake.chmod(0o755)
     monkeypatch.setenv("ACAJS_NODE", str(fake))
+    (tmp_path / "s").mkdir()
     with pytest.raises(KernelStartError) as info:
         await Kernel.start(workdir=tmp_path / "s", settings=PoolSettings())
     assert "boom: no harness here" in str(info.value)
@@ -641,7 +652,7 @@ async def test_kernel_does_not_outlive_the_python_process(tmp_path: Path):
         "from repl.local.kernel import Kernel\n"
         "from repl.local.settings import PoolSettings\n"
         "async def main():\n"
-        f"    k = await Kernel.start(workdir=Path({str(tmp_path / 's')!r}), settings=PoolSettings())\n"
+        f"    k = await Kernel.start(workdir=Path({str(tmp_path)!r}), settings=PoolSettings())\n"
         "    print(k.pid, flush=True)\n"
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
