@@ -23,6 +23,8 @@ class ReplCommands(Provider):
                         partial(screen.palette_dot_command, spec)))
         out.append(("Switch theme…", "Pick a theme with live preview", screen.action_pick_theme))
         out.append(("Toggle side panel", "Show or hide the side panel", screen.action_toggle_side_panel))
+        out.append(("Copy session identifier", "The identifier is access to the session: share with care",
+                    screen.action_copy_identifier))
         out.append(("History…", "Browse and search the input history", screen.action_history))
         out.append(("Help for the focused area", "F1", screen.action_help))
         for view in reversed(screen.cell_views()[-20:]):

@@ -653,3 +653,52 @@ async def test_tab_with_many_candidates_opens_the_dropdown(pool_settings):
         await pilot.pause()
         assert not menu.is_open
         assert screen.editor.text == "apple"
+
+
+async def test_alt_enter_runs_and_stop_waiting_shows_only_while_running(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        footer_keys = lambda: {b.binding.action for b in screen.active_bindings.values() if b.enabled}  # noqa: E731
+        assert "cancel" not in footer_keys()
+        await pilot.press(*"[1, 2")
+        await pilot.press("alt+enter")  # always runs, even incomplete input
+        await settle(pilot)
+        assert screen.cell_views()[-1].code == "[1, 2"
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 800) {}")
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert screen.cell_views()[-1].running
+        assert "cancel" in footer_keys()
+        await settle(pilot)
+        assert screen.cell_views()[-1].state == "succeeded"
+        assert "cancel" not in footer_keys()
+
+
+async def test_transcript_stays_where_the_user_scrolled(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        for i in range(4):
+            await run_code(pilot, f"console.log('line\\n'.repeat(8)); {i}")
+        assert transcript.max_scroll_y > 0
+        assert transcript.scroll_y == transcript.max_scroll_y  # pinned to the bottom
+        # Start a run, scroll up while it runs: the result must not yank the view down.
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 600) {}; 'late'")
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        transcript.scroll_to(y=0, animate=False)
+        transcript.release_anchor()
+        await pilot.pause()
+        await settle(pilot)
+        assert screen.cell_views()[-1].state == "succeeded"
+        assert transcript.scroll_y == 0
+        # Scrolling back to the bottom follows new output again.
+        transcript.scroll_end(animate=False)
+        await pilot.pause()
+        await run_code(pilot, "console.log('x\\n'.repeat(10))")
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y

@@ -83,6 +83,9 @@ def test_installed_app_runs_code_on_the_embedded_pool(tmux, tmp_path):
         "ACAJS_CONFIG_DIR": str(tmp_path / "config"),
         "ACAJS_DATA_DIR": str(tmp_path / "data"),
         "TERM": "xterm-256color",
+        # $EDITOR and $PAGER are real programs run while the app is suspended.
+        "EDITOR": "sh -c 'printf 40+2 > \"$1\"' --",
+        "PAGER": f"sh -c 'wc -l < \"$1\" > {tmp_path}/paged.txt' --",
     }
     for var in ("ACAJS_ENDPOINT", "ACA_POOL_MANAGEMENT_ENDPOINT", "ACAJS_TOKEN", "ACAJS_SESSION"):
         env[var] = ""
@@ -107,7 +110,28 @@ def test_installed_app_runs_code_on_the_embedded_pool(tmux, tmp_path):
     history = (tmp_path / "data" / "history.jsonl").read_text().splitlines()
     codes = [json.loads(line)["code"] for line in history]
     assert codes[0] == 'console.log("e2e-" + 6 * 7); [1, 2].map((x) => x * 10)'
-    # Up recalls it into the editor; .exit leaves cleanly.
+    # Ctrl+O edits the input in $EDITOR (the app suspends and resumes).
+    tmux.send("C-o")
+    tmux.wait_for(r"│ 40\+2")
+    tmux.send("Enter")
+    tmux.wait_for(r"Out\[3\]: 42")
+    # Large output: capped on screen, the full text goes to the pager.
+    tmux.type("for (let i = 0; i < 5000; i++) console.log(i)")
+    tmux.send("Enter")
+    tmux.wait_for(r"\s4999\s", r"lines hidden", r"open in pager")
+    tmux.send("C-t")  # focus the last cell
+    tmux.wait_for(r"p Pager")  # the footer shows the cell's keys once it has the focus
+    tmux.send("p")
+    deadline = time.monotonic() + DEADLINE_S
+    paged = tmp_path / "paged.txt"
+    while not (paged.exists() and paged.read_text().strip()):
+        assert time.monotonic() < deadline, tmux.screen()
+        time.sleep(0.1)
+    assert paged.read_text().strip() == "5000"
+    tmux.wait_for(r"lines hidden")  # back in the app after the pager
+    tmux.send("Escape")  # back to the editor
+    tmux.wait_for(r"\^j Run")  # the footer shows the editor's keys again
+    # .exit leaves cleanly.
     tmux.type(".exit")
     tmux.send("Enter")
     tmux.wait_for(r"EXIT=0")

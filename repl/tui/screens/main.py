@@ -241,6 +241,7 @@ running execution.
         self.transcript.anchor()
         self._run_worker = self.execute(cell, view.id)
         self._update_mode_line()
+        self.refresh_bindings()
 
     @work(exclusive=True, group="run")
     async def execute(self, cell: Any, view_id: str) -> None:
@@ -272,6 +273,7 @@ running execution.
         self._running_view = None
         self._run_worker = None
         self._update_mode_line()
+        self.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "run" and event.state == WorkerState.CANCELLED:
@@ -280,6 +282,14 @@ running execution.
                 view.abandon()
             self._done_running()
             self.query_one("#countdown", Countdown).tick()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # The footer shows the keys that matter now: "Stop waiting" only while
+        # an execution runs; from a cell or the side panel Escape goes back to
+        # the editor; otherwise it belongs to the focused widget.
+        if action == "cancel" and self._running_view is None:
+            return isinstance(self.focused, (CellView, SidePanel))
+        return True
 
     def action_cancel(self) -> None:
         if self._close_completions():
