@@ -4,7 +4,8 @@
 127.0.0.1, real Node kernels.  It yields the pool itself; rely only on
 ``.endpoint`` (the data-plane endpoint, Azure-shaped), ``.arm_base`` (for the
 ARM-shaped pool route) and ``.token`` (send ``Authorization: Bearer <token>``).
-Use a fresh ``identifier`` per test so tests never share session state.
+Use a fresh ``identifier`` per test so tests never share session state; the
+sessions a test creates in ``local_pool`` are deleted when it ends.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from repl.local.settings import PoolSettings
 # Short enough that idle sessions of finished tests go away during a run, long
 # enough that no test's session expires under it.
 TEST_COOLDOWN_SECONDS = 60
-# Every test uses its own identifier; leave room for many of them.
-TEST_MAX_SESSIONS = 64
+# Sessions a test creates are deleted when it ends (below); leave room anyway.
+TEST_MAX_SESSIONS = 64  # tests of the client assert this value: keep it
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +47,35 @@ def local_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPoo
         yield pool
     finally:
         pool.stop()
+
+
+@pytest.fixture(autouse=True)
+def _release_local_pool_sessions(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Delete the sessions a test created in ``local_pool`` when it ends.
+
+    Keeps the shared pool small (each session is a Node process) so a long test
+    run never reaches its capacity.  Sessions that existed before the test, such
+    as those made while setting up module- or session-scoped fixtures, are left alone.
+    """
+    if "local_pool" not in request.fixturenames:
+        yield
+        return
+    pool = request.getfixturevalue("local_pool")
+
+    async def identifiers() -> set[str]:  # read on the pool's own loop
+        return {s.identifier for s in pool.pool.sessions()}
+
+    before = pool.run(identifiers())
+    yield
+    if not pool.running:
+        return
+
+    async def release() -> None:
+        for s in pool.pool.sessions():
+            if s.identifier not in before:
+                await pool.pool.delete(s.identifier)
+
+    pool.run(release())
 
 
 @pytest.fixture
