@@ -59,6 +59,7 @@ class EmbeddedPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._stop_event: asyncio.Event | None = None
+        self._stop_requested = False
         self._started = threading.Event()
         self._stopped = threading.Event()
         self._error: BaseException | None = None
@@ -126,6 +127,7 @@ class EmbeddedPool:
         thread = self._thread
         if thread is None:
             return
+        self._stop_requested = True  # seen by a server thread that is still starting
         loop, stop_event = self._loop, self._stop_event
         if loop is not None and stop_event is not None and not loop.is_closed():
             try:
@@ -167,6 +169,8 @@ class EmbeddedPool:
 
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
+        if self._stop_requested:
+            self._stop_event.set()
         pool = SessionPool(self.settings, **self.pool_options)
         await pool.start()
         self.pool = pool

@@ -148,3 +148,17 @@ def test_without_node_executions_get_a_clear_503_and_files_still_work(tmp_path: 
     assert retry_after is not None
     assert files_status == 200
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stop_right_after_start_does_not_hang(tmp_path: Path) -> None:
+    from repl.local.embedded import EmbeddedPool
+    from repl.local.settings import PoolSettings
+
+    for _ in range(3):
+        pool = EmbeddedPool(PoolSettings(ready=1, data_dir=tmp_path))
+        pool.start()
+        t = time.monotonic()
+        pool.stop()
+        assert time.monotonic() - t < 10
+        assert not pool.running
+    assert list(tmp_path.iterdir()) == []
