@@ -255,3 +255,48 @@ def test_multipart_with_several_files_and_fields(pool_http: httpx.Client, identi
     current = pool_http.post("/files", params=params(identifier), files=[("file", ("three.txt", b"333"))],
                              data={"x": "y"})
     assert current.json()["name"] == "three.txt" and current.json()["sizeInBytes"] == 3
+
+
+def test_multipart_parser_handles_any_chunking(pool_http: httpx.Client, identifier: str) -> None:
+    import random
+
+    rng = random.Random(1234)
+    boundary = "b0undary-XYZ"
+    # Contents full of near-misses of the delimiter.
+    a = b"\r\n--b0undary-XY\r\n--b0und\r\n-" * 50 + os.urandom(2000)
+    b = b"--" + boundary.encode() + b"x" + b"\r\n--" + os.urandom(3000)
+    body = (
+        f"preamble\r\n--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="meta"\r\n\r\nsome field\r\n'
+        + f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+        + b"Content-Type: application/octet-stream\r\n\r\n" + a + b"\r\n"
+        + f"--{boundary}\r\n".encode()
+        + b"Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''b%C3%A9.bin\r\n\r\n" + b + b"\r\n"
+        + f"--{boundary}--\r\nepilogue".encode()
+    )
+
+    def chunks():
+        i = 0
+        while i < len(body):
+            n = rng.randint(1, 9) if rng.random() < 0.7 else rng.randint(10, 700)
+            yield body[i : i + n]
+            i += n
+
+    r = pool_http.post(
+        "/files/upload", params=params(identifier, LEGACY), content=chunks(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 200, r.text
+    assert [v["properties"]["filename"] for v in r.json()["value"]] == ["a.bin", "bé.bin"]
+    assert pool_http.get("/files/a.bin/content", params=params(identifier)).content == a
+    assert pool_http.get("/files/bé.bin/content", params=params(identifier)).content == b
+
+
+def test_truncated_or_malformed_multipart_is_400(pool_http: httpx.Client, identifier: str) -> None:
+    head = b'--zz\r\nContent-Disposition: form-data; name="file"; filename="t.txt"\r\n\r\nabc'
+    for body in (head, head + b"\r\n--zz", b"--zzgarbage", b"no delimiter at all"):
+        r = pool_http.post("/files", params=params(identifier), content=body,
+                           headers={"Content-Type": "multipart/form-data; boundary=zz"})
+        assert r.status_code == 400, (body, r.text)
+    assert pool_http.get("/files", params=params(identifier)).json()["value"] == []
