@@ -28,6 +28,7 @@ import collections
 import contextlib
 import logging
 import math
+import os
 import secrets
 import shutil
 import tempfile
@@ -161,9 +162,11 @@ class SessionPool:
         base = self.settings.data_dir
         if base is not None:
             Path(base).mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix="acajs-pool-", dir=base))
+        self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=base))
         (self.root / "sessions").mkdir()
         (self.root / "staging").mkdir()
+        (self.root / OWNER_FILE).write_text(_owner_tag(os.getpid()) or "")
+        self._spawn(asyncio.to_thread(remove_stale_roots, self.root.parent))
         self.started_at = self.clock()
         self._reaper = asyncio.create_task(self._reap_loop(), name="acajs-pool-reaper")
         self._schedule_refill()
@@ -540,6 +543,40 @@ class SessionPool:
             await kernel.kill()
         except Exception:
             log.exception("killing a kernel failed")
+
+
+ROOT_PREFIX = "acajs-pool-"
+OWNER_FILE = "owner"
+
+
+def _owner_tag(pid: int) -> str | None:
+    """``"<pid> <start time>"`` of a live process (the start time tells a reused pid apart)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(") ", 1)[-1].split()
+    return f"{pid} {fields[19]}" if len(fields) > 19 else None
+
+
+def remove_stale_roots(base: Path) -> list[Path]:
+    """Remove the directories of local pools whose process is gone (killed without
+    a chance to clean up).  Directories without an owner file are left alone."""
+    removed = []
+    try:
+        candidates = [p for p in base.iterdir() if p.name.startswith(ROOT_PREFIX)]
+    except OSError:
+        return removed
+    for root in candidates:
+        try:
+            tag = (root / OWNER_FILE).read_text().strip()
+            pid = int(tag.split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if _owner_tag(pid) != tag:
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed
 
 
 def _join(*parts: str) -> str:

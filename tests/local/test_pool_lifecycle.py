@@ -240,3 +240,35 @@ def test_concurrent_first_requests_for_one_identifier_make_one_session(tmp_path:
             pids = set(ex.map(one, range(6)))
         assert len(pids) == 1
         assert len(pool.pool.sessions()) == 1
+
+
+def test_directories_of_dead_pools_are_removed_at_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # A pool process killed with SIGKILL cannot clean up after itself.
+    code = (
+        "import sys, time\n"
+        "from repl.local.embedded import EmbeddedPool\n"
+        "from repl.local.settings import PoolSettings\n"
+        f"p = EmbeddedPool(PoolSettings(ready=0, data_dir={str(tmp_path)!r})).start(); p.wait_started()\n"
+        "print(p.pool.root, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        dead_root = Path(proc.stdout.readline().strip())
+        assert dead_root.is_dir() and (dead_root / "owner").read_text().startswith(f"{proc.pid} ")
+    finally:
+        proc.kill()
+        proc.wait()
+    unowned = tmp_path / "acajs-pool-unowned"
+    unowned.mkdir()
+    pool = EmbeddedPool(PoolSettings(ready=0, data_dir=tmp_path))
+    with pool:
+        deadline = time.monotonic() + 10
+        while dead_root.exists():
+            assert time.monotonic() < deadline, "the dead pool's directory was not removed"
+            time.sleep(0.01)
+        assert pool.pool.root.is_dir()  # its own directory stays
+        assert unowned.is_dir()  # never remove what we cannot prove is ours and dead
