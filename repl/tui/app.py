@@ -90,11 +90,14 @@ class AcajsApp(App[int]):
             screen.rehighlight()
 
     # ---------------------------------------------------------------- lifecycle
-    def on_mount(self) -> None:
+    def get_default_screen(self):
+        # The main screen is the default screen: no blank frame before it.
         from repl.tui.screens.main import ReplScreen
 
         self._main_screen = ReplScreen(self.settings, engine_factory=self._engine_factory, clock=self._clock)
-        self.push_screen(self._main_screen)
+        return self._main_screen
+
+    def on_mount(self) -> None:
         keys = dict(getattr(self.settings, "keys", {}) or {})
         if keys:
             unknown = sorted(set(keys) - set(all_binding_ids()))

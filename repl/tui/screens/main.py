@@ -23,12 +23,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from repl.tui.widgets.cell import CellView, highlighter
 from repl.tui.widgets.countdown import Countdown
 from repl.tui.widgets.editor import InputEditor
+from repl.tui.widgets.footer import KeyHints
 from repl.tui.widgets.side_panel import SidePanel
 from repl.tui.widgets.transcript import TranscriptView
 
@@ -127,7 +128,7 @@ running execution.
                 yield Static(id="mode-line")
                 yield InputEditor(id="editor")
             yield SidePanel(id="side-panel")
-        yield Footer()
+        yield KeyHints(id='footer')
 
     def on_mount(self) -> None:
         self.app.sub_title = "connecting…"
@@ -152,6 +153,9 @@ running execution.
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
         try:
+            # Import the network stack in a thread so the first frames are not
+            # held up by ~0.2 s of imports on the event loop.
+            await asyncio.to_thread(_preload_core)
             if self._engine_factory is not None:
                 engine = await self._engine_factory(self.settings)
             else:
@@ -649,6 +653,13 @@ def _explain(exc: BaseException) -> str:
     if hasattr(exc, "status_code") or type(exc).__name__ in ("ConfigError", "NodeNotFound"):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _preload_core() -> None:
+    import repl.connection  # noqa: F401
+    import repl.engine  # noqa: F401
+    import repl.api.client  # noqa: F401
+    import repl.history  # noqa: F401
 
 
 async def open_engine(settings: Any, *, clock=None):

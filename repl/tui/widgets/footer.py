@@ -1,0 +1,64 @@
+"""The footer: the key hints that matter now, as one line of text.
+
+Textual's ``Footer`` builds a widget per key and rebuilds them all whenever the
+bindings change (focus moves, a run starts); that cost a noticeable part of the
+start-up time. This footer renders the same hints (``key description`` for
+every shown, enabled binding of the focused chain, then the palette key) into
+a single ``Static``.
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+
+class KeyHints(Static):
+    DEFAULT_CSS = """
+    KeyHints {
+        dock: bottom;
+        height: 1;
+        background: $footer-background;
+        color: $footer-foreground;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._render_hints()
+
+    def _bindings_changed(self, _screen) -> None:
+        if self.is_attached:
+            self._render_hints()
+
+    def hints(self) -> list[tuple[str, str, str]]:
+        """(key display, description, key) of the hints shown, in order."""
+        out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        palette = getattr(self.app, "COMMAND_PALETTE_BINDING", None)
+        for key, (node, binding, enabled, _tooltip) in self.screen.active_bindings.items():
+            if not binding.show or not enabled or not binding.description or key == palette:
+                continue
+            if binding.action in seen:
+                continue
+            seen.add(binding.action)
+            out.append((self.app.get_key_display(binding), binding.description, key))
+        if palette and getattr(self.app, "ENABLE_COMMAND_PALETTE", False) and palette in self.screen.active_bindings:
+            binding = self.screen.active_bindings[palette].binding
+            out.append((self.app.get_key_display(binding), "palette", palette))
+        return out
+
+    def _render_hints(self) -> None:
+        try:
+            hints = self.hints()
+        except Exception:  # during shutdown the screen may be gone
+            return
+        key_style = f"bold {self.app.current_theme.accent or ''}".strip()
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for display, description, key in hints:
+            text.append(f" {display} ", style=Style.parse(key_style))
+            text.append(f"{description} ")
+        text.append(" ")
+        self.update(text)
+        self.border_subtitle = None
