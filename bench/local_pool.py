@@ -2,9 +2,10 @@
 
 Measures, against EmbeddedPools started here (real HTTP on 127.0.0.1, real Node):
 
-1. warm ``1+1`` round trip over HTTP (p50, p99): client in this process (as the
-   REPL runs the embedded pool) and in a separate process (as with
-   ``acajs-repl serve``); plus the kernel alone (``Kernel.execute`` on the
+1. warm ``1+1`` round trip over HTTP (p50, p99): httpx client in this process
+   (as the REPL runs the embedded pool), the standard library's http.client in
+   this process (the pool's own latency, without httpx's ~1 ms of CPU), and httpx
+   in a separate process (as with ``acajs-repl serve``); plus the kernel alone (``Kernel.execute`` on the
    pool's loop, no HTTP) to show where the time goes;
 2. first execution of a new identifier, with a ready kernel waiting and
    without one (``--ready 0``: Node starts inside the request);
@@ -78,6 +79,33 @@ print(json.dumps(out))
 """
 
 
+def lean_client_times(pool: EmbeddedPool, ident: str, n: int) -> list[float]:
+    """The same round trip with the standard library's http.client (headers and body
+    in one send, keep-alive): the pool's own latency without httpx's ~1 ms."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(pool.endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port)
+    data = json.dumps(BODY).encode()
+    hdrs = {**headers(pool), "Content-Type": "application/json"}
+    path = f"{u.path}/executions?api-version={V}&identifier={ident}"
+    times = []
+    try:
+        for i in range(n + 30):
+            t = time.perf_counter()
+            conn.request("POST", path, body=data, headers=hdrs)
+            resp = conn.getresponse()
+            payload = json.loads(resp.read())
+            ms = (time.perf_counter() - t) * 1000
+            assert payload["result"]["executionResult"] == 2
+            if i >= 30:
+                times.append(ms)
+    finally:
+        conn.close()
+    return times
+
+
 def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
     with EmbeddedPool(PoolSettings(ready=1, data_dir=data_dir)) as pool:
         ident = str(uuid.uuid4())
@@ -92,6 +120,7 @@ def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
             in_process = [execute(c, ident) for _ in range(n)]
             s1, c1 = pool.run(server_cpu()), time.thread_time()
             cpu = {"server_ms": (s1 - s0) * 1000 / n, "client_ms": (c1 - c0) * 1000 / n}
+        lean = lean_client_times(pool, ident, n)
         out = subprocess.run(
             [sys.executable, "-c", OUT_OF_PROCESS, pool.endpoint, pool.token, ident, str(n)],
             capture_output=True, text=True, check=True, timeout=600,
@@ -113,6 +142,7 @@ def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
         kernel_only = pool.run(direct(), timeout=600)
     return {
         "in_process_http": summary(in_process),
+        "in_process_http_client": summary(lean),
         "separate_process_http": summary(separate),
         "kernel_only": summary(kernel_only),
         "cpu_per_request": cpu,
@@ -251,8 +281,9 @@ def main() -> int:
         print(f"  {label:<44} p50 {s['p50']:8.2f} ms   p99 {s['p99']:8.2f} ms   (n={s['n']})")
 
     print("warm 1+1 round trip:")
-    row("HTTP, client in the pool's process", results["warm"]["in_process_http"])
-    row("HTTP, client in a separate process", results["warm"]["separate_process_http"])
+    row("HTTP, httpx client in the pool's process", results["warm"]["in_process_http"])
+    row("HTTP, http.client in the pool's process", results["warm"]["in_process_http_client"])
+    row("HTTP, httpx client in a separate process", results["warm"]["separate_process_http"])
     row("kernel only (no HTTP)", results["warm"]["kernel_only"])
     cpu = results["warm"]["cpu_per_request"]
     print(f"  CPU per in-process round trip: server thread {cpu['server_ms']:.2f} ms, "
