@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ipaddress
+import logging
 import secrets
 import signal
 import socket
@@ -21,6 +22,11 @@ from collections.abc import Coroutine
 from typing import IO, Any
 
 from repl.local.settings import PoolSettings
+
+
+# Quiet unless the application configures logging (``serve`` does): embedded in a
+# terminal UI, Python's last-resort handler would write warnings onto the screen.
+logging.getLogger("repl.local").addHandler(logging.NullHandler())
 
 
 class PoolStartError(RuntimeError):
@@ -184,6 +190,10 @@ class EmbeddedPool:
                 http="auto",  # httptools when installed (uvicorn[standard]), else h11
                 ws="none",
                 timeout_graceful_shutdown=3,
+                # No handlers of uvicorn's own: embedded in a terminal UI, a stray
+                # line on stderr would garble the screen. `serve` logs to stderr
+                # through the root logger instead.
+                log_config=None,
                 server_header=False,
                 date_header=False,
             )
@@ -208,6 +218,7 @@ class EmbeddedPool:
 def serve(settings: PoolSettings, *, out: IO[str] | None = None) -> int:
     """``acajs-repl serve``: print the endpoint and token, serve until Ctrl-C, clean up."""
     out = out or sys.stdout
+    logging.basicConfig(level=logging.WARNING, format="acajs-repl serve: %(levelname)s %(name)s: %(message)s")
     pool = EmbeddedPool(settings)
     try:
         pool.start()

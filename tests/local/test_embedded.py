@@ -148,6 +148,8 @@ def test_without_node_executions_get_a_clear_503_and_files_still_work(tmp_path: 
     assert retry_after is not None
     assert files_status == 200
     assert list(tmp_path.iterdir()) == []
+    # Embedded, the pool writes nothing to stderr (it would garble a terminal UI).
+    assert out.stderr == ""
 
 
 def test_stop_right_after_start_does_not_hang(tmp_path: Path) -> None:
