@@ -27,6 +27,7 @@ from repl.local.settings import PoolSettings
 # Quiet unless the application configures logging (``serve`` does): embedded in a
 # terminal UI, Python's last-resort handler would write warnings onto the screen.
 logging.getLogger("repl.local").addHandler(logging.NullHandler())
+logging.getLogger("uvicorn").addHandler(logging.NullHandler())  # e.g. "Invalid HTTP request"
 
 
 class PoolStartError(RuntimeError):

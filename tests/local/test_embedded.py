@@ -164,3 +164,19 @@ def test_stop_right_after_start_does_not_hang(tmp_path: Path) -> None:
         assert time.monotonic() - t < 10
         assert not pool.running
     assert list(tmp_path.iterdir()) == []
+
+
+def test_garbage_request_is_refused_quietly(tmp_path: Path) -> None:
+    code = (
+        "import socket\n"
+        "from repl.local.embedded import EmbeddedPool\n"
+        "from repl.local.settings import PoolSettings\n"
+        f"p = EmbeddedPool(PoolSettings(ready=0, data_dir={str(tmp_path)!r})).start(); p.wait_started()\n"
+        "s = socket.create_connection(('127.0.0.1', p.port)); s.sendall(b'GARBAGE \\x00 HTTP/9\\r\\n\\r\\n')\n"
+        "print(s.recv(100).split(b'\\r\\n')[0].decode()); s.close()\n"
+        "p.stop()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "HTTP/1.1 400 Bad Request"
+    assert out.stderr == ""
