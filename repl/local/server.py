@@ -421,7 +421,6 @@ class LocalPoolApp:
         self.max_upload_bytes = max_upload_bytes
         self.max_body_bytes = max_body_bytes
         self._node_version: str | None = None
-        self._dollar_ids = 0
 
     # ----------------------------------------------------------- executions
     def _parse_execution(self, body: Any, *, legacy: bool) -> dict[str, Any]:
@@ -524,22 +523,22 @@ class LocalPoolApp:
                 "The operation-id header must be 1-256 URL-safe characters.", target="operation-id"
             )
         req = self._parse_execution(await _read_json(request, self.max_body_bytes), legacy=False)
-        run = self.pool.start_execution if req["execution_type"] == "Asynchronous" else None
+        asynchronous = req["execution_type"] == "Asynchronous"
         kwargs = {
             "timeout": req["timeout"],
             "output_limit": req["output_limit"],
             "execution_id": execution_id,
             "execution_type": req["execution_type"],
         }
-        if run is not None:
-            rec = run(identifier, req["code"], **kwargs)
+        if asynchronous:  # 202 at once; poll Operation-Location
+            rec = self.pool.start_execution(identifier, req["code"], **kwargs)
         else:
             rec = await self.pool.execute(identifier, req["code"], **kwargs)
         headers = {
             "operation-id": rec.id,
             "Operation-Location": self._operation_location(request, rec.id, version, identifier),
         }
-        if req["execution_type"] == "Asynchronous":
+        if asynchronous:
             return JSONResponse(self._current_body(rec), status_code=202, headers=headers)
         if rec.error is not None:
             raise rec.error
