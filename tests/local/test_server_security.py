@@ -209,3 +209,11 @@ def test_start_binds_synchronously(tmp_path) -> None:
     finally:
         pool.stop()
     assert not pool.running
+
+
+def test_localhost_host_binds_loopback(tmp_path) -> None:
+    with EmbeddedPool(PoolSettings(host="localhost", ready=0, data_dir=tmp_path)) as pool:
+        assert pool.endpoint.startswith("http://127.0.0.1:")
+        r = httpx.get(f"http://localhost:{pool.port}/listSessions", params={"api-version": V},
+                      headers={"Authorization": f"Bearer {pool.token}"}, timeout=10)
+        assert r.status_code == 200
