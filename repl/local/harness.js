@@ -709,7 +709,15 @@ chan.on('data', (chunk) => {
     if (msg.op === 'run') run(msg);
   }
 });
-const bye = () => process.reallyExit ? process.reallyExit(0) : process.exit(0);
+// The Python side is gone (or stopped us): remove our temporary directory, leave.
+const bye = () => {
+  if (OPTS.tmpdir) {
+    try {
+      fs.rmSync(OPTS.tmpdir, { recursive: true, force: true });
+    } catch (e) { /* best effort */ }
+  }
+  return process.reallyExit ? process.reallyExit(0) : process.exit(0);
+};
 chan.on('end', bye);
 chan.on('error', bye);
 

@@ -16,8 +16,10 @@ import contextlib
 import json
 import shlex
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -182,6 +184,8 @@ class Kernel:
         self.network_isolated = False
         self.sandboxed = False
         self.boot_ms = 0.0
+        self.tmpdir: Path | None = None  # the kernel's own os.tmpdir(), removed with it
+        self._tmp_cleanup: asyncio.Future[None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fds: dict[str, int] = {}
@@ -242,9 +246,15 @@ class Kernel:
                 f"--allow-fs-read={HARNESS}",
                 f"--allow-fs-write={self.workdir}",
             ]
+            if self.tmpdir is not None:
+                args += [f"--allow-fs-read={self.tmpdir}", f"--allow-fs-write={self.tmpdir}"]
             if self.node.has_disable_warning:
                 args.append("--disable-warning=ExperimentalWarning")
-        options = {"egress": s.egress, "isolated": self.network_isolated}
+        options = {
+            "egress": s.egress,
+            "isolated": self.network_isolated,
+            "tmpdir": str(self.tmpdir) if self.tmpdir is not None else None,
+        }
         args += [str(HARNESS), str(cmd_fd), str(res_fd), str(self.workdir), json.dumps(options)]
         return args
 
@@ -253,11 +263,14 @@ class Kernel:
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env.setdefault("LANG", "C.UTF-8")
         env["HOME"] = str(self.workdir)
+        if self.tmpdir is not None:
+            env["TMPDIR"] = env["TMP"] = env["TEMP"] = str(self.tmpdir)
         return env
 
     async def _spawn(self) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="acajs-kernel-tmp-")).resolve()
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -278,6 +291,7 @@ class Kernel:
         except BaseException:
             for fd in (*child_fds, cmd_w, res_r, out_r, err_r):
                 os.close(fd)
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
             raise
         for fd in child_fds:
             os.close(fd)
@@ -444,6 +458,8 @@ class Kernel:
             with contextlib.suppress(OSError):
                 os.close(self._cmd_fd)
             self._cmd_fd = -1
+        if self.tmpdir is not None and self._loop is not None and not self._loop.is_closed():
+            self._tmp_cleanup = self._loop.run_in_executor(None, shutil.rmtree, self.tmpdir, True)
         self._dead_event.set()
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(KernelStartError(self._death_reason()))
@@ -749,8 +765,12 @@ class Kernel:
             self._on_exit()
 
     async def kill(self) -> None:
-        """Stop the process (and its process group); safe to call more than once."""
+        """Stop the process (and its process group); safe to call more than once.
+        When it returns, the kernel's temporary directory is gone too."""
         await self._kill("killed")
+        if self._tmp_cleanup is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._tmp_cleanup)
 
 
 def _strip_v8_dump(text: str) -> tuple[str, str]:

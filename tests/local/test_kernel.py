@@ -470,6 +470,18 @@ async def test_odd_session_directory_names(tmp_path: Path):
         await kernel.kill()
 
 
+async def test_each_kernel_has_its_own_temporary_directory(start):
+    a = await start()
+    b = await start()
+    assert a.tmpdir != b.tmpdir and a.tmpdir.is_dir()
+    r = await a.execute("const t = path.join(os.tmpdir(), 'scratch.txt'); fs.writeFileSync(t, 'tmp ok'); [t, fs.readFileSync(t, 'utf8')].join('|')", timeout=10)
+    assert r.value_text == f"'{a.tmpdir}/scratch.txt|tmp ok'", r.stderr
+    r = await b.execute(f"fs.readFileSync({str(a.tmpdir / 'scratch.txt')!r}, 'utf8')", timeout=10)
+    assert r.status == "error"  # not another session's
+    await a.kill()
+    assert not a.tmpdir.exists()
+
+
 async def test_sessions_are_isolated(start):
     a = await start()
     b = await start()
@@ -482,7 +494,7 @@ async def test_sessions_are_isolated(start):
 
 SANDBOX_PROBES = {
     "read_outside": "fs.readFileSync('/etc/hostname')",
-    "write_outside": "fs.writeFileSync(os.tmpdir() + '/acajs-escape.txt', 'x')",
+    "write_outside": "fs.writeFileSync('/tmp/acajs-escape.txt', 'x')",
     "child_process": "child_process.execSync('echo hi').toString()",
     "worker": "new worker_threads.Worker('1', {eval: true})",
     "addon": "process.dlopen({exports: {}}, '/nonexistent.node')",
@@ -653,18 +665,21 @@ async def test_kernel_does_not_outlive_the_python_process(tmp_path: Path):
         "from repl.local.settings import PoolSettings\n"
         "async def main():\n"
         f"    k = await Kernel.start(workdir=Path({str(tmp_path)!r}), settings=PoolSettings())\n"
-        "    print(k.pid, flush=True)\n"
+        "    print(k.pid, k.tmpdir, flush=True)\n"
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
     owner = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
     assert owner.stdout is not None
-    pid = int(await asyncio.wait_for(owner.stdout.readline(), 30))
+    pid_text, tmpdir = (await asyncio.wait_for(owner.stdout.readline(), 30)).decode().split()
+    pid = int(pid_text)
     os.kill(pid, 0)  # the kernel runs
+    assert Path(tmpdir).is_dir()
     owner.kill()  # SIGKILL: no clean-up runs in the owner
     await owner.wait()
-    # the kernel sees its command pipe close and exits
+    # the kernel sees its command pipe close, removes its temporary directory, exits
     await wait_for_exit(pid, 10)
+    assert not Path(tmpdir).exists()
 
 
 async def test_kernel_runs_on_the_wheel_node(start, monkeypatch):
