@@ -458,8 +458,12 @@ class Kernel:
             with contextlib.suppress(OSError):
                 os.close(self._cmd_fd)
             self._cmd_fd = -1
-        if self.tmpdir is not None and self._loop is not None and not self._loop.is_closed():
-            self._tmp_cleanup = self._loop.run_in_executor(None, shutil.rmtree, self.tmpdir, True)
+        if self.tmpdir is not None:
+            try:
+                assert self._loop is not None and not self._loop.is_closed()
+                self._tmp_cleanup = self._loop.run_in_executor(None, shutil.rmtree, self.tmpdir, True)
+            except (AssertionError, RuntimeError):  # no executor any more: do it now
+                shutil.rmtree(self.tmpdir, ignore_errors=True)
         self._dead_event.set()
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(KernelStartError(self._death_reason()))
