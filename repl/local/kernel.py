@@ -460,9 +460,10 @@ class Kernel:
             self._cmd_fd = -1
         if self.tmpdir is not None:
             try:
-                assert self._loop is not None and not self._loop.is_closed()
+                if self._loop is None or self._loop.is_closed():
+                    raise RuntimeError("no event loop")
                 self._tmp_cleanup = self._loop.run_in_executor(None, shutil.rmtree, self.tmpdir, True)
-            except (AssertionError, RuntimeError):  # no executor any more: do it now
+            except RuntimeError:  # no loop or executor any more: do it now
                 shutil.rmtree(self.tmpdir, ignore_errors=True)
         self._dead_event.set()
         if self._ready is not None and not self._ready.done():
