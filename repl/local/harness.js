@@ -339,6 +339,39 @@ for (const name of Module.builtinModules) {
   });
 }
 
+// ------------------------------------------------------------------ signals
+// Under the sandbox a session may signal only its own process: not the pool's
+// server, not another session's kernel (whose debugger SIGUSR1 would open).
+if (OPTS.sandboxed) {
+  const own = (pid) => {
+    const n = Number(pid);
+    return n === process.pid || n === 0 || n === -process.pid;
+  };
+  const refuse = (pid) => {
+    const e = new Error(`kill ${pid}: a session may only signal its own process (sandbox)`);
+    e.code = 'EPERM';
+    e.syscall = 'kill';
+    return e;
+  };
+  const origKill = process.kill;
+  const origRawKill = process._kill;
+  process.kill = function kill(pid, sig) {
+    if (!own(pid)) throw refuse(pid);
+    return origKill.call(this, pid, sig);
+  };
+  if (typeof origRawKill === 'function') {
+    process._kill = function _kill(pid, sig) {
+      if (!own(pid)) throw refuse(pid);
+      return origRawKill.call(this, pid, sig);
+    };
+  }
+  if (typeof process._debugProcess === 'function') {
+    process._debugProcess = function _debugProcess(pid) {
+      throw refuse(pid);
+    };
+  }
+}
+
 // ------------------------------------------------------------------ egress disabled
 if (OPTS.egress === 'disabled') {
   // OPTS.isolated: the kernel runs in its own empty network namespace (only its

@@ -254,6 +254,7 @@ class Kernel:
             "egress": s.egress,
             "isolated": self.network_isolated,
             "tmpdir": str(self.tmpdir) if self.tmpdir is not None else None,
+            "sandboxed": self.sandboxed,
         }
         args += [str(HARNESS), str(cmd_fd), str(res_fd), str(self.workdir), json.dumps(options)]
         return args

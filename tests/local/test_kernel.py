@@ -517,6 +517,19 @@ async def test_sandbox_limits_files_processes_workers_and_addons(start, monkeypa
     assert (await kernel.execute("fs.writeFileSync('ok.txt', 'fine'); fs.readFileSync('/mnt/data/ok.txt', 'utf8')", timeout=10)).value_text == "'fine'"
 
 
+async def test_sandboxed_sessions_cannot_signal_other_processes(start):
+    victim = await start(sandbox=False)  # even an unsandboxed kernel is safe from sandboxed ones
+    attacker = await start()
+    for code in (f"process.kill({victim.pid}, 'SIGKILL')", f"process._kill({victim.pid}, 9)",
+                 f"process._debugProcess({victim.pid})", f"process.kill({os.getpid()}, 0)"):
+        r = await attacker.execute(code, timeout=10)
+        assert r.status == "error" and "may only signal its own process" in r.stderr, (code, r)
+    assert victim.alive
+    assert (await victim.execute("'still here'", timeout=10)).value_text == "'still here'"
+    r = await attacker.execute("process.kill(process.pid, 0)", timeout=10)
+    assert r.value is True
+
+
 async def test_sandbox_off_allows_child_processes_and_kill_stops_the_group(start):
     kernel = await start(sandbox=False)
     assert not kernel.sandboxed
