@@ -306,7 +306,7 @@ class Kernel:
         loop.add_reader(out_r, self._on_fd, "out")
         loop.add_reader(err_r, self._on_fd, "err")
         try:
-            pidfd = os.pidfd_open(self.pid)
+            pidfd = os.pidfd_open(self.pid) if self.use_pidfd else -1
         except (AttributeError, OSError):
             pidfd = -1
         if pidfd >= 0:
@@ -390,6 +390,11 @@ class Kernel:
                 data = b""
             if not data:
                 self._close_fd("res")
+                if "pid" not in self._fds and not self._dead and self._proc is not None:
+                    # No pidfd: the results pipe closing is how the death shows.
+                    assert self._loop is not None
+                    waited = self._loop.run_in_executor(None, self._proc.wait)
+                    waited.add_done_callback(lambda _f: self._on_exit())
                 break
             self._res_buf += data
             if len(data) < (1 << 20):
@@ -715,6 +720,9 @@ class Kernel:
         return f"the kernel exited with code {rc}"
 
     _heap_oom = False
+    # Linux pidfds tell when the process ends; without them (older kernels, other
+    # systems) the results pipe's end of file does.
+    use_pidfd = hasattr(os, "pidfd_open")
     _rss_checked = 0.0
     # seconds after the last memory check when an execution starts with one
     rss_idle_check_after = 1.0

@@ -366,6 +366,21 @@ async def test_exit_between_executions_is_reported_once_with_its_output(kernel: 
     assert (r.status, r.stdout) == ("died", "")
 
 
+async def test_deaths_are_noticed_without_pidfds(start, monkeypatch):
+    monkeypatch.setattr(Kernel, "use_pidfd", False)
+    kernel = await start()
+    assert "pid" not in kernel._fds
+    r = await kernel.execute("console.log('bye'); process.exit(5)", timeout=10)
+    assert (r.status, r.stdout, r.state_lost) == ("died", "bye\n", True)
+    assert "process.exit(5)" in r.stderr and not kernel.alive
+    other = await start()
+    r = await other.execute("$$.async()", timeout=0.2)
+    assert (r.status, r.state_lost) == ("timeout", True) and not other.alive
+    third = await start()
+    await third.kill()
+    assert not third.alive and await third.wait() == -9
+
+
 async def test_crash_by_signal_is_reported(kernel: Kernel):
     r = await kernel.execute("process.kill(process.pid, 'SIGSEGV')", timeout=10)
     assert (r.status, r.state_lost) == ("died", True)
