@@ -144,6 +144,7 @@ class SessionPool:
         self._kernel_factory = kernel_factory or _default_kernel_factory
         self.reap_interval = reap_interval
         self._refill_sem = asyncio.Semaphore(max(1, refill_concurrency))
+        self._start_sem = asyncio.Semaphore(2 * (os.cpu_count() or 2))
         self._sessions: dict[str, Session] = {}
         self._ready: list[tuple[Path, Kernel]] = []
         self._refilling = 0
@@ -252,7 +253,7 @@ class SessionPool:
             kernel=kernel,
         )
         if kernel is None:
-            session.starting = self._spawn(self._kernel_factory(directory, self.settings))
+            session.starting = self._spawn(self._start_kernel(directory))
         self._sessions[identifier] = session
         # Refill the ready kernels once this request is served (its execution ends,
         # or shortly anyway): starting Node now would compete with the execution
@@ -405,7 +406,7 @@ class SessionPool:
                         session.kernel = None
                         # Start the replacement now, so the next execution does not wait.
                         session.starting = self._spawn(
-                            self._kernel_factory(session.directory, self.settings)
+                            self._start_kernel(session.directory)
                         )
                     self._spawn(self._kill_quietly(kernel))
         except PoolError as exc:
@@ -443,7 +444,7 @@ class SessionPool:
             restarted = True
         if session.kernel is None:
             try:
-                session.kernel = await self._kernel_factory(session.directory, self.settings)
+                session.kernel = await self._start_kernel(session.directory)
             except Exception as exc:
                 raise KernelUnavailable(str(exc) or type(exc).__name__) from exc
             if session.closed:
@@ -451,6 +452,12 @@ class SessionPool:
                 await self._kill_quietly(kernel)
                 raise PoolError(409, "SessionDeleted", "The session was deleted meanwhile.")
         return session.kernel, restarted
+
+    async def _start_kernel(self, directory: Path) -> Kernel:
+        """A kernel for a session; at most a few start at once (a burst of new
+        sessions then finishes in order instead of all at the end, sharing the CPU)."""
+        async with self._start_sem:
+            return await self._kernel_factory(directory, self.settings)
 
     # ------------------------------------------------------------- ready kernels
     def _schedule_refill(self) -> None:
