@@ -138,14 +138,22 @@ Lines starting with a dot are commands: try `.help`.
             **kwargs,
         )
         self.editor_mode = False
+
+    def on_mount(self) -> None:
+        # Highlighting (tree-sitter parser and query) is switched on after the
+        # first frame: it is not needed to show an empty editor.
+        self.call_after_refresh(self.enable_highlighting)
+
+    def enable_highlighting(self) -> None:
+        if self.language == "javascript":
+            return
         _keep_queries_alive()
         try:
             language, query = _javascript_language()
         except Exception:  # no tree-sitter: plain text, still usable
-            pass
-        else:
-            self.register_language("javascript", language, query)
-            self.language = "javascript"
+            return
+        self.register_language("javascript", language, query)
+        self.language = "javascript"
 
     def _build_highlight_map(self) -> None:
         # tree-sitter returns overlapping captures in no fixed order; sort them
