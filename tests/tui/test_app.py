@@ -702,3 +702,69 @@ async def test_transcript_stays_where_the_user_scrolled(pool_settings):
         await run_code(pilot, "console.log('x\\n'.repeat(10))")
         await pilot.pause()
         assert transcript.scroll_y == transcript.max_scroll_y
+
+
+async def test_file_commands_and_load_export_through_the_ui(pool_settings, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.txt").write_text("alpha\nbeta\n")
+    (tmp_path / "prog.js").write_text("const fromFile = 40;\nfromFile + 2\n")
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+
+        async def command(text: str) -> str:
+            screen.editor.load_text(text)
+            await pilot.press("ctrl+j")
+            await settle(pilot)
+            return _text(list(screen.transcript.query(".note"))[-1])
+
+        assert "Uploaded data.txt" in await command(f".upload {tmp_path / 'data.txt'}")
+        assert "data.txt" in await command(".files")
+        view = await run_code(pilot, "require('fs').readFileSync('/mnt/data/data.txt', 'utf8').split('\\n')[1]")
+        assert "beta" in _text(view.query_one(".out-value"))
+        assert "Downloaded" in await command(f".download data.txt {tmp_path / 'copy.txt'}")
+        assert (tmp_path / "copy.txt").read_text() == "alpha\nbeta\n"
+        # .load puts the file into the editor (not run).
+        await command(f".load {tmp_path / 'prog.js'}")
+        assert screen.editor.text == "const fromFile = 40;\nfromFile + 2\n"
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert "42" in _text(screen.cell_views()[-1].query_one(".out-value"))
+        # .export writes the transcript with outputs and timings.
+        assert "Wrote" in await command(f".export {tmp_path / 't.md'}")
+        md = (tmp_path / "t.md").read_text()
+        assert "## In [1]" in md and "beta" in md and "round trip" in md
+
+
+async def test_pool_status_polling_never_touches_the_session(pool_settings, local_pool):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "1")
+        client = screen.engine.client
+        before = (await client.get_session(screen.engine.identifier)).expire_at
+        for _ in range(3):
+            screen.poll_pool_status()
+            await settle(pilot)
+        after = (await client.get_session(screen.engine.identifier)).expire_at
+        assert before is not None and after == before
+        assert "sessions" in _text(screen.query_one("#panel-pool"))
+
+
+async def test_token_never_reaches_screen_or_history(pool_settings, local_pool):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "console.log(process.env.HOME); 1")
+        await pilot.press("ctrl+b")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert local_pool.token not in app.export_screenshot()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert local_pool.token not in app.export_screenshot()
+        assert local_pool.token not in screen.engine.history.path.read_text()
+        assert local_pool.token not in screen.engine.transcript.to_markdown()
