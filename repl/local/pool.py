@@ -232,6 +232,11 @@ class SessionPool:
             session.touch(now)
             return session
         if len(self._sessions) >= self.settings.max_sessions:
+            # Sessions already past expireAt (the reaper has not run yet) make room now.
+            for s in [s for s in self._sessions.values() if s.pending == 0 and s.expire_at <= now]:
+                self._forget(s)
+                self._spawn(self._cleanup(s))
+        if len(self._sessions) >= self.settings.max_sessions:
             soonest = min(s.expire_at for s in self._sessions.values())
             raise CapacityExceeded(self.settings.max_sessions, max(1, math.ceil(soonest - now)))
         kernel: Kernel | None = None
@@ -296,9 +301,15 @@ class SessionPool:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def _destroy(self, session: Session) -> None:
+        self._forget(session)
+        await self._cleanup(session)
+
+    def _forget(self, session: Session) -> None:
         if self._sessions.get(session.identifier) is session:
             del self._sessions[session.identifier]
         session.closed = True
+
+    async def _cleanup(self, session: Session) -> None:
         kernel, session.kernel = session.kernel, None
         starting, session.starting = session.starting, None
         if starting is not None:

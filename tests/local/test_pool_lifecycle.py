@@ -272,3 +272,19 @@ def test_directories_of_dead_pools_are_removed_at_start(tmp_path: Path) -> None:
             time.sleep(0.01)
         assert pool.pool.root.is_dir()  # its own directory stays
         assert unowned.is_dir()  # never remove what we cannot prove is ours and dead
+
+
+def test_expired_sessions_make_room_before_the_reaper_runs(clocked) -> None:
+    pool, clock = clocked  # max_sessions=4, cooldown 300, reaper asleep for an hour
+    with client(pool) as c:
+        old = [str(uuid.uuid4()) for _ in range(4)]
+        for ident in old:
+            assert c.get("/files", params={"api-version": V, "identifier": ident}).status_code == 200
+        newcomer = str(uuid.uuid4())
+        full = c.get("/files", params={"api-version": V, "identifier": newcomer})
+        assert full.status_code == 429
+        assert int(full.headers["Retry-After"]) == 300
+        clock.advance(301)
+        assert c.get("/files", params={"api-version": V, "identifier": newcomer}).status_code == 200
+        listed = {s["identifier"] for s in c.get("/listSessions", params={"api-version": V}).json()["sessions"]}
+        assert listed == {newcomer}
