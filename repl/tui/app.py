@@ -62,6 +62,12 @@ class AcajsApp(App[int]):
         ours = sorted(self.repl_themes)
         return ours + sorted(n for n in self.available_themes if n not in self.repl_themes and n != "textual-ansi")
 
+    def action_change_theme(self) -> None:
+        """Textual's "Theme" palette command: our picker (live preview, Escape reverts)."""
+        from repl.tui.widgets.theme_picker import ThemePicker
+
+        self.push_screen(ThemePicker(self.theme_names(), self.theme))
+
     def current_repl_theme(self):
         from repl.tui.themes import fallback_for
 

@@ -456,10 +456,7 @@ running execution.
         self.app.push_screen(HelpScreen(help_markdown(self.app, self.focused or self)))
 
     def action_pick_theme(self) -> None:
-        from repl.tui.widgets.theme_picker import ThemePicker
-
-        names = self.app.theme_names() if hasattr(self.app, "theme_names") else sorted(self.app.available_themes)
-        self.app.push_screen(ThemePicker(names, self.app.theme))
+        self.app.action_change_theme()
 
     def action_clear(self) -> None:
         self.transcript.clear()

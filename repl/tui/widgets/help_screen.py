@@ -29,18 +29,21 @@ def help_markdown(app, focused) -> str:
         node = node.parent
     if not parts:
         parts.append("## acajs-repl\n\nType JavaScript in the editor at the bottom and press Enter.")
-    rows = []
+    # Our bindings (the ones with an id) active here, keys grouped per id.
     try:
         active = app.screen.active_bindings
     except Exception:
         active = {}
+    by_id: dict[str, tuple[list[str], str]] = {}
     for key, item in active.items():
         binding = item.binding
-        if not binding.description or binding.system:
+        if not binding.id or not binding.description:
             continue
-        rows.append(f"| `{_key_display(app, key)}` | {binding.description} | `{binding.id or ''}` |")
-    if rows:
-        parts.append("### Keys here\n\n| key | does | id (remap in `[keys]`) |\n|---|---|---|\n" + "\n".join(rows))
+        keys, _ = by_id.setdefault(binding.id, ([], binding.description))
+        keys.append(f"`{_key_display(app, key)}`")
+    rows = [f"| {', '.join(keys)} | {description} | `{binding_id}` |" for binding_id, (keys, description) in by_id.items()]
+    rows.append("| `^p` | Command palette (commands, cells, themes) | |")
+    parts.append("### Keys here\n\n| key | does | id (remap in `[keys]`) |\n|---|---|---|\n" + "\n".join(rows))
     try:
         from repl.dotcommands import COMMANDS
 
