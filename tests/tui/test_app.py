@@ -768,3 +768,16 @@ async def test_token_never_reaches_screen_or_history(pool_settings, local_pool):
         assert local_pool.token not in app.export_screenshot()
         assert local_pool.token not in screen.engine.history.path.read_text()
         assert local_pool.token not in screen.engine.transcript.to_markdown()
+
+
+async def test_huge_code_block_is_capped_in_its_cell(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        code = "\n".join(f"let v{i} = {i};" for i in range(20_000)) + "\nv19999"
+        view = await run_code(pilot, code)
+        assert view.state == "succeeded"
+        assert "19999" in _text(view.query_one(".out-value"))
+        shown = _text(view.query_one("#cell-code"))
+        assert "lines hidden" in shown and len(shown) < 5_000
+        assert view.code == code  # kept in full (edit again, history)

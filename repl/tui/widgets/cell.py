@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from repl.tui.widgets.output_view import OutputView
+from repl.tui.widgets.output_view import OutputView, cap_text
 
 if TYPE_CHECKING:
     from repl.transcript import Cell
@@ -116,7 +116,15 @@ open it in the pager, save it to a file or copy it.
 
     def _render_code(self) -> None:
         hl = highlighter(self.app)
-        self.query_one("#cell-code", Static).update(hl(self.code))
+        capped = cap_text(self.code)
+        text = hl(capped.head)
+        if capped.capped:  # a pasted megabyte of code must not freeze the screen either
+            text.append("\n")
+            text.append(f"… {capped.notice()} …", style="italic reverse")
+            if capped.tail:
+                text.append("\n")
+                text.append_text(hl(capped.tail))
+        self.query_one("#cell-code", Static).update(text)
 
     def rehighlight(self) -> None:
         self._render_code()
