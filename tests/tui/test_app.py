@@ -781,3 +781,15 @@ async def test_huge_code_block_is_capped_in_its_cell(pool_settings):
         shown = _text(view.query_one("#cell-code"))
         assert "lines hidden" in shown and len(shown) < 5_000
         assert view.code == code  # kept in full (edit again, history)
+
+
+async def test_top_level_await_shows_the_value_and_keeps_what_was_typed(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        code = "const r = await new Promise((ok) => setTimeout(() => ok(21), 50)); r * 2"
+        view = await run_code(pilot, code)
+        assert view.state == "succeeded"
+        assert "42" in _text(view.query_one(".out-value"))
+        assert "await new Promise" in _text(view.query_one("#cell-code"))
+        assert view.code == code
