@@ -96,6 +96,29 @@ async def test_enter_continues_incomplete_input_with_indent(pool_settings):
         assert "42" in _text(view.query_one(".out-value"))
 
 
+async def test_closing_bracket_on_an_indent_only_line_dedents(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        editor = app.screen.editor
+        await pilot.press(*"function f() {")
+        await pilot.press("enter")
+        await pilot.press(*"return [")
+        await pilot.press("enter")
+        await pilot.press(*"1")
+        await pilot.press("enter")
+        await pilot.press(*"]")
+        await pilot.press("enter")
+        await pilot.press(*"}")
+        await pilot.pause()
+        assert editor.text == "function f() {\n  return [\n    1\n  ]\n}"
+        # A bracket typed after code on the same line never moves the line.
+        editor.load_text("  g(1")
+        editor.move_cursor(editor.document.end)
+        await pilot.press(*")")
+        assert editor.text == "  g(1)"
+
+
 async def test_unterminated_template_literal_continues(pool_settings):
     app = AcajsApp(pool_settings)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -57,6 +57,10 @@ def _javascript_language():
     return Language(tree_sitter_javascript.language()), query
 
 
+_CLOSERS = frozenset("}])")
+_INDENT_UNIT = "  "  # continuation_indent's unit
+
+
 def needs_more_input(source: str) -> bool:
     try:
         from repl.js.completeness import needs_more_input as check
@@ -189,7 +193,23 @@ Lines starting with a dot are commands: try `.help`.
             event.prevent_default()
             self._enter()
             return
+        if event.character in _CLOSERS and not self.read_only and not self.selected_text:
+            self._dedent_current_line()
         await super()._on_key(event)
+
+    def _dedent_current_line(self) -> None:
+        """A closing bracket typed on an indent-only line goes back one level.
+
+        Enter indents a continuation line one level deeper; typing the ``}``
+        that closes the block should line up with the line that opened it,
+        as in the Node REPL and every code editor.
+        """
+        row, column = self.cursor_location
+        before = self.document.get_line(row)[:column]
+        if not before or before.strip():
+            return
+        width = min(len(before), len(_INDENT_UNIT))
+        self.delete((row, column - width), (row, column))
 
     def _enter(self) -> None:
         text = self.text
