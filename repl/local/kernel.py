@@ -332,13 +332,24 @@ class Kernel:
 
     # ------------------------------------------------------------------ readers
     def _on_fd(self, name: str) -> None:
+        self._read_fd_once(name)
+
+    def _drain_fd(self, name: str) -> None:
+        while self._read_fd_once(name):
+            pass
+
+    def _read_fd_once(self, name: str) -> bool:
+        """Route what one read of the child's stdout/stderr pipe gives.
+
+        False when nothing more can be read now (empty, or closed at EOF).
+        """
         fd = self._fds.get(name)
         if fd is None:
-            return
+            return False
         try:
             data = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
@@ -348,6 +359,7 @@ class Kernel:
             text = self._decoders[name].decode(data)
         if text:
             self._route(name, text)
+        return bool(data)
 
     def _route(self, name: str, text: str) -> None:
         if name == "err" and "JavaScript heap out of memory" in text:
@@ -357,25 +369,6 @@ class Kernel:
             (ex.fd_out if name == "out" else ex.fd_err).add(text)
         else:
             (self._pending_out if name == "out" else self._pending_err).add(text)
-
-    def _drain_fd(self, name: str) -> None:
-        while name in self._fds:
-            before = self._fds.get(name)
-            try:
-                data = os.read(before, 1 << 16)  # type: ignore[arg-type]
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                self._close_fd(name)
-                text = self._decoders[name].decode(b"", final=True)
-                if text:
-                    self._route(name, text)
-                return
-            text = self._decoders[name].decode(data)
-            if text:
-                self._route(name, text)
 
     def _on_res(self) -> None:
         fd = self._fds.get("res")
