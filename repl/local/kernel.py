@@ -302,6 +302,10 @@ class Kernel:
         self._cmd_fd = cmd_w
         self._fds = {"res": res_r, "out": out_r, "err": err_r}
         self._ready = loop.create_future()
+        # Whoever gives up waiting on it (a cancelled or timed-out start), its outcome
+        # counts as seen: a death before "ready" must never surface later as
+        # "Future exception was never retrieved".
+        self._ready.add_done_callback(_mark_retrieved)
         loop.add_reader(res_r, self._on_res)
         loop.add_reader(out_r, self._on_fd, "out")
         loop.add_reader(err_r, self._on_fd, "err")
@@ -778,6 +782,11 @@ class Kernel:
         if self._tmp_cleanup is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._tmp_cleanup)
+
+
+def _mark_retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _strip_v8_dump(text: str) -> tuple[str, str]:

@@ -734,3 +734,59 @@ async def test_warm_execution_is_fast(kernel: Kernel):
             break
     assert min(medians) < 1.0, medians
     assert find_node()  # sanity: the runtime used above is discoverable
+
+
+class _SignalledKernel(Kernel):
+    """A kernel that tells the test when its Node process is about to be spawned."""
+
+    spawning: asyncio.Event
+
+    def _command(self, cmd_fd: int, res_fd: int) -> list[str]:
+        type(self).spawning.set()
+        return super()._command(cmd_fd, res_fd)
+
+
+async def _unretrieved_errors(make_start) -> list[dict]:
+    """Run a kernel start that is abandoned; the loop's 'never retrieved' reports."""
+    import gc
+
+    loop = asyncio.get_running_loop()
+    reports: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reports.append(context))
+    try:
+        await make_start()
+        gc.collect()
+        await asyncio.sleep(0)  # let call_soon'd reports run
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    return [r for r in reports if "never retrieved" in str(r.get("message", ""))]
+
+
+async def test_cancelled_start_leaves_no_unretrieved_exception(tmp_path: Path):
+    (tmp_path / "s").mkdir()
+    _SignalledKernel.spawning = asyncio.Event()
+
+    async def cancelled_start() -> None:
+        task = asyncio.create_task(_SignalledKernel.start(workdir=tmp_path / "s", settings=PoolSettings()))
+        await _SignalledKernel.spawning.wait()  # Popen runs next, then it waits for "ready"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        del task
+
+    assert await _unretrieved_errors(cancelled_start) == []
+
+
+async def test_start_timeout_leaves_no_unretrieved_exception(tmp_path: Path, monkeypatch):
+    import repl.local.kernel as kernel_module
+
+    (tmp_path / "s").mkdir()
+    monkeypatch.setattr(kernel_module, "START_TIMEOUT", 0.0)  # Node can never be ready in 0 s
+
+    async def timed_out_start() -> None:
+        with pytest.raises(KernelStartError, match="did not start"):
+            await Kernel.start(workdir=tmp_path / "s", settings=PoolSettings())
+
+    assert await _unretrieved_errors(timed_out_start) == []
