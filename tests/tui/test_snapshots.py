@@ -1,15 +1,16 @@
 """Snapshots of the main screen at 80x24 and 160x48 in every shipped theme.
 
-Deterministic: a local pool on a fixed port with a fixed token and no ready
-kernels (so the pool status never changes under the test), a fixed session
-identifier, a clock that does not move, and cells with fixed timings.
+Deterministic: a local pool with a fixed token and no ready kernels (so the
+pool status never changes under the test), a fixed session identifier, a clock
+that does not move, and cells with fixed timings. The pool listens on any free
+port (two test runs at once never collide); the connection's display texts
+(header label, side panel endpoint) are pinned to a fixed port after it opens,
+so the screen does not depend on the port the pool got.
 Update with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and look
 at the SVGs in ``tests/tui/__snapshots__/``.
 """
 
 from __future__ import annotations
-
-import socket
 
 import pytest
 
@@ -23,7 +24,7 @@ from repl.tui.widgets.side_panel import SidePanel
 
 from .conftest import ManualClock
 
-SNAPSHOT_PORT = 47613
+SHOWN_HOST = "127.0.0.1:47613"  # what the screen shows, whatever port the pool got
 SNAPSHOT_TOKEN = "snapshot-token"
 SNAPSHOT_ID = "5f0c2d1e-8a4b-4c3d-9e2f-000000000001"
 SHIPPED = ["dark", "light", "high-contrast"]
@@ -34,15 +35,7 @@ def snapshot_pool(tmp_path_factory):
     from repl.local.embedded import EmbeddedPool
     from repl.local.settings import PoolSettings
 
-    probe = socket.socket()
-    try:
-        probe.bind(("127.0.0.1", SNAPSHOT_PORT))
-    except OSError:
-        pytest.fail(f"port {SNAPSHOT_PORT} (fixed for deterministic snapshots) is in use")
-    finally:
-        probe.close()
     settings = PoolSettings(
-        port=SNAPSHOT_PORT,
         token=SNAPSHOT_TOKEN,
         ready=0,
         max_sessions=5,
@@ -85,11 +78,26 @@ def fixed_cells() -> list[Cell]:
             n=3,
             code="await fetch('https://example.com')",
             error=(
-                "Cannot reach the pool at 127.0.0.1:47613 (connection refused): "
+                f"Cannot reach the pool at {SHOWN_HOST} (connection refused): "
                 "check that the endpoint is right and the pool is running."
             ),
         ),
     ]
+
+
+async def open_pinned_engine(settings: Settings):
+    """The real engine on the snapshot pool, with its display texts on a fixed port."""
+    from urllib.parse import urlsplit
+
+    from repl.tui.screens.main import open_engine
+
+    engine = await open_engine(settings, clock=ManualClock(5000.0))
+    conn = engine.connection
+    real_host = urlsplit(conn.endpoint).netloc
+    conn.label = conn.label.replace(real_host, SHOWN_HOST)
+    conn.endpoint = conn.endpoint.replace(real_host, SHOWN_HOST)
+    assert SHOWN_HOST in conn.label and SHOWN_HOST in conn.endpoint
+    return engine
 
 
 def make_app(snapshot_pool, theme: str) -> AcajsApp:
@@ -99,7 +107,7 @@ def make_app(snapshot_pool, theme: str) -> AcajsApp:
         session=SNAPSHOT_ID,
         theme=theme,
     )
-    return AcajsApp(settings, clock=ManualClock(5000.0))
+    return AcajsApp(settings, engine_factory=open_pinned_engine)
 
 
 async def populate(pilot) -> None:
