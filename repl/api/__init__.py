@@ -12,6 +12,7 @@ from .errors import (
     CapacityError,
     ConnectError,
     ForbiddenError,
+    MissingFileError,
     NotFoundError,
     PayloadTooLargeError,
     RequestTimeout,
@@ -35,7 +36,7 @@ __all__ = [
     "USER_AGENT", "SessionsClient", "CURRENT", "LEGACY", "DEFAULT_API_VERSION", "LEGACY_API_VERSION",
     "parse_execution", "PoolRef", "PoolResolutionError", "default_subscription", "parse_pool_path",
     "resolve_endpoint", "ApiError", "AuthError", "BadRequestError", "BadResponseError", "CapacityError",
-    "ConnectError", "ForbiddenError", "NotFoundError", "PayloadTooLargeError", "RequestTimeout",
+    "ConnectError", "ForbiddenError", "MissingFileError", "NotFoundError", "PayloadTooLargeError", "RequestTimeout",
     "ServerError", "SessionNotFoundError", "Execution", "ExecutionStatus", "FileInfo", "Package",
     "PoolMetadata", "PoolStatus", "SessionInfo", "value_text", "RetryPolicy",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,14 +43,16 @@ from .errors import (
     ApiError,
     BadResponseError,
     ConnectError,
+    MissingFileError,
     NotFoundError,
     RequestTimeout,
     bad_body,
     error_from_response,
-    retry_after_seconds,
+    is_missing_file,
 )
 from .models import Execution, ExecutionStatus, FileInfo, PoolMetadata, PoolStatus, SessionInfo
 from .retry import RetryPolicy
+from .transport import send
 
 USER_AGENT = f"acajs-repl/{__version__} (Language=Python)"
 READ_MARGIN = 30.0  # seconds added to the execution timeout for the HTTP read timeout
@@ -65,6 +66,14 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def _q(value: str) -> str:
     return quote(value, safe="")
+
+
+def _norm_dir(directory: str | None) -> str:
+    """A directory relative to /mnt/data ("" for the root), whatever the caller wrote."""
+    d = (directory or "").replace("\\", "/").strip()
+    if d == "/mnt/data" or d.startswith("/mnt/data/"):
+        d = d[len("/mnt/data"):]
+    return d.strip("/")
 
 
 def _split_name(name: str, directory: str | None) -> tuple[str, str | None]:
@@ -95,7 +104,9 @@ class SessionsClient:
         self.explicit_api_version = api_version
         self._candidates = candidates(api_version)
         self.dialect, self.api_version = self._candidates[0]
-        self._can_fall_back = len(self._candidates) > 1
+        # True once the endpoint answered a dialect-specific request at (dialect, api_version):
+        # from then on that pair is used by every operation and never changes.
+        self._dialect_known = False
         self.arm_base = arm_base.rstrip("/")
         if arm_auth is None and isinstance(auth, AzureToken):
             arm_auth = auth.for_scope(ARM_SCOPE)
@@ -104,6 +115,7 @@ class SessionsClient:
         self._policy = retry_policy or RetryPolicy(retries=retries)
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self._headers = {"User-Agent": USER_AGENT}
         self._origin = self._origin_of(endpoint)
         self._host = urlsplit(endpoint).netloc
         self._exec_timeouts: dict[float, httpx.Timeout] = {}
@@ -138,76 +150,9 @@ class SessionsClient:
                     files: Callable[[], Any] | None = None, timeout: httpx.Timeout | float | None = None,
                     stream: bool = False, identifier: str | None = None) -> httpx.Response:
         """Send with the retry rules; returns any response (the caller maps errors)."""
-        auth = self.auth if auth is None else auth
-        attempt = 0
-        force = False
-        old_token: str | None = None
-        last: httpx.Response | None = None
-        while True:
-            token = await auth.token(force_refresh=force)
-            if force and token == old_token and last is not None:
-                return last  # the refresh gave the same token: nothing new to retry with
-            headers = {"User-Agent": USER_AGENT}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            if content_type:
-                headers["Content-Type"] = content_type
-            opened = files() if files is not None else None
-            try:
-                request = self._http.build_request(
-                    method, url, content=content, files=opened, headers=headers,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
-                try:
-                    resp = await self._http.send(request, stream=stream)
-                finally:
-                    if opened is not None and not stream:
-                        for part in opened.values():
-                            f = part[1] if isinstance(part, tuple) else part
-                            close = getattr(f, "close", None)
-                            if close:
-                                close()
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Never sent: safe to retry for any method, the execute included.
-                if self._policy.retry_connect(attempt):
-                    await self._policy.sleep(self._policy.backoff(attempt))
-                    attempt += 1
-                    continue
-                kind = "timed out" if isinstance(exc, httpx.ConnectTimeout) else _connect_reason(exc)
-                raise ConnectError(f"{what} failed: could not connect to {self._host_of(url)} ({kind})") from None
-            except httpx.TimeoutException as exc:
-                phase = {httpx.ReadTimeout: "waiting for the answer", httpx.WriteTimeout: "sending the request",
-                         httpx.PoolTimeout: "waiting for a free connection"}.get(type(exc), "")
-                raise RequestTimeout(
-                    f"{what} timed out{' ' + phase if phase else ''} ({self._host_of(url)})") from None
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError) as exc:
-                extra = "; the code may or may not have run" if method == "POST" and "execut" in what.lower() else ""
-                raise ConnectError(
-                    f"{what} failed: the connection to {self._host_of(url)} was dropped before the answer "
-                    f"arrived ({type(exc).__name__}){extra}",
-                    hint="try again; if it keeps happening, a proxy may be cutting the connection") from None
-            except httpx.HTTPError as exc:
-                raise ConnectError(f"{what} failed: {type(exc).__name__} talking to {self._host_of(url)}") from None
-            status = resp.status_code
-            if status == 401 and not force and token:
-                # One forced refresh, one re-send (the service did not run anything).
-                force = True
-                old_token = token
-                last = resp
-                if stream:
-                    await resp.aread()
-                continue
-            if status >= 429 and status in (429, 502, 503, 504):
-                ra = retry_after_seconds(resp.headers.get("retry-after"))
-                if self._policy.retry_status(method, status, attempt, ra):
-                    if stream:
-                        await resp.aclose()
-                    await self._policy.sleep(self._policy.backoff(attempt, ra))
-                    attempt += 1
-                    continue
-            return resp
-
-    def _host_of(self, url: str) -> str:
-        return urlsplit(url).netloc or self._host
+        return await send(self._http, self._policy, method, url, what=what,
+                          auth=self.auth if auth is None else auth, headers=self._headers, content=content,
+                          content_type=content_type, files=files, timeout=timeout, stream=stream)
 
     async def _error(self, resp: httpx.Response, what: str, *, identifier: str | None = None,
                      auth: AuthProvider | None = None) -> ApiError:
@@ -241,26 +186,93 @@ class SessionsClient:
         if not resp.is_success:
             raise await self._error(resp, what, identifier=identifier)
 
-    def _fall_back(self) -> None:
-        self._candidates = self._candidates[1:]
-        self.dialect, self.api_version = self._candidates[0]
-        self._can_fall_back = len(self._candidates) > 1
+    @property
+    def _can_fall_back(self) -> bool:
+        return not self._dialect_known and len(self._candidates) > 1
 
-    def _unsupported(self, resp: httpx.Response) -> bool:
+    async def _negotiated(self, method: str, build: Callable[[str, str], tuple[str, dict[str, Any]]], *,
+                          what: str, file_op: bool = False, identifier: str | None = None,
+                          **kw: Any) -> httpx.Response:
+        """Send a request whose route or shape depends on the dialect.
+
+        One negotiated (dialect, api-version) pair is shared by execute and the
+        file operations: whichever comes first, a refusal of the route or version
+        (404, or 400 ``SessionRequestNotSupported``) before the endpoint ever
+        accepted the pair falls back once to the next candidate, and the first
+        success fixes the pair for the rest of the run. When every candidate
+        refuses, nothing is learnt and the last answer is returned.
+        """
+        tried: list[tuple[str, str]] | None = None
+        while True:
+            url, extra = build(self.dialect, self.api_version)
+            resp = await self._send(method, url, what=what, identifier=identifier, **kw, **extra)
+            if resp.is_success:
+                self._dialect_known = True
+                return resp
+            if self._dialect_known:
+                return resp
+            if file_op and resp.status_code == 404 and await self._missing_file(resp):
+                self._dialect_known = True  # the route exists: it is the file that does not
+                return resp
+            if not await self._unsupported(resp):
+                return resp
+            if self._can_fall_back:
+                if kw.get("stream"):
+                    await resp.aclose()
+                tried = tried or list(self._candidates)
+                self._candidates = self._candidates[1:]
+                self.dialect, self.api_version = self._candidates[0]
+                continue
+            if tried is not None:  # every candidate refused: start again next time
+                self._candidates = tried
+                self.dialect, self.api_version = tried[0]
+            return resp
+
+    @staticmethod
+    async def _body(resp: httpx.Response) -> bytes:
+        return resp.content if resp.is_stream_consumed else await resp.aread()
+
+    async def _error_code(self, resp: httpx.Response) -> tuple[str | None, str | None]:
+        """(code, message) of an error answer: the body's ``error``, else ``x-ms-error-code``."""
+        code = msg = None
+        try:
+            err = json.loads(await self._body(resp)).get("error")
+            if isinstance(err, dict):
+                code, msg = err.get("code"), err.get("message")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            pass
+        code = code if isinstance(code, str) else resp.headers.get("x-ms-error-code")
+        return code, msg if isinstance(msg, str) else None
+
+    async def _missing_file(self, resp: httpx.Response) -> bool:
+        return is_missing_file(*await self._error_code(resp))
+
+    async def _unsupported(self, resp: httpx.Response) -> bool:
         """Whether a response says "this route/version is not supported here"."""
         if resp.status_code == 404:
-            code = resp.headers.get("x-ms-error-code", "")
-            return "capacity" not in code.lower()
+            code, _ = await self._error_code(resp)
+            return not code or "capacity" not in code.lower()
         if resp.status_code == 400:
-            code = resp.headers.get("x-ms-error-code")
-            if code is None:
-                try:
-                    err = json.loads(resp.content).get("error", {})
-                    code = err.get("code") if isinstance(err, dict) else None
-                except (ValueError, AttributeError, UnicodeDecodeError):
-                    code = None
+            code, _ = await self._error_code(resp)
             return code in ("SessionRequestNotSupported", "SessionPropertiesMissing")
         return False
+
+    async def _file_error(self, resp: httpx.Response, what: str, path: str, *, identifier: str,
+                          kind: str = "file") -> ApiError:
+        """The error for a failed file operation: a 404 names the missing file when the
+        answer says so (or the endpoint has already answered in this dialect)."""
+        err = await self._error(resp, what, identifier=identifier)
+        if resp.status_code == 404 and not isinstance(err, MissingFileError):
+            target = f"/mnt/data/{path}".rstrip("/")
+            if self._dialect_known or await self._missing_file(resp):
+                return MissingFileError(
+                    f"{what} failed: there is no {kind} {target} in the session",
+                    status_code=404, code=err.code, request_id=err.request_id,
+                    service_message=err.service_message)
+            # A bare 404 from an endpoint that never answered: either could be wrong.
+            err.hint = (f"either there is no {kind} {target} in the session (list its files), or the "
+                        "endpoint is wrong (" + NotFoundError.default_hint + ")")
+        return err
 
     # --- execute --------------------------------------------------------------
 
@@ -270,22 +282,22 @@ class SessionsClient:
         normal ``Execution`` (status FAILED / TIMED_OUT), never an exception."""
         what = "Executing code"
         http_timeout = self._exec_timeout(timeout)
-        start = time.perf_counter()
-        while True:
-            dialect = self.dialect
+        sent: list[str] = []
+
+        def build(dialect: str, version: str) -> tuple[str, dict[str, Any]]:
+            sent.append(dialect)
             body = execute_body(dialect, code, timeout, asynchronous and dialect == CURRENT)
-            key = (dialect, self.api_version, identifier)
+            key = (dialect, version, identifier)
             if self._exec_url[0] != key:
-                self._exec_url = (key, self._url(EXECUTE_PATH[dialect], self.api_version, identifier))
-            url = self._exec_url[1]
-            resp = await self._send("POST", url, what=what, content=_dumps(body).encode(),
-                                    content_type=_JSON_CT, timeout=http_timeout, identifier=identifier)
-            if resp.is_success:
-                break
-            if self._can_fall_back and self._unsupported(resp):
-                self._fall_back()
-                continue
+                self._exec_url = (key, self._url(EXECUTE_PATH[dialect], version, identifier))
+            return self._exec_url[1], {"content": _dumps(body).encode()}
+
+        start = time.perf_counter()
+        resp = await self._negotiated("POST", build, what=what, identifier=identifier,
+                                      content_type=_JSON_CT, timeout=http_timeout)
+        if not resp.is_success:
             raise await self._error(resp, what, identifier=identifier)
+        dialect = sent[-1]
         elapsed = (time.perf_counter() - start) * 1000.0
         data = self._json(resp, what)
         try:
@@ -350,10 +362,9 @@ class SessionsClient:
                                      request_id=cur.request_id)
 
     # --- files ------------------------------------------------------------------
-
-    @property
-    def _files_legacy(self) -> bool:
-        return files_are_legacy(self.api_version)
+    # Every file operation goes through the negotiated (dialect, api-version) pair of
+    # ``_negotiated``, like execute; the api-version decides the routes and shapes
+    # (the two legacy-only versions have files/upload and files/content/{name}).
 
     async def upload(self, identifier: str, path: Path, *, name: str | None = None,
                      directory: str | None = None) -> FileInfo:
@@ -362,45 +373,68 @@ class SessionsClient:
         if not path.is_file():
             raise FileNotFoundError(f"no such file: {path}")
         name, directory = _split_name(name or path.name, directory)
+        directory = _norm_dir(directory)
         what = f"Uploading {name}"
-        route = "files/upload" if self._files_legacy else "files"
-        url = self._url(route, self.api_version, identifier, path=directory)
+
+        def build(dialect: str, version: str) -> tuple[str, dict[str, Any]]:
+            route = "files/upload" if files_are_legacy(version) else "files"
+            return self._url(route, version, identifier, path=directory or None), {}
 
         def files() -> dict[str, Any]:
             return {"file": (name, open(path, "rb"), "application/octet-stream")}
 
-        data = await self._request_json("POST", url, what, identifier=identifier, files=files,
-                                        timeout=httpx.Timeout(CONNECT_TIMEOUT, read=300.0, write=300.0, pool=30.0))
+        resp = await self._negotiated("POST", build, what=what, file_op=True, identifier=identifier,
+                                      files=files, timeout=httpx.Timeout(CONNECT_TIMEOUT, read=300.0,
+                                                                         write=300.0, pool=30.0))
+        if not resp.is_success:
+            raise await self._file_error(resp, what, directory, identifier=identifier, kind="directory")
+        data = self._json(resp, what)
         try:
-            return parse_upload(data, directory=(directory or "").strip("/"), name=name)
+            return parse_upload(data, directory=directory, name=name)
         except ValueError:
             # Some servers answer an empty list: report what we sent.
-            return FileInfo(name=name, size=path.stat().st_size, directory=(directory or "").strip("/"))
+            return FileInfo(name=name, size=path.stat().st_size, directory=directory)
 
     async def list_files(self, identifier: str, *, directory: str | None = None,
                          recursive: bool = False) -> list[FileInfo]:
+        """The entries under ``directory`` (relative to /mnt/data); each ``FileInfo.path``
+        is relative to /mnt/data, so it can be handed back to download/delete."""
         what = "Listing files"
-        url = self._url("files", self.api_version, identifier, path=directory,
-                        recursive="true" if recursive else None)
-        data = await self._request_json("GET", url, what, identifier=identifier)
+        directory = _norm_dir(directory)
+
+        def build(dialect: str, version: str) -> tuple[str, dict[str, Any]]:
+            return self._url("files", version, identifier, path=directory or None,
+                             recursive="true" if recursive else None), {}
+
+        resp = await self._negotiated("GET", build, what=what, file_op=True, identifier=identifier)
+        if not resp.is_success:
+            raise await self._file_error(resp, what, directory, identifier=identifier, kind="directory")
+        data = self._json(resp, what)
         try:
-            return parse_file_list(data, directory=(directory or "").strip("/"))
+            return parse_file_list(data, directory=directory)
         except ValueError:
             raise BadResponseError(f"{what} got a response that is not a file list") from None
 
     async def file_info(self, identifier: str, name: str) -> FileInfo:
         base, directory = _split_name(name, None)
+        directory = _norm_dir(directory)
+        path = f"{directory}/{base}" if directory else base
         what = f"Reading the metadata of {base}"
-        if self._files_legacy:
+        if files_are_legacy(self.api_version):
             for f in await self.list_files(identifier, directory=directory):
-                if f.name == base:
+                if f.path == path:
                     return f
-            raise NotFoundError(f"No file named {name} in the session",
-                                hint="list the session's files to see what is there")
-        url = self._url(f"files/{_q(base)}", self.api_version, identifier, path=directory)
-        data = await self._request_json("GET", url, what, identifier=identifier)
+            raise MissingFileError(f"{what} failed: there is no file /mnt/data/{path} in the session")
+
+        def build(dialect: str, version: str) -> tuple[str, dict[str, Any]]:
+            return self._url(f"files/{_q(base)}", version, identifier, path=directory or None), {}
+
+        resp = await self._negotiated("GET", build, what=what, file_op=True, identifier=identifier)
+        if not resp.is_success:
+            raise await self._file_error(resp, what, path, identifier=identifier)
+        data = self._json(resp, what)
         try:
-            files = parse_file_list(data, directory=(directory or ""))
+            files = parse_file_list(data, directory=directory, relative=False)
         except ValueError:
             files = []
         if not files:
@@ -414,20 +448,23 @@ class SessionsClient:
         failure never leaves a half file nor clobbers an existing one.
         """
         base, directory = _split_name(name, None)
+        directory = _norm_dir(directory)
+        path = f"{directory}/{base}" if directory else base
         what = f"Downloading {base}"
-        if self._files_legacy:
-            route = f"files/content/{_q(f'{directory}/{base}' if directory else base)}"
-            url = self._url(route, self.api_version, identifier)
-        else:
-            url = self._url(f"files/{_q(base)}/content", self.api_version, identifier, path=directory)
+
+        def build(dialect: str, version: str) -> tuple[str, dict[str, Any]]:
+            if files_are_legacy(version):
+                return self._url(f"files/content/{_q(path)}", version, identifier), {}
+            return self._url(f"files/{_q(base)}/content", version, identifier, path=directory or None), {}
+
         dest = Path(dest)
         if dest.is_dir():
             dest = dest / base
-        resp = await self._send("GET", url, what=what, identifier=identifier, stream=True,
-                                timeout=httpx.Timeout(CONNECT_TIMEOUT, read=300.0, write=60.0, pool=30.0))
+        resp = await self._negotiated("GET", build, what=what, file_op=True, identifier=identifier, stream=True,
+                                      timeout=httpx.Timeout(CONNECT_TIMEOUT, read=300.0, write=60.0, pool=30.0))
         try:
             if not resp.is_success:
-                raise await self._error(resp, what, identifier=identifier)
+                raise await self._file_error(resp, what, path, identifier=identifier)
             fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
             written = 0
             try:
@@ -458,10 +495,18 @@ class SessionsClient:
 
     async def delete_file(self, identifier: str, name: str) -> None:
         base, directory = _split_name(name, None)
-        # The legacy-only versions have no delete route; 2024-10-02-preview is the first that has one.
-        version = LEGACY_API_VERSION if self._files_legacy else self.api_version
-        url = self._url(f"files/{_q(base)}", version, identifier, path=directory)
-        await self._request_empty("DELETE", url, f"Deleting {base}", identifier=identifier)
+        directory = _norm_dir(directory)
+        path = f"{directory}/{base}" if directory else base
+        what = f"Deleting {base}"
+
+        def build(dialect: str, version: str) -> tuple[str, dict[str, Any]]:
+            # The legacy-only versions have no delete route; 2024-10-02-preview is the first that has one.
+            v = LEGACY_API_VERSION if files_are_legacy(version) else version
+            return self._url(f"files/{_q(base)}", v, identifier, path=directory or None), {}
+
+        resp = await self._negotiated("DELETE", build, what=what, file_op=True, identifier=identifier)
+        if not resp.is_success:
+            raise await self._file_error(resp, what, path, identifier=identifier)
 
     # --- sessions and pool ------------------------------------------------------------
 
@@ -517,7 +562,7 @@ class SessionsClient:
         if self.pool_ref is None or self.arm_auth is None:
             raise ApiError("The pool's Azure resource is unknown")
         return await get_arm_pool(self._http, self.pool_ref, arm_base=self.arm_base, auth=self.arm_auth,
-                                  headers={"User-Agent": USER_AGENT, "Accept": _JSON_CT})
+                                  headers={"User-Agent": USER_AGENT, "Accept": _JSON_CT}, policy=self._policy)
 
     async def pool_status(self) -> PoolStatus:
         from .pool_status import gather_pool_status
@@ -541,23 +586,3 @@ class SessionsClient:
     def __repr__(self) -> str:
         return f"SessionsClient(endpoint={self.endpoint!r}, dialect={self.dialect!r}, api_version={self.api_version!r})"
 
-
-def _connect_reason(exc: BaseException) -> str:
-    seen: list[BaseException] = []
-    e: BaseException | None = exc
-    while e is not None and len(seen) < 8:
-        seen.append(e)
-        e = e.__cause__ or e.__context__
-    for e in seen:
-        if isinstance(e, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(e, socket.gaierror):
-            return "the host name does not resolve"
-    text = " ".join(str(e) for e in seen).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "resolve" in text:
-        return "the host name does not resolve"
-    if "certificate" in text or "ssl" in text:
-        return "TLS/certificate problem"
-    return type(exc).__name__

@@ -216,24 +216,52 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def parse_file_info(item: Mapping[str, Any], *, directory: str = "") -> FileInfo:
-    """One file entry of either dialect (``properties`` envelope or flat)."""
+_DATA_ROOT = "/mnt/data"
+
+
+def _absolute(path: str) -> str | None:
+    """``path`` relative to /mnt/data when it is an absolute /mnt/data path, else None."""
+    if path == _DATA_ROOT or path.startswith(_DATA_ROOT + "/"):
+        return path[len(_DATA_ROOT):].strip("/")
+    return None
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def parse_file_info(item: Mapping[str, Any], *, directory: str = "", relative: bool = True) -> FileInfo:
+    """One file entry of either dialect (``properties`` envelope or flat).
+
+    ``directory`` is the directory the request named (relative to /mnt/data).
+    With ``relative`` (list answers), the entry's ``directory`` and any path in
+    a legacy ``filename`` are relative to it, as in the service's examples
+    (``path=test-directory`` lists ``directory: ""`` for its own entries).
+    Without (the answer about one named file), the entry is in ``directory``.
+    Either way an absolute ``/mnt/data/...`` from the server is taken as is, and
+    ``FileInfo.directory`` ends up relative to /mnt/data.
+    """
     src = item.get("properties") if isinstance(item.get("properties"), Mapping) else item
     name = src.get("name") or src.get("filename") or src.get("fileName") or ""
-    name = str(name)
-    d = src.get("directory")
-    if d is None:
-        d = directory
-    d = str(d).strip("/")
-    if d.startswith("mnt/data"):
-        d = d[len("mnt/data"):].strip("/")
+    name = str(name).replace("\\", "/")
+    base_dir = _absolute(directory) if _absolute(directory) is not None else directory.strip("/")
+    raw = src.get("directory")
+    raw = str(raw).replace("\\", "/") if raw is not None else ""
+    absolute = _absolute(raw)
+    if absolute is not None:
+        d = absolute
+    elif relative:
+        d = _join(base_dir, raw)
+    else:
+        d = base_dir
     # Legacy filenames may carry a path ("dir/name"): split it.
     if "/" in name.strip("/"):
-        parent, _, base = name.strip("/").rpartition("/")
-        if parent.startswith("mnt/data"):
-            parent = parent[len("mnt/data"):].strip("/")
-        name = base
-        d = f"{d}/{parent}".strip("/") if d and parent else (parent or d)
+        parent, _, name = name.rstrip("/").rpartition("/")
+        abs_parent = _absolute(parent)
+        if abs_parent is not None:
+            d = abs_parent
+        elif relative:
+            d = _join(d, parent)
     ftype = str(src.get("type") or "file").lower()
     size = _int(src.get("sizeInBytes", src.get("size")))
     modified = parse_time(src.get("lastModifiedAt") or src.get("lastModifiedTime")
@@ -244,7 +272,7 @@ def parse_file_info(item: Mapping[str, Any], *, directory: str = "") -> FileInfo
                     last_modified=modified, directory=d)
 
 
-def parse_file_list(body: Any, *, directory: str = "") -> list[FileInfo]:
+def parse_file_list(body: Any, *, directory: str = "", relative: bool = True) -> list[FileInfo]:
     """A list response: ``{"value": [...]}``, a bare array, or one object."""
     if isinstance(body, Mapping):
         items = body.get("value")
@@ -258,12 +286,16 @@ def parse_file_list(body: Any, *, directory: str = "") -> list[FileInfo]:
         raise ValueError("file list is neither an object nor an array")
     if not isinstance(items, list):
         raise ValueError("file list 'value' is not an array")
-    return [parse_file_info(i, directory=directory) for i in items if isinstance(i, Mapping)]
+    return [parse_file_info(i, directory=directory, relative=relative) for i in items if isinstance(i, Mapping)]
 
 
 def parse_upload(body: Any, *, directory: str = "", name: str | None = None) -> FileInfo:
-    """Upload answers one object, an array, or ``{"value": [...]}``: take the matching entry."""
-    files = parse_file_list(body, directory=directory)
+    """Upload answers one object, an array, or ``{"value": [...]}``: take the matching entry.
+
+    The file is in ``directory`` (the request's ``path``), whatever directory
+    the answer names relative to what.
+    """
+    files = parse_file_list(body, directory=directory, relative=False)
     if not files:
         raise ValueError("upload response names no file")
     if name is not None:

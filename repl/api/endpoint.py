@@ -16,17 +16,17 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .auth import AuthProvider
+from .dialects import ARM_API_VERSION
 from .errors import (
     ApiError,
     AuthError,
-    ConnectError,
     ForbiddenError,
     NotFoundError,
-    RequestTimeout,
     bad_body,
     error_from_response,
 )
-from .dialects import ARM_API_VERSION
+from .retry import RetryPolicy
+from .transport import send
 
 ARM_BASE = "https://management.azure.com"
 
@@ -106,37 +106,26 @@ def arm_error(resp: httpx.Response, ref: PoolRef, *, secrets: tuple[str, ...] = 
 
 async def get_arm_pool(http: httpx.AsyncClient, ref: PoolRef, *, arm_base: str = ARM_BASE,
                        auth: AuthProvider, headers: Mapping[str, str] | None = None,
-                       timeout: float = 15.0) -> dict:
-    """GET the ARM pool resource (one 401 refresh; no other retries)."""
+                       timeout: float = 15.0, policy: RetryPolicy | None = None) -> dict:
+    """GET the ARM pool resource, with the client's retry rules (connection errors,
+    429/502/503/504 with backoff and Retry-After, one token refresh after a 401)."""
     url = arm_pool_url(ref, arm_base)
-    force = False
-    host = urlsplit(url).netloc
-    for _ in range(2):
-        token = await auth.token(force_refresh=force)
-        h = dict(headers or {})
-        if token:
-            h["Authorization"] = f"Bearer {token}"
-        try:
-            resp = await http.get(url, headers=h, timeout=timeout)
-        except httpx.TimeoutException:
-            raise RequestTimeout(f"Azure Resource Manager ({host}) did not answer in time") from None
-        except httpx.HTTPError as exc:
-            raise ConnectError(f"Could not reach Azure Resource Manager at {host} ({type(exc).__name__})") from None
-        if resp.status_code == 401 and not force and token:
-            force = True
-            continue
-        break
-    secrets = (token,) if token else ()
+    what = "Reading the pool from Azure Resource Manager"
+    resp = await send(http, policy or RetryPolicy(), "GET", url, what=what, auth=auth,
+                      headers=headers or {}, timeout=timeout)
     if not resp.is_success:
-        raise arm_error(resp, ref, secrets=secrets)
+        token = None
+        try:
+            token = await auth.token()
+        except Exception:  # noqa: BLE001 - only used to scrub the message
+            pass
+        raise arm_error(resp, ref, secrets=(token,) if token else ())
     try:
         data = resp.json()
     except ValueError:
-        raise bad_body("Reading the pool from Azure Resource Manager", resp.status_code, resp.headers,
-                       resp.content) from None
+        raise bad_body(what, resp.status_code, resp.headers, resp.content) from None
     if not isinstance(data, dict):
-        raise bad_body("Reading the pool from Azure Resource Manager", resp.status_code, resp.headers,
-                       resp.content)
+        raise bad_body(what, resp.status_code, resp.headers, resp.content)
     return data
 
 

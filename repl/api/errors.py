@@ -11,6 +11,7 @@ Messages never contain tokens, and never contain session identifiers either
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,6 +104,25 @@ class NotFoundError(ApiError):
         "check the endpoint (the pool's poolManagementEndpoint, from "
         "`az containerapp sessionpool show`) and the pool name"
     )
+
+
+class MissingFileError(NotFoundError):
+    """404 for a file or directory the session's /mnt/data does not have (the endpoint is fine)."""
+
+    default_hint = "list the session's files to see what is there"
+
+
+# 404 error codes/messages that name a missing file rather than a missing route
+# (the local pool answers ``FileNotFound``; Azure's codes vary: match the words).
+_MISSING_FILE_CODE = re.compile(r"file|directory|blob", re.IGNORECASE)
+_MISSING_FILE_TEXT = re.compile(r"/mnt/data|no such file|(file|directory) .*not (be )?found", re.IGNORECASE)
+
+
+def is_missing_file(code: str | None, message: str | None = None) -> bool:
+    """Whether a 404's error code or message says a file or directory is missing."""
+    if code and _MISSING_FILE_CODE.search(code):
+        return True
+    return bool(message and _MISSING_FILE_TEXT.search(message))
 
 
 class PayloadTooLargeError(ApiError):
