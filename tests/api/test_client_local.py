@@ -12,6 +12,7 @@ from repl.api import (
     AuthError,
     ConnectError,
     ExecutionStatus,
+    MissingFileError,
     NotFoundError,
     SessionsClient,
     StaticToken,
@@ -201,3 +202,112 @@ async def test_legacy_client_still_reads_session_and_metadata(legacy, identifier
     s = await legacy.get_session(identifier)
     assert s.identifier == identifier and s.expire_at is not None
     assert (await legacy.metadata()).runtimes
+
+
+# --- one negotiated dialect, files before the first execute --------------------------------
+
+
+@pytest.mark.parametrize("version", ["2024-08-02-preview", "2024-02-02-preview"])
+async def test_explicit_legacy_version_files_before_the_first_execute(local_pool, identifier, tmp_path, version):
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), api_version=version)
+    try:
+        src = tmp_path / "first.txt"
+        src.write_bytes(b"before any execute\n")
+        up = await c.upload(identifier, src, directory="in")
+        assert (up.name, up.directory, up.size) == ("first.txt", "in", src.stat().st_size)
+        assert [f.path for f in await c.list_files(identifier)] == ["in/first.txt"]
+        assert (await c.file_info(identifier, "in/first.txt")).size == up.size
+        assert await c.download(identifier, "in/first.txt", tmp_path / "back") == up.size
+        assert (tmp_path / "back").read_bytes() == src.read_bytes()
+        ex = await c.execute("require('fs').readFileSync('/mnt/data/in/first.txt', 'utf8')", identifier=identifier)
+        assert ex.ok and ex.raw_status == "Success" and "before any execute" in ex.value_text
+        await c.delete_file(identifier, "in/first.txt")
+        with pytest.raises(MissingFileError):
+            await c.file_info(identifier, "in/first.txt")
+        assert (c.dialect, c.api_version) == ("legacy", version)
+    finally:
+        await c.aclose()
+
+
+async def test_default_client_files_first_keep_the_current_dialect(local_pool, identifier, tmp_path):
+    """The local pool serves the current version: a file operation first settles it, no fall back."""
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token))
+    try:
+        assert await c.list_files(identifier) == []
+        assert (c.dialect, c.api_version) == ("current", "2025-10-02-preview")
+        ex = await c.execute("1+1", identifier=identifier)
+        assert ex.ok and ex.raw_status == "Succeeded"
+    finally:
+        await c.aclose()
+
+
+# --- a missing file is not a wrong endpoint -------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["download", "file_info", "delete_file", "list_files"])
+async def test_missing_file_says_so_before_any_other_request(local_pool, identifier, tmp_path, op):
+    c = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token))
+    try:
+        with pytest.raises(MissingFileError) as ei:
+            if op == "download":
+                await c.download(identifier, "sub/nope.txt", tmp_path / "nope.txt")
+            elif op == "list_files":
+                await c.list_files(identifier, directory="sub")
+            else:
+                await getattr(c, op)(identifier, "sub/nope.txt")
+        text = str(ei.value)
+        assert ("/mnt/data/sub" if op == "list_files" else "/mnt/data/sub/nope.txt") in text
+        assert "endpoint" not in text and "pool name" not in text and ei.value.code == "FileNotFound"
+        assert (c.dialect, c.api_version) == ("current", "2025-10-02-preview")  # no fall back
+        assert identifier not in text and local_pool.token not in text
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        await c.aclose()
+
+
+async def test_wrong_endpoint_is_not_a_missing_file(local_pool, identifier, tmp_path):
+    c = SessionsClient(local_pool.endpoint + "/no-such-pool", StaticToken(local_pool.token))
+    try:
+        with pytest.raises(NotFoundError) as ei:
+            await c.download(identifier, "data.csv", tmp_path / "d")
+        assert not isinstance(ei.value, MissingFileError) and "endpoint" in str(ei.value)
+        with pytest.raises(NotFoundError) as e2:
+            await c.execute("1", identifier=identifier)
+        assert not isinstance(e2.value, MissingFileError) and "endpoint" in str(e2.value)
+        assert "pool name" in str(e2.value)
+    finally:
+        await c.aclose()
+
+
+# --- paths relative to /mnt/data -------------------------------------------------------------
+
+
+async def test_list_of_a_subdirectory_gives_paths_from_mnt_data(client, identifier, tmp_path):
+    src = tmp_path / "f"
+    for name, data in (("sub/top.txt", b"top"), ("sub/deeper/low.txt", b"lower"), ("other.txt", b"o")):
+        src.write_bytes(data)
+        await client.upload(identifier, src, name=name)
+    flat = await client.list_files(identifier, directory="sub")
+    assert sorted((f.path, f.is_dir) for f in flat) == [("sub/deeper", True), ("sub/top.txt", False)]
+    assert {f.directory for f in flat} == {"sub"}
+    deep = await client.list_files(identifier, directory="/mnt/data/sub", recursive=True)
+    assert sorted(f.path for f in deep) == ["sub/deeper", "sub/deeper/low.txt", "sub/top.txt"]
+    nested = await client.list_files(identifier, directory="sub/deeper")
+    assert [(f.path, f.directory, f.name) for f in nested] == [("sub/deeper/low.txt", "sub/deeper", "low.txt")]
+    # Every listed path works as-is for the other file operations.
+    for f in deep:
+        if not f.is_dir:
+            assert (await client.file_info(identifier, f.path)).path == f.path
+            assert await client.download(identifier, f.path, tmp_path / "x") == f.size
+    await client.delete_file(identifier, "sub/deeper/low.txt")
+    assert [f.path for f in await client.list_files(identifier, directory="sub", recursive=True)] \
+        == ["sub/deeper", "sub/top.txt"]
+
+
+async def test_legacy_list_of_a_subdirectory_gives_paths_from_mnt_data(legacy, identifier, tmp_path):
+    src = tmp_path / "f"
+    src.write_bytes(b"x")
+    up = await legacy.upload(identifier, src, name="a/b/c.txt")
+    assert up.path == "a/b/c.txt"
+    assert [f.path for f in await legacy.list_files(identifier, directory="a")] == ["a/b/c.txt"]
+    assert [f.path for f in await legacy.list_files(identifier)] == ["a/b/c.txt"]
