@@ -22,6 +22,8 @@ api-version rules [decided, from the swagger files and API.md]:
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import binascii
 import hmac
 import ipaddress
@@ -39,6 +41,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import Message
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -46,7 +49,7 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from repl import __version__
@@ -199,17 +202,79 @@ def _name_parts(name: str, what: str = "name") -> list[str]:
     return parts
 
 
-def _inside(root: Path, target: Path, shown: str, what: str) -> Path:
-    """``target`` if it and every symlink on the way stay inside ``root``; else 400."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(target)
-    if real != real_root and not real.startswith(real_root + os.sep):
-        raise validation_failed(
-            f"The {what} {shown!r} leads outside the session's {DATA_ROOT} (through a "
-            "symbolic link).",
-            target=what,
-        )
-    return target
+# Every file route reaches its file through directory file descriptors, one path
+# component at a time, opened with O_NOFOLLOW: a symbolic link anywhere on the way
+# is refused (400) at the moment it is met, so code in the session that swaps a
+# directory for a link between a check and the use of the path (a TOCTOU race)
+# cannot make the server read, write or list anything outside the session
+# directory.  No path is checked first and opened later.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK  # NONBLOCK: a FIFO never hangs open()
+
+
+def _symlink_refused(shown: str, what: str) -> PoolError:
+    return validation_failed(
+        f"The {what} {shown!r} goes through a symbolic link; symbolic links in the "
+        f"session's {DATA_ROOT} are not followed.",
+        target=what,
+    )
+
+
+def _is_symlink_at(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _open_dir(root: Path, parts: list[str], shown: str, what: str, *, create: bool = False) -> int:
+    """A file descriptor of the directory ``root/parts...``, reached without following
+    any symbolic link (400 if one is met); 404 if it does not exist (``create``: made)."""
+    return _open_dir_fd(os.open(root, _DIR_FLAGS), parts, shown, what, create=create)
+
+
+def _open_dir_fd(fd: int, parts: list[str], shown: str, what: str, *, create: bool = False) -> int:
+    """``_open_dir`` from the directory descriptor ``fd``, which it takes over."""
+    try:
+        for part in parts:
+            if create:
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if isinstance(exc, FileNotFoundError):
+                    raise PoolError(
+                        404, "FileNotFound", f"No directory {DATA_ROOT}/{shown} in this session.",
+                        target=what,
+                    ) from None
+                if _is_symlink_at(fd, part) or getattr(exc, "errno", None) == errno.ELOOP:
+                    raise _symlink_refused(shown, what) from None
+                if isinstance(exc, NotADirectoryError):
+                    raise validation_failed(
+                        f"{DATA_ROOT}/{shown}: {part!r} is a file, not a directory.", target=what
+                    ) from None
+                raise
+            os.close(fd)
+            fd = child
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_dir_at(base_fd: int, parts: list[str], shown: str, what: str) -> int:
+    """Like ``_open_dir`` with ``create``, from an open directory descriptor (left open)."""
+    return _open_dir_fd(os.dup(base_fd), parts, shown, what, create=True)
+
+
+def _lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def _display(parts: list[str]) -> str:
@@ -232,50 +297,90 @@ def _content_type(name: str) -> str:
     return _EXTRA_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def _file_entry(path: Path, directory: str, st: os.stat_result | None = None) -> dict[str, Any]:
-    st = st or path.stat()
+def _file_entry(name: str, directory: str, st: os.stat_result) -> dict[str, Any]:
     if stat.S_ISDIR(st.st_mode):
         return {
-            "name": path.name,
+            "name": name,
             "directory": directory,
             "type": "Directory",
             "sizeInBytes": st.st_size,
             "lastModifiedAt": _iso(st.st_mtime),
         }
     return {
-        "name": path.name,
+        "name": name,
         "directory": directory,
         "type": "File",
-        "contentType": _content_type(path.name),
+        "contentType": _content_type(name),
         "sizeInBytes": st.st_size,
         "lastModifiedAt": _iso(st.st_mtime),
     }
 
 
-def _walk(base: Path, recursive: bool, files_only: bool = False) -> list[tuple[Path, str, os.stat_result]]:
-    """(path, directory relative to base, stat) of entries; symbolic links are skipped."""
-    out: list[tuple[Path, str, os.stat_result]] = []
+def _walk(dir_fd: int, recursive: bool, files_only: bool = False) -> list[tuple[str, str, os.stat_result]]:
+    """(name, directory relative to ``dir_fd``, lstat) of entries; symbolic links are
+    skipped, and subdirectories are entered through file descriptors (never by path)."""
+    out: list[tuple[str, str, os.stat_result]] = []
 
-    def visit(d: Path, rel: str) -> None:
+    def visit(fd: int, rel: str) -> None:
         try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
+            names = sorted(os.listdir(fd))
         except OSError:
             return
-        for e in entries:
-            if e.is_symlink():
-                continue
-            try:
-                st = e.stat(follow_symlinks=False)
-            except OSError:
+        for name in names:
+            st = None
+            with contextlib.suppress(OSError):
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if st is None or stat.S_ISLNK(st.st_mode):
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
             if not (files_only and is_dir):
-                out.append((Path(e.path), rel, st))
+                out.append((name, rel, st))
             if is_dir and recursive:
-                visit(Path(e.path), f"{rel}/{e.name}" if rel else e.name)
+                try:
+                    child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                except OSError:  # replaced by a link or removed meanwhile
+                    continue
+                try:
+                    visit(child, f"{rel}/{name}" if rel else name)
+                finally:
+                    os.close(child)
 
-    visit(base, "")
+    visit(dir_fd, "")
     return out
+
+
+class _FileStream(Response):
+    """The content of an already opened file (``FileResponse`` would open it again by
+    path, after the check): at most the size it had when opened."""
+
+    chunk_size = 256 * 1024
+
+    def __init__(self, fd: int, st: os.stat_result, media_type: str) -> None:
+        self.file = os.fdopen(fd, "rb", buffering=0)
+        self.size = st.st_size
+        super().__init__(
+            media_type=media_type,
+            headers={"content-length": str(st.st_size), "last-modified": formatdate(st.st_mtime, usegmt=True)},
+        )
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        import anyio.to_thread
+
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            left = self.size
+            if scope.get("method") == "HEAD":
+                left = 0
+            while left > 0:
+                chunk = await anyio.to_thread.run_sync(self.file.read, min(self.chunk_size, left))
+                if not chunk:  # shrank meanwhile: the length is sent, so the connection is dropped
+                    raise RuntimeError("the file became shorter while it was sent")
+                left -= len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": left > 0})
+            if self.size == 0 or scope.get("method") == "HEAD":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self.file.close()
 
 
 # ----------------------------------------------------------- multipart upload
@@ -587,20 +692,17 @@ class LocalPoolApp:
         )
 
     # ---------------------------------------------------------------- files
-    def _dir(self, session: Session, request: Request, *, create: bool = False) -> tuple[Path, list[str]]:
+    def _dir(self, session: Session, request: Request, *, create: bool = False) -> tuple[int, list[str]]:
+        """A file descriptor of the ``path`` directory (the caller closes it), its parts."""
         parts = _path_parts(request.query_params.get("path"), "path")
-        directory = session.directory.joinpath(*parts)
-        _inside(session.directory, directory, _display(parts), "path")
-        if create:
-            directory.mkdir(parents=True, exist_ok=True)
-            _inside(session.directory, directory, _display(parts), "path")
-        return directory, parts
+        return _open_dir(session.directory, parts, _display(parts), "path", create=create), parts
 
-    def _target(self, session: Session, request: Request, name: str) -> tuple[Path, list[str]]:
+    def _parent(self, session: Session, request: Request, name: str, *, create: bool = False) -> tuple[int, str, list[str]]:
+        """(descriptor of the directory holding ``name``, its last component, all parts)."""
         dir_parts = _path_parts(request.query_params.get("path"), "path")
         parts = dir_parts + _name_parts(name)
-        target = session.directory.joinpath(*parts)
-        return _inside(session.directory, target, _display(parts), "name"), parts
+        fd = _open_dir(session.directory, parts[:-1], _display(parts), "name", create=create)
+        return fd, parts[-1], parts
 
     def _not_found(self, parts: list[str]) -> PoolError:
         return PoolError(
@@ -610,48 +712,63 @@ class LocalPoolApp:
             target="name",
         )
 
-    async def _upload(self, request: Request) -> tuple[Session, list[tuple[Path, list[str]]]]:
+    async def _upload(self, request: Request) -> tuple[Session, list[tuple[str, os.stat_result, list[str]]]]:
         identifier = _identifier(request)
         session = self.pool.acquire(identifier)
-        directory, dir_parts = self._dir(session, request, create=True)
-        uploads = await _stream_multipart(request, self.pool.staging_dir, self.max_upload_bytes)
-        stored: list[tuple[Path, list[str]]] = []
+        dir_fd, dir_parts = self._dir(session, request, create=True)
         try:
-            for up in uploads:
-                name_parts = _name_parts(up.filename, "file name")
-                target = directory.joinpath(*name_parts)
-                _inside(session.directory, target, _display(dir_parts + name_parts), "file name")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _inside(session.directory, target.parent, _display(dir_parts + name_parts), "file name")
-                if target.is_dir() and not target.is_symlink():
-                    raise validation_failed(
-                        f"{DATA_ROOT}/{_display(dir_parts + name_parts)} is a directory.",
-                        target="file",
-                    )
-                os.replace(up.temp, target)
-                stored.append((target, dir_parts + name_parts))
+            uploads = await _stream_multipart(request, self.pool.staging_dir, self.max_upload_bytes)
+            stored: list[tuple[str, os.stat_result, list[str]]] = []
+            try:
+                for up in uploads:
+                    name_parts = _name_parts(up.filename, "file name")
+                    parts = dir_parts + name_parts
+                    shown = _display(parts)
+                    parent = _open_dir_at(dir_fd, name_parts[:-1], shown, "file name")
+                    try:
+                        name = name_parts[-1]
+                        st = _lstat_at(parent, name)
+                        if st is not None and stat.S_ISLNK(st.st_mode):
+                            raise _symlink_refused(shown, "file name")
+                        if st is not None and stat.S_ISDIR(st.st_mode):
+                            raise validation_failed(f"{DATA_ROOT}/{shown} is a directory.", target="file")
+                        # rename() replaces a link put there meanwhile, never follows it
+                        try:
+                            os.replace(up.temp, name, dst_dir_fd=parent)
+                        except IsADirectoryError:
+                            raise validation_failed(f"{DATA_ROOT}/{shown} is a directory.", target="file") from None
+                        except FileNotFoundError:  # its directory was removed meanwhile
+                            raise PoolError(
+                                404, "FileNotFound",
+                                f"The directory of {DATA_ROOT}/{shown} was removed during the upload.",
+                                target="path",
+                            ) from None
+                        stored.append((name, os.stat(name, dir_fd=parent, follow_symlinks=False), parts))
+                    finally:
+                        os.close(parent)
+            finally:
+                for up in uploads:
+                    up.temp.unlink(missing_ok=True)
         finally:
-            for up in uploads:
-                up.temp.unlink(missing_ok=True)
+            os.close(dir_fd)
         session.touch(self.pool.clock())
         return session, stored
 
     async def files_upload(self, request: Request) -> Response:
         _api_version(request, CURRENT_VERSIONS, "files")
         session, stored = await self._upload(request)
-        target, parts = stored[0]
-        return JSONResponse(_file_entry(target, _display(parts[:-1])))
+        name, st, parts = stored[0]
+        return JSONResponse(_file_entry(name, _display(parts[:-1]), st))
 
     async def files_upload_legacy(self, request: Request) -> Response:
         _api_version(request, LEGACY_VERSIONS, "files/upload")
         _session, stored = await self._upload(request)
-        return JSONResponse(self._legacy_list([(t, _display(p)) for t, p in stored]))
+        return JSONResponse(self._legacy_list([(_display(p), st) for _name, st, p in stored]))
 
-    def _legacy_list(self, files: list[tuple[Path, str]]) -> dict[str, Any]:
+    def _legacy_list(self, files: list[tuple[str, os.stat_result]]) -> dict[str, Any]:
         value = []
         n = 1
-        for path, rel in files:
-            st = path.stat()
+        for rel, st in files:
             value.append(
                 {
                     "$id": str(n + 1),
@@ -670,38 +787,67 @@ class LocalPoolApp:
         version = _api_version(request, ALL_DATA_PLANE, "files")
         identifier = _identifier(request)
         session = self.pool.acquire(identifier)
-        directory, parts = self._dir(session, request)
-        if parts and not directory.is_dir():
-            raise PoolError(
-                404, "FileNotFound", f"No directory {DATA_ROOT}/{_display(parts)} in this session.",
-                target="path",
-            )
-        if version in LEGACY_ONLY:
-            entries = _walk(directory, recursive=True, files_only=True)
-            files = [(p, f"{rel}/{p.name}" if rel else p.name) for p, rel, _ in entries]
-            return JSONResponse(self._legacy_list(files))
-        recursive = request.query_params.get("recursive", "false").lower() in ("true", "1", "yes")
-        entries = _walk(directory, recursive=recursive)
+        dir_fd, _parts = self._dir(session, request)
+        try:
+            if version in LEGACY_ONLY:
+                entries = _walk(dir_fd, recursive=True, files_only=True)
+                files = [(f"{rel}/{name}" if rel else name, st) for name, rel, st in entries]
+                return JSONResponse(self._legacy_list(files))
+            recursive = request.query_params.get("recursive", "false").lower() in ("true", "1", "yes")
+            entries = _walk(dir_fd, recursive=recursive)
+        finally:
+            os.close(dir_fd)
         return JSONResponse(
-            {"value": [_file_entry(p, rel, st) for p, rel, st in entries], "nextLink": None}
+            {"value": [_file_entry(name, rel, st) for name, rel, st in entries], "nextLink": None}
         )
 
     async def file_get(self, request: Request) -> Response:
         _api_version(request, CURRENT_VERSIONS, "files/{name}")
         session = self.pool.acquire(_identifier(request))
-        target, parts = self._target(session, request, request.path_params["name"])
         try:
-            st = target.stat()
-        except OSError:
-            raise self._not_found(parts) from None
-        return JSONResponse(_file_entry(target, _display(parts[:-1]), st))
+            parent, name, parts = self._parent(session, request, request.path_params["name"])
+        except PoolError as exc:
+            raise self._not_found(self._parts_of(request)) if exc.status == 404 else exc from None
+        try:
+            st = _lstat_at(parent, name)
+        finally:
+            os.close(parent)
+        if st is None:
+            raise self._not_found(parts)
+        if stat.S_ISLNK(st.st_mode):
+            raise _symlink_refused(_display(parts), "name")
+        return JSONResponse(_file_entry(name, _display(parts[:-1]), st))
+
+    def _parts_of(self, request: Request) -> list[str]:
+        return _path_parts(request.query_params.get("path"), "path") + _name_parts(
+            request.path_params["name"]
+        )
 
     async def _content(self, request: Request, name: str) -> Response:
         session = self.pool.acquire(_identifier(request))
-        target, parts = self._target(session, request, name)
-        if not target.is_file():
+        try:
+            parent, last, parts = self._parent(session, request, name)
+        except PoolError as exc:
+            if exc.status == 404:
+                dir_parts = _path_parts(request.query_params.get("path"), "path")
+                raise self._not_found(dir_parts + _name_parts(name)) from None
+            raise
+        try:
+            try:
+                fd = os.open(last, _FILE_FLAGS, dir_fd=parent)
+            except FileNotFoundError:
+                raise self._not_found(parts) from None
+            except OSError as exc:
+                if exc.errno == errno.ELOOP or _is_symlink_at(parent, last):
+                    raise _symlink_refused(_display(parts), "name") from None
+                raise self._not_found(parts) from None
+        finally:
+            os.close(parent)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
             raise self._not_found(parts)
-        return FileResponse(target, media_type=_content_type(target.name))
+        return _FileStream(fd, st, _content_type(last))
 
     async def file_content(self, request: Request) -> Response:
         _api_version(request, CURRENT_VERSIONS, "files/{name}/content")
@@ -714,13 +860,23 @@ class LocalPoolApp:
     async def file_delete(self, request: Request) -> Response:
         _api_version(request, CURRENT_VERSIONS, "files/{name}")
         session = self.pool.acquire(_identifier(request))
-        target, parts = self._target(session, request, request.path_params["name"])
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.is_dir():
-            shutil.rmtree(target)
-        else:
-            raise self._not_found(parts)
+        try:
+            parent, name, parts = self._parent(session, request, request.path_params["name"])
+        except PoolError as exc:
+            raise self._not_found(self._parts_of(request)) if exc.status == 404 else exc from None
+        try:
+            st = _lstat_at(parent, name)
+            if st is None:
+                raise self._not_found(parts)
+            if stat.S_ISDIR(st.st_mode):
+                # fd-based and symlink-safe (shutil.rmtree.avoids_symlink_attacks)
+                shutil.rmtree(name, dir_fd=parent)
+            else:
+                os.unlink(name, dir_fd=parent)  # a symbolic link itself is removed, never followed
+        except FileNotFoundError:
+            raise self._not_found(parts) from None
+        finally:
+            os.close(parent)
         return Response(status_code=204)
 
     # ------------------------------------------------------ session and pool

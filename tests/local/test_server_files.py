@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -300,3 +301,90 @@ def test_truncated_or_malformed_multipart_is_400(pool_http: httpx.Client, identi
                            headers={"Content-Type": "multipart/form-data; boundary=zz"})
         assert r.status_code == 400, (body, r.text)
     assert pool_http.get("/files", params=params(identifier)).json()["value"] == []
+
+
+def test_no_symbolic_link_is_followed_even_inside_the_session_dir(
+    local_pool, pool_http: httpx.Client, identifier: str
+) -> None:
+    # Links are refused as such, not by where they point now: what a link points
+    # to can change between a check and the use of the path (TOCTOU), so the
+    # server reaches files through directory descriptors opened with O_NOFOLLOW.
+    assert upload(pool_http, identifier, "real.txt", b"mine", path="sub").status_code == 200
+    session = local_pool.pool.get(identifier)
+    os.symlink("sub", session.directory / "alias")  # a directory link that stays inside
+    os.symlink("sub/real.txt", session.directory / "file-link")
+    for r in (
+        pool_http.get("/files/real.txt/content", params=params(identifier, path="alias")),
+        pool_http.get("/files/real.txt", params=params(identifier, path="alias")),
+        pool_http.get("/files", params=params(identifier, path="alias")),
+        pool_http.get("/files/file-link/content", params=params(identifier)),
+        pool_http.get("/files/file-link", params=params(identifier)),
+        upload(pool_http, identifier, "new.txt", b"x", path="alias"),
+        upload(pool_http, identifier, "alias/new.txt", b"x"),
+        upload(pool_http, identifier, "file-link", b"x"),
+        pool_http.get("/files/content/alias/real.txt", params=params(identifier, LEGACY)),
+    ):
+        assert r.status_code == 400, (r.request.url, r.text)
+        assert "symbolic link" in r.json()["error"]["message"]
+    assert not (session.directory / "sub" / "new.txt").exists()
+    assert (session.directory / "sub" / "real.txt").read_bytes() == b"mine"
+    # DELETE removes a link itself, never what it points to
+    assert pool_http.delete("/files/file-link", params=params(identifier)).status_code == 204
+    assert not os.path.lexists(session.directory / "file-link")
+    assert (session.directory / "sub" / "real.txt").read_bytes() == b"mine"
+    r = pool_http.delete("/files/real.txt", params=params(identifier, path="alias"))
+    assert r.status_code == 400 and (session.directory / "sub" / "real.txt").exists()
+
+
+def test_a_directory_swapped_for_a_link_during_requests_never_leaks(
+    local_pool, pool_http: httpx.Client, identifier: str, tmp_path: Path
+) -> None:
+    import threading
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f.txt").write_text("top secret")
+    (outside / "outside-only.txt").write_text("x")
+    assert upload(pool_http, identifier, "f.txt", b"mine", path="d").status_code == 200
+    session = local_pool.pool.get(identifier)
+    d, real, link = session.directory / "d", session.directory / "d-real", session.directory / "d-link"
+    os.symlink(outside, link)
+    stop = threading.Event()
+
+    def flip() -> None:  # what code in the session could do, as fast as it can
+        while not stop.is_set():
+            for src, dst in ((d, real), (link, d), (d, link), (real, d)):
+                with contextlib.suppress(OSError):  # an upload may recreate d meanwhile
+                    os.rename(src, dst)
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        seen = set()
+        for _ in range(150):
+            r = pool_http.get("/files/f.txt/content", params=params(identifier, path="d"))
+            seen.add(r.status_code)
+            assert r.status_code in (200, 400, 404), r.text
+            assert b"secret" not in r.content
+            r = pool_http.get("/files", params=params(identifier, path="d"))
+            assert r.status_code in (200, 400, 404) and "outside-only" not in r.text, r.text
+            r = upload(pool_http, identifier, "planted.txt", b"x", path="d")
+            assert r.status_code in (200, 400, 404), r.text
+            assert not (outside / "planted.txt").exists()
+    finally:
+        stop.set()
+        flipper.join()
+    assert seen <= {200, 400, 404}
+    assert (outside / "f.txt").read_text() == "top secret"
+
+
+def test_a_fifo_in_the_session_dir_does_not_hang_a_download(
+    local_pool, pool_http: httpx.Client, identifier: str
+) -> None:
+    assert upload(pool_http, identifier, "x.txt", b"x").status_code == 200
+    session = local_pool.pool.get(identifier)
+    os.mkfifo(session.directory / "pipe")
+    r = pool_http.get("/files/pipe/content", params=params(identifier), timeout=10)
+    assert r.status_code == 404
+    r = pool_http.get("/files/x.txt/content", params=params(identifier))
+    assert r.content == b"x" and r.headers["content-length"] == "1" and "last-modified" in r.headers
