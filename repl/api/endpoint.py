@@ -20,6 +20,7 @@ from .dialects import ARM_API_VERSION
 from .errors import (
     ApiError,
     AuthError,
+    CapacityError,
     ForbiddenError,
     NotFoundError,
     bad_body,
@@ -96,6 +97,9 @@ def arm_error(resp: httpx.Response, ref: PoolRef, *, secrets: tuple[str, ...] = 
     elif isinstance(err, ForbiddenError):
         err.hint = ("you need a role that can read the pool (for example Reader) on resource group "
                     f"{ref.resource_group!r}")
+    elif isinstance(err, CapacityError):  # ARM throttling, not the pool's capacity
+        err.message = f"{what} was throttled (HTTP {resp.status_code})"
+        err.hint = (f"retry in {err.retry_after:g} s" if err.retry_after is not None else "retry shortly")
     elif isinstance(err, NotFoundError):
         err.message = (f"No session pool named {ref.pool!r} in resource group "
                        f"{ref.resource_group!r} of subscription {ref.subscription}")
@@ -132,7 +136,8 @@ async def get_arm_pool(http: httpx.AsyncClient, ref: PoolRef, *, arm_base: str =
 async def resolve_endpoint(pool: str, resource_group: str, subscription: str | None = None, *,
                            auth: AuthProvider, arm_base: str = ARM_BASE,
                            http: httpx.AsyncClient | None = None,
-                           environ: Mapping[str, str] = os.environ) -> tuple[str, PoolRef]:
+                           environ: Mapping[str, str] = os.environ,
+                           policy: RetryPolicy | None = None) -> tuple[str, PoolRef]:
     """(poolManagementEndpoint, PoolRef) of a pool named on the command line.
 
     ``auth`` must give ARM tokens (scope ``https://management.azure.com/.default``).
@@ -149,7 +154,7 @@ async def resolve_endpoint(pool: str, resource_group: str, subscription: str | N
     client = http or httpx.AsyncClient()
     try:
         data = await get_arm_pool(client, ref, arm_base=arm_base, auth=auth,
-                                  headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+                                  headers={"User-Agent": USER_AGENT, "Accept": "application/json"}, policy=policy)
     finally:
         if own:
             await client.aclose()

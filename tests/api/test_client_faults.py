@@ -581,3 +581,62 @@ async def test_async_polling_gives_up_at_the_deadline(client, monkeypatch):
     with pytest.raises(RequestTimeout) as ei:
         await client.execute("x", identifier="a", timeout=0.05, asynchronous=True)
     assert poll.call_count >= 2 and "still running" in str(ei.value)
+
+
+# --- ARM: the same retry policy as every other GET ---------------------------------------------------
+
+ARM_URL = ("https://management.azure.com/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/"
+           "sessionPools/pool1")
+ARM_POOL = {"name": "pool1", "properties": {"poolManagementEndpoint": EP,
+                                            "scaleConfiguration": {"maxConcurrentSessions": 9}}}
+
+
+@respx.mock
+async def test_arm_get_retries_429_and_5xx_with_retry_after(client, sleeps):
+    client.arm_auth = StaticToken("arm-token-secret")
+    route = respx.get(ARM_URL).mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(503), httpx.Response(504),
+        httpx.Response(200, json=ARM_POOL)])
+    assert (await client.arm_pool())["name"] == "pool1"
+    assert route.call_count == 4 and len(sleeps.calls) == 3 and sleeps.calls[0] == 3.0
+    assert route.calls.last.request.headers["user-agent"] == USER_AGENT
+
+
+@respx.mock
+async def test_arm_get_gives_up_after_the_bounded_retries(client, sleeps):
+    client.arm_auth = StaticToken("arm-token-secret")
+    route = respx.get(ARM_URL).mock(return_value=httpx.Response(502, text="<html>bad gateway</html>",
+                                                                headers={"content-type": "text/html"}))
+    with pytest.raises(ServerError) as ei:
+        await client.arm_pool()
+    assert route.call_count == 4 and len(sleeps.calls) == 3
+    assert "arm-token-secret" not in str(ei.value) + repr(ei.value)
+    route.side_effect = [httpx.Response(429, headers={"Retry-After": "1"})] * 4
+    with pytest.raises(CapacityError) as e2:
+        await client.arm_pool()
+    assert "throttled" in str(e2.value) and "retry in 1 s" in str(e2.value) and "capacity" not in str(e2.value)
+
+
+@respx.mock
+async def test_arm_connect_error_is_retried_and_401_refreshes_once(sleeps):
+    cred = FakeCredential()
+    c = SessionsClient(EP, AzureToken(credential=cred, clock=lambda: 10_000.0),
+                       retry_policy=RetryPolicy(sleep=sleeps))
+    route = respx.get(ARM_URL).mock(side_effect=[httpx.ConnectError("refused"), httpx.Response(401),
+                                                 httpx.Response(200, json=ARM_POOL)])
+    try:
+        assert (await c.arm_pool())["name"] == "pool1"
+    finally:
+        await c.aclose()
+    assert route.call_count == 3 and len(sleeps.calls) == 1
+    assert cred.scopes == ["https://management.azure.com/.default"] * 2
+
+
+@respx.mock
+async def test_resolve_endpoint_retries_like_the_client(sleeps):
+    from repl.api import resolve_endpoint
+
+    route = respx.get(ARM_URL).mock(side_effect=[httpx.Response(503), httpx.Response(200, json=ARM_POOL)])
+    ep, ref = await resolve_endpoint("pool1", "rg1", "sub1", auth=StaticToken("t0ken-xyz"),
+                                     policy=RetryPolicy(sleep=sleeps))
+    assert ep == EP and ref.pool == "pool1" and route.call_count == 2 and len(sleeps.calls) == 1

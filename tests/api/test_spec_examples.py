@@ -124,6 +124,27 @@ def test_recursive_listing_paths():
     assert [f.type for f in files] == ["directory", "directory", "file", "file"]
 
 
+def test_listing_paths_are_relative_to_mnt_data_not_to_the_listed_directory():
+    """The examples list ``path=test-directory`` with ``directory`` relative to it: a
+    FileInfo's path is from /mnt/data, so it can be downloaded or deleted as is."""
+    for rel in ("2025-10-02-preview/examples/SessionResourceFiles_List_Recursive.json",
+                "2025-10-02-preview/examples/SessionResourceFiles_List.json"):
+        data = json.loads((SPEC / "data-plane/preview" / rel).read_text())
+        path, body = data["parameters"]["path"], data["responses"]["200"]["body"]
+        files = parse_file_list(body, directory=path)
+        assert [f.path for f in files] == [
+            "/".join(p for p in (path, raw.get("directory"), raw["name"]) if p) for raw in body["value"]]
+        assert all(f.path.startswith("test-directory/") for f in files)
+    # An absolute /mnt/data directory from a server is taken as is.
+    [f] = parse_file_list({"value": [{"name": "a.txt", "directory": "/mnt/data/x/y"}]}, directory="x")
+    assert f.path == "x/y/a.txt"
+    # The answer about one named file (upload, metadata) is in the requested directory.
+    one = {"name": "a.txt", "directory": "sub", "type": "File"}
+    assert parse_upload(one, directory="sub", name="a.txt").path == "sub/a.txt"
+    assert parse_upload({"value": [{"properties": {"filename": "sub/a.txt", "size": 1}}]},
+                        directory="sub", name="a.txt").path == "sub/a.txt"
+
+
 def _tutorial_response() -> dict:
     text = TUTORIAL.read_text("utf-8")
     marker = 'You should see "status":"Success"'
