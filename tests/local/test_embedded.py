@@ -180,3 +180,77 @@ def test_garbage_request_is_refused_quietly(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "HTTP/1.1 400 Bad Request"
     assert out.stderr == ""
+
+
+def _kernels_under(directory: Path) -> dict[int, list[str]]:
+    """pid -> command line of the kernel processes whose session directory is under ``directory``."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(a.endswith("harness.js") for a in argv) and any(a.startswith(str(directory)) for a in argv):
+            found[int(entry.name)] = argv
+    return found
+
+
+def test_acajs_repl_serve_end_to_end(tmp_path: Path) -> None:
+    """`acajs-repl serve`: prints endpoint and token, its own "Try it" lines and the tutorial's
+    curl work as printed, and Ctrl-C stops every kernel and removes every directory."""
+    import shutil
+
+    from tests.local.test_server_execute import TUTORIAL_CURL
+
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        __import__("pytest").skip("curl or bash is not installed")
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACAJS_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repl", "serve", "--data-dir", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )
+    try:
+        printed = []
+        deadline = time.monotonic() + 30
+        while not printed or "Press Ctrl-C" not in printed[-1]:
+            line = proc.stdout.readline()
+            assert line and time.monotonic() < deadline, (printed, proc.stderr.read())
+            printed.append(line)
+        text = "".join(printed)
+        endpoint = re.search(r"endpoint:\s+(\S+)", text).group(1)
+        token = re.search(r"token:\s+(\S+)", text).group(1)
+        assert "max sessions 5" in text and "cooldown 300 s" in text  # the tutorial pool's defaults
+        try_it = [line.strip() for line in printed if line.startswith("  AUTH_HEADER=") or line.startswith("  curl ")]
+        assert len(try_it) == 2 and token in try_it[0]
+        mine = subprocess.run(["bash", "-c", "\n".join(try_it)], capture_output=True, text=True, timeout=60)
+        assert json.loads(mine.stdout)["result"]["executionResult"] == 42, mine
+        tutorial = subprocess.run(
+            ["bash", "-c", TUTORIAL_CURL], capture_output=True, text=True, timeout=60,
+            env={"PATH": os.environ["PATH"], "AUTH_HEADER": f"Authorization: Bearer {token}",
+                 "SESSION_POOL_MANAGEMENT_ENDPOINT": endpoint},
+        )
+        props = json.loads(tutorial.stdout)["properties"]
+        assert (props["status"], props["stdout"], props["stderr"], props["executionResult"]) == (
+            "Success", "hello-world\n", "", "")
+        kernels = _kernels_under(data)
+        # the session "test" (both curls), plus the refilled ready kernel once it is up
+        assert len(kernels) >= 1, kernels
+        tmpdirs = [Path(a.split("=", 1)[1]) for argv in kernels.values() for a in argv
+                   if a.startswith("--allow-fs-write=") and "acajs-kernel-tmp-" in a]
+        assert tmpdirs and all(p.is_dir() for p in tmpdirs)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Stopping" in proc.stdout.read()
+    for pid in kernels:  # gone, not just orphaned (the server waited for each)
+        assert not Path(f"/proc/{pid}").exists() or "harness.js" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    assert _kernels_under(data) == {}
+    assert [p for p in tmpdirs if p.exists()] == []
+    assert list(data.iterdir()) == []
