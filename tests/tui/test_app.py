@@ -11,7 +11,7 @@ from repl.tui.screens.main import ReplScreen
 from repl.tui.widgets.cell import CellView
 from repl.tui.widgets.countdown import EXPIRED_TEXT, Countdown
 from repl.tui.widgets.output_view import OutputView
-from repl.tui.widgets.side_panel import SidePanel
+from repl.tui.widgets.side_panel import BARS, SidePanel, sparkline
 
 from .conftest import run_code, settle
 
@@ -51,9 +51,10 @@ async def test_submit_shows_cell_with_output_value_and_timing(pool_settings):
         entries = screen.engine.history.entries()
         assert entries[-1].code == 'console.log("hi"); 6*7'
         assert entries[-1].status == "succeeded"
-        # The sparkline got the round trip.
+        # The sparkline got the round trip: one bar per run.
         panel = screen.query_one(SidePanel)
-        assert panel.query_one("#round-trips").data
+        bars = _text(panel.query_one("#round-trips"))
+        assert len(bars) == len(screen.engine.round_trips) == 1 and bars in BARS
         # Pool status came from pool-level calls.
         pool_text = _text(panel.query_one("#panel-pool"))
         assert "NodeLTS" in pool_text and "sessions" in pool_text
@@ -415,8 +416,8 @@ async def test_dot_commands_help_editor_mode_clear_and_save(pool_settings, tmp_p
         screen.editor.load_text(".help")
         await pilot.press("enter")
         await settle(pilot)
-        notes = [_text(n) for n in screen.transcript.query(".note")]
-        assert any(".session ID" in n for n in notes)
+        shown = "\n".join(_lines(screen.transcript.query(".help-table").last()))
+        assert ".session ID" in shown and ".export FILE.md" in shown
         # .editor: Enter is a newline, Ctrl+J runs.
         screen.editor.load_text(".editor")
         await pilot.press("enter")
@@ -816,3 +817,74 @@ async def test_top_level_await_shows_the_value_and_keeps_what_was_typed(pool_set
         assert "42" in _text(view.query_one(".out-value"))
         assert "await new Promise" in _text(view.query_one("#cell-code"))
         assert view.code == code
+
+
+def _lines(widget) -> list[str]:
+    """The lines a widget shows on screen, as plain text."""
+    return [widget.render_line(y).text.rstrip() for y in range(widget.size.height)]
+
+
+async def test_help_is_a_table_whose_long_summaries_wrap_in_their_column(pool_settings):
+    from repl.dotcommands import COMMANDS
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.load_text(".help")
+        await pilot.press("enter")
+        await settle(pilot)
+        table = screen.transcript.query(".help-table").last()
+        lines = _lines(table)
+        usage_width = max(len(c.usage) for c in COMMANDS)
+        column = lines[0].index(COMMANDS[0].summary)
+        assert column > usage_width
+        for spec in COMMANDS:
+            row = next(i for i, line in enumerate(lines) if line.lstrip().startswith(spec.usage + " "))
+            assert lines[row].index(spec.summary.split()[0]) == column
+        # At 80 columns some summaries wrap: the continuation stays in the summary column.
+        wrapped = [line for line in lines if line.strip() and not line[:column].strip()]
+        assert wrapped, lines
+        assert all(line[column] != " " for line in wrapped)
+
+
+async def test_empty_editor_shows_a_placeholder(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        editor = app.screen.editor
+        assert ".help" in "".join(_lines(editor))
+        await pilot.press("1")
+        await pilot.pause()
+        assert ".help" not in "".join(_lines(editor))
+
+
+def test_sparkline_one_bar_per_value_newest_right():
+    assert str(sparkline([], 10)) == ""
+    assert str(sparkline([10, 20, 30], 10)) == "▁▅█"
+    assert str(sparkline([5, 5], 10)) == BARS[len(BARS) // 2] * 2
+    assert str(sparkline(list(range(100)), 4)) == "▁▃▆█"  # the last 4 only, rescaled
+
+
+async def test_side_panel_fits_an_identifier_and_narrows_on_small_terminals(local_pool):
+    import uuid
+
+    settings = Settings(endpoint=local_pool.endpoint, token=local_pool.token, session=str(uuid.uuid4()))
+    app = AcajsApp(settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(SidePanel)
+        assert panel.display and not panel.has_class("-narrow")
+        lines = _lines(panel.query_one("#panel-identifier"))
+        assert lines[0].strip() == settings.session  # on one line, not broken
+        assert "copy" in "".join(lines)
+        assert not panel.query_one("#round-trips").display  # no empty chart before the first run
+        wide = panel.outer_size.width
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not panel.display or panel.has_class("-narrow")
+        panel.display = True
+        await pilot.pause()
+        assert panel.has_class("-narrow") and panel.outer_size.width < wide
+        transcript = app.screen.transcript
+        assert transcript.outer_size.width == 80 - panel.outer_size.width

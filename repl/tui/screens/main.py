@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from repl.engine import ReplEngine
 
 POOL_POLL_S = 15.0
+SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
+NARROW_BELOW = 100  # columns: a narrower side panel below this width
 
 
 # ---------------------------------------------------------------- messages
@@ -133,10 +135,14 @@ running execution.
     def on_mount(self) -> None:
         self.app.sub_title = "connecting…"
         panel = self.query_one(SidePanel)
-        panel.display = self.app.size.width >= 120
+        panel.display = self.app.size.width >= SIDE_PANEL_FROM
+        panel.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
         self._update_mode_line()
         self.editor.focus()
         self.call_after_refresh(self.connect)
+
+    def on_resize(self, event) -> None:
+        self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     @property
     def editor(self) -> InputEditor:
@@ -338,9 +344,8 @@ running execution.
             self.app.exit(0)
             return
         if name == "help":
-            from repl.dotcommands import help_text
-
-            self.transcript.add_note(Text(help_text()))
+            self.transcript.add_note(Text(".help", style="bold"), classes="note -command")
+            self.transcript.add_note(commands_table(), classes="note help-table")
             return
         if self.engine is None:
             self.notify(f"Not connected ({self._connect_error or 'still connecting'}).", severity="warning")
@@ -643,6 +648,24 @@ running execution.
             menu.action_dismiss()
             return True
         return False
+
+
+def commands_table():
+    """The dot-commands as a two-column table: a long summary wraps inside its
+    column instead of under the command names."""
+    from rich.table import Table
+
+    from repl.dotcommands import COMMANDS
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column(ratio=1)
+    for spec in COMMANDS:
+        table.add_row(spec.usage, spec.summary)
+    table.add_row("", "")
+    table.add_row("JavaScript", "Anything else is sent to the session. Paths with spaces: quote them.")
+    table.add_row("Keys", "F1 help for the focused area · Ctrl+P palette · Ctrl+B side panel")
+    return table
 
 
 def _explain(exc: BaseException) -> str:

@@ -57,6 +57,7 @@ def _javascript_language():
     return Language(tree_sitter_javascript.language()), query
 
 
+PLACEHOLDER = "JavaScript here · Enter runs · .help lists the commands · F1 help"
 _CLOSERS = frozenset("}])")
 _INDENT_UNIT = "  "  # continuation_indent's unit
 
@@ -139,6 +140,7 @@ Lines starting with a dot are commands: try `.help`.
             tab_behavior="indent",
             show_line_numbers=False,
             highlight_cursor_line=False,
+            placeholder=PLACEHOLDER,
             **kwargs,
         )
         self.editor_mode = False

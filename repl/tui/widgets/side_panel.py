@@ -6,9 +6,28 @@ from __future__ import annotations
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 
 from repl.tui.widgets.countdown import Countdown
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int) -> Text:
+    """The last ``width`` values as one bar character each (the newest on the
+    right), scaled from the smallest to the largest shown; equal values sit in
+    the middle."""
+    shown = list(values)[-width:] if width > 0 else []
+    if not shown:
+        return Text()
+    low, high = min(shown), max(shown)
+    span = high - low
+    out = []
+    for v in shown:
+        level = len(BARS) // 2 if span <= 0 else round((v - low) / span * (len(BARS) - 1))
+        out.append(BARS[level])
+    return Text("".join(out))
 
 
 def pool_lines(status) -> list[tuple[str, str]]:
@@ -62,7 +81,7 @@ session alive), the cooldown countdown and recent round-trip times.
         yield Label("Pool", classes="panel-title")
         yield Static(id="panel-pool", classes="panel-value")
         yield Label("Round trips", classes="panel-title")
-        yield Sparkline([], id="round-trips")
+        yield Static(id="round-trips", classes="panel-value")
         yield Static(id="round-trip-text", classes="panel-value")
 
     def on_mount(self) -> None:
@@ -91,13 +110,26 @@ session alive), the cooldown countdown and recent round-trip times.
         self.query_one("#panel-pool", Static).update(text)
 
     def show_round_trips(self, values: list[float]) -> None:
-        self.query_one("#round-trips", Sparkline).data = list(values)
+        self._round_trips = list(values)
+        bars = self.query_one("#round-trips", Static)
+        bars.update(sparkline(self._round_trips, self._bar_width()))
+        bars.display = bool(values)
         if values:
             last = values[-1]
             text = f"last {last:.0f} ms · min {min(values):.0f} · max {max(values):.0f}"
         else:
             text = "no runs yet"
         self.query_one("#round-trip-text", Static).update(Text(text, style="dim"))
+
+    _round_trips: list[float] = []
+
+    def _bar_width(self) -> int:
+        width = self.scrollable_content_region.width
+        return width if width > 0 else 30
+
+    def on_resize(self) -> None:
+        if self._round_trips:
+            self.query_one("#round-trips", Static).update(sparkline(self._round_trips, self._bar_width()))
 
     def action_copy_identifier(self) -> None:
         self.screen.action_copy_identifier() if hasattr(self.screen, "action_copy_identifier") else None
