@@ -241,6 +241,17 @@ def bench_node_e(n: int) -> dict[str, Any]:
     return summary(times)
 
 
+def http_parser() -> str:
+    """The HTTP implementation uvicorn's ``http="auto"`` (the pool's setting) picks."""
+    import uvicorn
+
+    try:
+        import httptools
+    except ImportError:
+        return f"h11 (uvicorn {uvicorn.__version__}, httptools not installed)"
+    return f"httptools {httptools.__version__} (uvicorn {uvicorn.__version__})"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warm", type=int, default=500, help="warm round trips per client (default 500)")
@@ -261,6 +272,7 @@ def main() -> int:
                 "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
                 "cpus": os.cpu_count(),
                 "loadavg_before": load_before,
+                "http_parser": http_parser(),
             }
         }
         results["warm"] = bench_warm(a.warm, base / "warm")
@@ -275,7 +287,7 @@ def main() -> int:
         return 0
     m = results["machine"]
     print(f"python {m['python']}, node {m['node']}, {m['cpus']} cpus, load average "
-          f"{m['loadavg_before'][0]:.2f} before / {m['loadavg_after'][0]:.2f} after")
+          f"{m['loadavg_before'][0]:.2f} before / {m['loadavg_after'][0]:.2f} after; HTTP parser {m['http_parser']}")
 
     def row(label: str, s: dict[str, float]) -> None:
         print(f"  {label:<44} p50 {s['p50']:8.2f} ms   p99 {s['p99']:8.2f} ms   (n={s['n']})")
