@@ -253,7 +253,8 @@ def error_from_response(
     """
     rid = request_id_from(headers)
     code, msg, kind = _parse_error_body(content, headers.get("content-type", ""))
-    code = code or headers.get("x-ms-error-code")
+    code = _scrub(code or headers.get("x-ms-error-code"), secrets)
+    rid = _scrub(rid, secrets)
     msg = _scrub(msg, secrets)
     if msg and len(msg) > 300:
         msg = msg[:297] + "..."

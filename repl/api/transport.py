@@ -8,6 +8,8 @@ nor a header (the token).
 
 from __future__ import annotations
 
+import logging
+import re
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,6 +22,30 @@ from .errors import ConnectError, RequestTimeout, retry_after_seconds
 from .retry import RetryPolicy
 
 _RETRY_STATUSES = (429, 502, 503, 504)
+_IDENTIFIER_RE = re.compile(r"(identifier=)[^&#\s\"']+")
+
+
+class _RedactIdentifiers(logging.Filter):
+    """httpx logs each request's URL at INFO; the ``identifier`` in its query is
+    access to the session, so it is replaced by ``***`` in those records. (Tokens
+    travel only in the Authorization header, which httpx never logs.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_IDENTIFIER_RE.sub(r"\1***", str(a)) if isinstance(a, (str, httpx.URL)) else a
+                                for a in record.args)
+        if isinstance(record.msg, str) and "identifier=" in record.msg:
+            record.msg = _IDENTIFIER_RE.sub(r"\1***", record.msg)
+        return True
+
+
+def _install_log_filter() -> None:
+    log = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactIdentifiers) for f in log.filters):
+        log.addFilter(_RedactIdentifiers())
+
+
+_install_log_filter()
 
 
 async def send(http: httpx.AsyncClient, policy: RetryPolicy, method: str, url: str, *, what: str,
