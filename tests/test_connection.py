@@ -118,3 +118,42 @@ async def test_close_right_after_open_is_quick() -> None:
         started = time.monotonic()
         await conn.aclose()
         assert time.monotonic() - started < 8
+
+
+def _child_processes() -> set[int]:
+    """Pids of this process's live (not zombie) children, from /proc."""
+    import os
+
+    me, kids = os.getpid(), set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            kids.add(int(entry.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see child processes")
+async def test_close_right_after_open_stops_the_server_and_its_kernels() -> None:
+    """aclose() before the pool's thread is up still stops it: the thread ends, the
+    port refuses, and no kernel process is left behind."""
+    import asyncio
+
+    before = _child_processes()
+    for _ in range(3):
+        conn = await open_connection(Settings())
+        pool = conn.pool
+        await conn.aclose()
+        assert pool is not None and not pool.running  # the server thread ended
+        with pytest.raises(httpx.ConnectError):
+            async with httpx.AsyncClient() as http:
+                await http.get(pool.endpoint + "/metadata", timeout=2)
+    deadline = time.monotonic() + 5
+    while _child_processes() - before and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert _child_processes() - before == set()
