@@ -888,3 +888,123 @@ async def test_side_panel_fits_an_identifier_and_narrows_on_small_terminals(loca
         assert panel.has_class("-narrow") and panel.outer_size.width < wide
         transcript = app.screen.transcript
         assert transcript.outer_size.width == 80 - panel.outer_size.width
+
+
+async def test_running_cell_shows_a_spinner_and_the_elapsed_time(pool_settings):
+    import re
+    import time
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 1500) {}; 'done'")
+        await pilot.press("ctrl+j")
+        view = screen.cell_views()[-1]
+        seen = set()
+        deadline = time.monotonic() + 10
+        while view.running and len(seen) < 3 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+            m = re.search(r"([⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]) running (\d+\.\d) s", _text(view.query_one("#cell-head")))
+            if m:
+                seen.add(m.groups())
+        assert len(seen) >= 3, seen  # the spinner turns and the time goes up while it runs
+        assert view.has_class("-running")
+        assert "running… Esc stops waiting" in _text(screen.query_one("#mode-line"))
+        await settle(pilot)
+        assert view.state == "succeeded" and not view.has_class("-running")
+        assert "running" not in _text(view.query_one("#cell-head"))
+        assert not screen.query_one("#mode-line").display
+
+
+async def test_session_attach_and_delete_through_the_ui(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+
+        async def command(text: str) -> str:
+            screen.editor.load_text(text)
+            await pilot.press("enter")
+            await settle(pilot)
+            return _text(list(screen.transcript.query(".note"))[-1])
+
+        first = screen.engine.identifier
+        await run_code(pilot, "let kept = 'state'")
+        await command(".new")
+        assert screen.engine.identifier != first
+        assert "ReferenceError" in (await run_code(pilot, "kept")).output_text()
+        # .session ID attaches to the first session: its state is there.
+        await command(f".session {first}")
+        assert screen.engine.identifier == first
+        assert first in app.sub_title and first in _text(screen.query_one("#panel-identifier"))
+        assert "'state'" in (await run_code(pilot, "kept")).output_text()
+        # .delete removes it on the server: the next run starts fresh.
+        assert "deleted" in (await command(".delete")).lower()
+        view = await run_code(pilot, "typeof kept")
+        assert "'undefined'" in view.output_text()
+
+
+async def test_editor_highlights_javascript_after_the_first_frame(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        editor = app.screen.editor
+        assert editor.language == "javascript"
+        editor.load_text("const answer = 42 // note")
+        await pilot.pause()
+        styles = {span[2] for spans in editor._highlights.values() for span in spans}
+        assert {"keyword", "number", "comment"} <= styles
+
+
+async def test_side_panel_copies_the_identifier(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(SidePanel)
+        panel.focus()
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == pool_settings.session
+        await pilot.press("escape")  # back to the editor
+        await pilot.pause()
+        assert app.screen.editor.has_focus
+
+
+async def test_malformed_service_answer_is_a_cell_not_a_crash(local_pool):
+    import httpx
+    import respx
+
+    endpoint = "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/r/sessionPools/p"
+    settings = Settings(endpoint=endpoint, token="t0ken", session="garbage")
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="eastus.dynamicsessions.io").mock(
+            return_value=httpx.Response(200, content=b"<html>proxy login</html>", headers={"content-type": "text/html"})
+        )
+        mock.route(host="management.azure.com").mock(return_value=httpx.Response(200, content=b"not json"))
+        app = AcajsApp(settings)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await settle(pilot)
+            view = await run_code(pilot, "1")
+            assert view.state == "error" and view.has_class("-service")
+            assert _text(view.query_one(".service-error"))
+            assert app.is_running
+            await pilot.press(*"2")
+            assert app.screen.editor.text == "2"
+
+
+async def test_enter_sends_a_genuine_syntax_error_and_ctrl_enter_always_runs(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"1 +* 2")  # not unfinished, just wrong: the server says so
+        await pilot.press("enter")
+        await settle(pilot)
+        view = screen.cell_views()[-1]
+        assert view.code == "1 +* 2" and view.state == "failed"
+        assert "SyntaxError" in view.output_text()
+        await pilot.press(*"[1, 2")
+        await pilot.press("ctrl+enter")  # where the terminal reports it: always runs
+        await settle(pilot)
+        assert screen.cell_views()[-1].code == "[1, 2"

@@ -48,6 +48,9 @@ class Tmux:
     def screen(self) -> str:
         return self("capture-pane", "-p", "-t", "t")
 
+    def screen_with_colours(self) -> str:
+        return self("capture-pane", "-p", "-e", "-t", "t")
+
     def send(self, *keys: str) -> None:
         self("send-keys", "-t", "t", *keys)
 
@@ -132,6 +135,28 @@ def test_installed_app_runs_code_on_the_embedded_pool(tmux, tmp_path):
     tmux.send("Escape")  # back to the editor
     tmux.wait_for(r"\^j Run")  # the footer shows the editor's keys again
     # .exit leaves cleanly.
+    tmux.type(".exit")
+    tmux.send("Enter")
+    tmux.wait_for(r"EXIT=0")
+
+
+@pytest.mark.parametrize("theme", ["light", "nosuch"])
+def test_installed_app_takes_theme_from_the_command_line(tmux, tmp_path, theme):
+    env = {
+        "ACAJS_CONFIG_DIR": str(tmp_path / "config"),
+        "ACAJS_DATA_DIR": str(tmp_path / "data"),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+    }
+    tmux.start(f"{installed_command()} --theme {theme}", env, width=100, height=30)
+    tmux.wait_for(r"\^j Run", r"local pool")
+    coloured = tmux.screen_with_colours()
+    white = "48;2;255;255;255" in coloured  # the light theme's background (#FFFFFF)
+    if theme == "light":
+        assert white
+    else:  # an unknown theme: a notification and the default (dark) theme, no crash
+        tmux.wait_for(r"Unknown theme 'nosuch'; using 'dark'")
+        assert not white
     tmux.type(".exit")
     tmux.send("Enter")
     tmux.wait_for(r"EXIT=0")
