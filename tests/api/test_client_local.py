@@ -311,3 +311,27 @@ async def test_legacy_list_of_a_subdirectory_gives_paths_from_mnt_data(legacy, i
     assert up.path == "a/b/c.txt"
     assert [f.path for f in await legacy.list_files(identifier, directory="a")] == ["a/b/c.txt"]
     assert [f.path for f in await legacy.list_files(identifier)] == ["a/b/c.txt"]
+
+
+async def test_upload_and_download_are_streamed(client, identifier, tmp_path):
+    """A 24 MB file goes up and comes back without the client holding it in memory."""
+    import tracemalloc
+
+    size = 24 * 1024 * 1024
+    src = tmp_path / "big.bin"
+    with open(src, "wb") as f:
+        for _ in range(size // (1024 * 1024)):
+            f.write(os.urandom(1024 * 1024))
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        up = await client.upload(identifier, src)
+        _, peak_up = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        got = await client.download(identifier, "big.bin", tmp_path / "back.bin")
+        _, peak_down = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert up.size == size and got == size
+    assert peak_up < size // 4 and peak_down < size // 4, (peak_up, peak_down)
+    assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
