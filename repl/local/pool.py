@@ -147,6 +147,7 @@ class SessionPool:
         self._start_sem = asyncio.Semaphore(2 * (os.cpu_count() or 2))
         self._sessions: dict[str, Session] = {}
         self._ready: list[tuple[Path, Kernel]] = []
+        self._ready_changed = asyncio.Event()  # set (and cleared) whenever a ready kernel is added
         self._refilling = 0
         self._refill_failures = 0
         self._tasks: set[asyncio.Task] = set()
@@ -480,6 +481,7 @@ class SessionPool:
 
     async def _refill_one(self) -> None:
         directory = None
+        kernel: Kernel | None = None
         try:
             async with self._refill_sem:
                 if self._refill_failures:
@@ -497,7 +499,12 @@ class SessionPool:
                 await self._discard(directory, kernel)
             else:
                 self._ready.append((directory, kernel))
+                self._ready_changed.set()
+                self._ready_changed.clear()
         except asyncio.CancelledError:
+            # close() gave up waiting: the kernel (if it started) must not outlive the pool
+            if kernel is not None:
+                await self._kill_quietly(kernel)
             if directory is not None:
                 shutil.rmtree(directory, True)
             raise
@@ -522,11 +529,14 @@ class SessionPool:
     async def wait_ready(self, count: int | None = None, timeout: float = 30.0) -> None:
         """Wait until ``count`` (default: ``settings.ready``) ready kernels wait."""
         want = self.settings.ready if count is None else count
-        deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while len(self._ready) < want:
-            if time.monotonic() > deadline:
+            left = deadline - loop.time()
+            if left <= 0:
                 raise TimeoutError(f"only {len(self._ready)} of {want} ready kernels started")
-            await asyncio.sleep(0.005)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready_changed.wait(), left)
 
     # ------------------------------------------------------------------- helpers
     def _new_dir(self) -> Path:

@@ -288,3 +288,62 @@ def test_expired_sessions_make_room_before_the_reaper_runs(clocked) -> None:
         assert c.get("/files", params={"api-version": V, "identifier": newcomer}).status_code == 200
         listed = {s["identifier"] for s in c.get("/listSessions", params={"api-version": V}).json()["sessions"]}
         assert listed == {newcomer}
+
+
+async def test_ready_kernels_are_refilled_with_bounded_concurrency(tmp_path: Path) -> None:
+    from repl.local.kernel import Kernel
+    from repl.local.pool import SessionPool
+
+    running = peak = 0
+
+    async def counting_factory(directory: Path, settings: PoolSettings) -> Kernel:  # real kernels, counted
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            return await Kernel.start(workdir=directory, settings=settings)
+        finally:
+            running -= 1
+
+    pool = SessionPool(PoolSettings(ready=5, data_dir=tmp_path), kernel_factory=counting_factory,
+                       refill_concurrency=2)
+    await pool.start()
+    try:
+        await pool.wait_ready(5)
+        assert peak == 2
+        kernels = [k for _, k in pool._ready]
+        assert len({k.pid for k in kernels}) == 5 and all(k.alive for k in kernels)
+        # each was warmed up (one execution) before it was offered
+        assert all(k._seq == 1 for k in kernels)
+    finally:
+        await pool.close()
+    assert not any(k.alive for k in kernels)
+
+
+async def test_a_ready_kernel_cancelled_while_warming_up_is_killed(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+
+    import repl.local.pool as pool_module
+    from repl.local.kernel import Kernel
+    from repl.local.pool import SessionPool
+
+    warming = asyncio.Event()
+    started: list[Kernel] = []
+
+    class StuckWarmUp(SessionPool):
+        @staticmethod
+        async def _warm_up(kernel: Kernel) -> None:  # a warm-up that never ends
+            started.append(kernel)
+            warming.set()
+            await asyncio.Event().wait()
+
+    monkeypatch.setattr(pool_module, "CLOSE_GRACE_S", 0.0)  # close() cancels at once
+    pool = StuckWarmUp(PoolSettings(ready=1, data_dir=tmp_path))
+    await pool.start()
+    await asyncio.wait_for(warming.wait(), 30)
+    kernel = started[0]
+    assert kernel.alive
+    await pool.close()
+    assert not kernel.alive
+    await asyncio.wait_for(kernel.wait(), 10)  # the process has ended, not just been signalled
+    assert list(tmp_path.iterdir()) == []
