@@ -184,3 +184,16 @@ async def test_after_a_success_a_404_never_changes_the_dialect(client):
     with pytest.raises(NotFoundError):
         await client.execute("1", identifier="s")
     assert cur.call_count == 2 and leg.call_count == 0 and client.dialect == "current"
+
+
+@respx.mock
+async def test_old_style_404_pool_full_is_capacity_not_a_refusal(client):
+    """A 404 whose code says the pool is full (old docs) is no reason to change dialect."""
+    from repl.api import CapacityError
+
+    cur = respx.post(f"{EP}/executions").mock(return_value=httpx.Response(
+        404, json={"error": {"code": "SessionPoolCapacityExceeded", "message": "full"}}))
+    leg = respx.post(f"{EP}/code/execute").mock(return_value=httpx.Response(200, json=OK_LEGACY))
+    with pytest.raises(CapacityError):
+        await client.execute("1", identifier="s")
+    assert cur.call_count == 1 and leg.call_count == 0 and client.dialect == "current"
