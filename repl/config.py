@@ -71,8 +71,15 @@ FLAG_NAMES: dict[str, str] = {
     "timeout": "--timeout",
 }
 
-# Identifier characters the service accepts (API.md §1).
-_ID_EXTRA = set("_|}{[]:\";'<>?/.,@#$%^&*()-+=!~` ")
+# Identifier characters the service accepts besides ASCII letters and digits (API.md §1;
+# no space: the space in API.md's list is Markdown code-span padding).
+_ID_EXTRA = frozenset("_|}{[]:\";'<>?/.,@#$%^&*()-+=!~`")
+IDENTIFIER_RULE = "1-256 characters of A-Z a-z 0-9 and _|}{[]:\";'<>?/.,@#$%^&*()-+=!~`"
+
+
+def is_valid_identifier(value: str) -> bool:
+    """Whether the service accepts ``value`` as a session identifier."""
+    return 1 <= len(value) <= 256 and all((c.isascii() and c.isalnum()) or c in _ID_EXTRA for c in value)
 
 
 class ConfigError(Exception):
@@ -368,11 +375,9 @@ def _url(name: str, value: str, src: str, path: Path) -> str:
 
 
 def _check_identifier(value: str, src: str, path: Path) -> None:
-    ok = 1 <= len(value) <= 256 and all((c.isascii() and c.isalnum()) or c in _ID_EXTRA for c in value)
-    if not ok:
+    if not is_valid_identifier(value):
         raise ConfigError(
-            f"{_where(src, path)}: session {value!r} is not a valid identifier; expected 1-256 "
-            "characters of A-Z a-z 0-9 and _|}{[]:\";'<>?/.,@#$%^&*()-+=!~`",
+            f"{_where(src, path)}: session {value!r} is not a valid identifier; expected {IDENTIFIER_RULE}",
             path=path if src.startswith("file ") else None,
             key="session",
         )

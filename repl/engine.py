@@ -75,6 +75,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from repl.api.errors import ApiError, AuthError, ConnectError, ForbiddenError
 from repl.api.models import FileInfo, PoolStatus
+from repl.config import IDENTIFIER_RULE, is_valid_identifier
 from repl.cooldown import DEFAULT_PERIOD_S, Cooldown
 from repl.dotcommands import DotCommand, DotCommandError, help_text, parse
 from repl.history import History
@@ -99,6 +100,15 @@ class CommandResult:
     @property
     def ok(self) -> bool:
         return self.kind != "error"
+
+
+def strip_trailing_blank_lines(code: str) -> str:
+    """``code`` without the whitespace-only lines at its end (the last line with
+    text keeps its own trailing spaces)."""
+    lines = code.split("\n")
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
 
 
 def new_identifier() -> str:
@@ -155,6 +165,9 @@ class ReplEngine:
 
     # ------------------------------------------------------------------ code
     def prepare(self, code: str) -> Cell:
+        # Blank lines at the end (the two that force a run, or an indent left by
+        # Enter) mean nothing to JavaScript: neither sent nor kept in the history.
+        code = strip_trailing_blank_lines(code)
         self.execution_count += 1
         sent = code
         try:
@@ -281,8 +294,8 @@ class ReplEngine:
 
     async def attach(self, identifier: str) -> CommandResult:
         identifier = identifier.strip()
-        if not identifier or len(identifier) > 256 or any(c.isspace() for c in identifier):
-            return CommandResult("A session identifier is 1-256 characters without spaces.", "error")
+        if not is_valid_identifier(identifier):
+            return CommandResult(f"Not a session identifier: it is {IDENTIFIER_RULE}.", "error")
         self.identifier = identifier
         self.cooldown.reset()
         try:

@@ -187,3 +187,17 @@ def test_describe_never_shows_the_token(cfgdir: Path) -> None:
     assert ("token", "set", "env ACAJS_TOKEN") in rows
     rows = describe(Settings())
     assert ("token", "not set", "default") in rows
+
+
+def test_session_identifier_rule_is_the_pools(cfgdir: Path) -> None:
+    """The identifiers config accepts are exactly those the local pool accepts (no space)."""
+    from repl.config import is_valid_identifier
+    from repl.local.server import IDENTIFIER_CHARS
+
+    for code in range(0x20, 0x7F):
+        c = chr(code)
+        assert is_valid_identifier(f"a{c}b") == (c in IDENTIFIER_CHARS), repr(c)
+    assert is_valid_identifier("x" * 256) and not is_valid_identifier("x" * 257)
+    assert not is_valid_identifier("") and not is_valid_identifier("café")
+    with pytest.raises(ConfigError, match="--session.*'my session' is not a valid identifier"):
+        load_settings(ns(session="my session"), env_for(cfgdir))

@@ -189,6 +189,8 @@ async def test_new_session_and_attach(engine: ReplEngine, conn: Connection, hist
     assert "no such session" in res.message and other.identifier == "never-used-" + first
     res = await other.attach("has space")
     assert res.kind == "error" and other.identifier == "never-used-" + first
+    res = await other.attach("caf\u00e9")  # the service takes ASCII only: refused before any request
+    assert res.kind == "error" and "A-Z a-z 0-9" in res.message and other.identifier == "never-used-" + first
     await conn.client.delete_session(second)
 
 
@@ -361,3 +363,17 @@ async def test_an_unexpected_client_exception_never_escapes(local_pool, history:
         assert cell.error and "RuntimeError" in cell.error and "bug in a lower layer" in cell.error
     finally:
         await conn.aclose()
+
+
+async def test_trailing_blank_lines_are_neither_sent_nor_kept(engine: ReplEngine, history: History) -> None:
+    """The two blank lines that force a run (and an indent Enter left) are dropped."""
+    cell = await engine.run("[1,\n  2]\n  \n  ")
+    assert cell.code == "[1,\n  2]" and cell.sent_code == "[1,\n  2]"
+    assert cell.execution.status is ExecutionStatus.SUCCEEDED
+    forced = await engine.run("1 +\n\n\n")  # forced while incomplete: the server says why
+    assert forced.code == forced.sent_code == "1 +"
+    assert forced.execution.status is ExecutionStatus.FAILED
+    assert "evalmachine.<anonymous>:1" in forced.execution.stderr  # no blank lines after the code
+    kept = await engine.run("'a  '  ")  # the last line with text keeps its spaces
+    assert kept.code == "'a  '  "
+    assert [e.code for e in history.entries()] == ["[1,\n  2]", "1 +", "'a  '  "]

@@ -82,7 +82,7 @@ async def test_alt_enter_and_escape_enter_force_a_run(pool_settings, data_dir):
             h.type("\x1b\r")  # Escape then Enter (= Alt+Enter): sent as it is
             await h.wait_for("failed", after=m)
             cell = engine.transcript.cells[-1]
-            assert cell.code.startswith("[1,\n") and cell.execution is not None
+            assert cell.code == "[1," and cell.execution is not None  # the indent line is not sent
             assert cell.status == "failed"  # the server reported the syntax error
             assert "SyntaxError" in h.since(m)
             await h.idle_prompt()
@@ -305,3 +305,26 @@ async def test_ctrl_x_ctrl_e_edits_the_block_in_editor_and_runs_it(pool_settings
             assert engine.transcript.cells[-1].code.strip() == "21 * 2"
             assert re.search(r"^42$", h.since(m), re.M)
             assert await h.exit() == 0
+
+
+async def test_two_blank_lines_force_a_run_and_are_not_sent(pool_settings, data_dir):
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        async with run_repl(engine) as h:
+            await h.idle_prompt()
+            buf = h.repl.session.default_buffer
+            m = h.mark()
+            h.type("[1,\r")
+            await h.wait_for(lambda: buf.text == "[1,\n  ")
+            h.type("2\r")
+            await h.wait_for(lambda: buf.text == "[1,\n  2\n  ")  # still open: a newline
+            h.type("\r")
+            await h.wait_for(lambda: buf.text == "[1,\n  2\n  \n  ")  # one blank line: still open
+            assert len(engine.transcript) == 0
+            h.type("\r")  # the second blank line forces the run
+            await h.wait_for("failed", after=m)
+            cell = engine.transcript.cells[-1]
+            assert cell.code == cell.sent_code == "[1,\n  2"
+            assert "evalmachine.<anonymous>:2" in cell.execution.stderr  # the error is on the code's last line
+            assert await h.exit() == 0
+    entries = [json.loads(line) for line in (data_dir / "history.jsonl").read_text().splitlines()]
+    assert [e["code"] for e in entries] == ["[1,\n  2"]
