@@ -117,7 +117,6 @@ class SessionsClient:
         self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT})
         self._headers = {"User-Agent": USER_AGENT}
         self._origin = self._origin_of(endpoint)
-        self._host = urlsplit(endpoint).netloc
         self._exec_timeouts: dict[float, httpx.Timeout] = {}
         self._exec_url: tuple[tuple[str, str, str] | None, str] = (None, "")  # last execute URL
 
@@ -203,18 +202,28 @@ class SessionsClient:
         refuses, nothing is learnt and the last answer is returned.
         """
         tried: list[tuple[str, str]] | None = None
+        catch_up = 2  # re-sends when a concurrent operation changed the pair meanwhile
         while True:
-            url, extra = build(self.dialect, self.api_version)
+            used = (self.dialect, self.api_version)
+            url, extra = build(*used)
             resp = await self._send(method, url, what=what, identifier=identifier, **kw, **extra)
+            current = (self.dialect, self.api_version) == used
             if resp.is_success:
-                self._dialect_known = True
-                return resp
-            if self._dialect_known:
+                if current:
+                    self._dialect_known = True
                 return resp
             if file_op and resp.status_code == 404 and await self._missing_file(resp):
-                self._dialect_known = True  # the route exists: it is the file that does not
+                if current:
+                    self._dialect_known = True  # the route exists: it is the file that does not
                 return resp
             if not await self._unsupported(resp):
+                return resp
+            if not current and catch_up:
+                catch_up -= 1  # another operation fell back (or settled) meanwhile: use its pair
+                if kw.get("stream"):
+                    await resp.aclose()
+                continue
+            if self._dialect_known:
                 return resp
             if self._can_fall_back:
                 if kw.get("stream"):

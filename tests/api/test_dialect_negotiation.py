@@ -197,3 +197,23 @@ async def test_old_style_404_pool_full_is_capacity_not_a_refusal(client):
     with pytest.raises(CapacityError):
         await client.execute("1", identifier="s")
     assert cur.call_count == 1 and leg.call_count == 0 and client.dialect == "current"
+
+
+@respx.mock
+async def test_concurrent_first_operations_share_one_fall_back(client, tmp_path: Path):
+    """An execute and a listing sent together, both refused: one falls back, the other follows."""
+    import asyncio
+
+    server = LegacyOnlyServer("400-not-supported")
+    server.files["x.txt"] = b"abc"
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.02)  # both requests are in flight before either answer arrives
+        return server(request)
+
+    respx.route(url__startswith=EP).mock(side_effect=slow)
+    ex, files = await asyncio.gather(client.execute("1", identifier="s"), client.list_files("s"))
+    assert ex.ok and [f.name for f in files] == ["x.txt"]
+    assert (client.dialect, client.api_version) == ("legacy", LEGACY_V)
+    assert sum(1 for _, _, v in server.calls if v == CURRENT_V) == 2
+    assert sum(1 for _, _, v in server.calls if v == LEGACY_V) == 2
