@@ -271,7 +271,7 @@ class SessionsClient:
         """The error for a failed file operation: a 404 names the missing file when the
         answer says so (or the endpoint has already answered in this dialect)."""
         err = await self._error(resp, what, identifier=identifier)
-        if resp.status_code == 404 and not isinstance(err, MissingFileError):
+        if type(err) is NotFoundError:  # a 404 that is not "pool full" (CapacityError)
             target = f"/mnt/data/{path}".rstrip("/")
             if self._dialect_known or await self._missing_file(resp):
                 return MissingFileError(

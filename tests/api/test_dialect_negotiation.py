@@ -197,6 +197,13 @@ async def test_old_style_404_pool_full_is_capacity_not_a_refusal(client):
     with pytest.raises(CapacityError):
         await client.execute("1", identifier="s")
     assert cur.call_count == 1 and leg.call_count == 0 and client.dialect == "current"
+    # Same for a file operation, also once the dialect is known.
+    respx.get(f"{EP}/files").mock(return_value=httpx.Response(200, json={"value": []}))
+    await client.list_files("s")
+    respx.get(f"{EP}/files/a.txt").mock(return_value=httpx.Response(
+        404, json={"error": {"code": "SessionPoolCapacityExceeded", "message": "full"}}))
+    with pytest.raises(CapacityError):
+        await client.file_info("s", "a.txt")
 
 
 @respx.mock
