@@ -335,3 +335,19 @@ async def test_upload_and_download_are_streamed(client, identifier, tmp_path):
     assert up.size == size and got == size
     assert peak_up < size // 4 and peak_down < size // 4, (peak_up, peak_down)
     assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
+
+
+async def test_service_errors_over_real_http(client, identifier):
+    """The local pool's own 400s map to the right classes, with its request id, no identifier."""
+    from repl.api import BadRequestError, SessionNotFoundError
+
+    with pytest.raises(SessionNotFoundError) as ei:
+        await client.get_session(identifier)  # never used: no such session
+    assert ei.value.code == "SessionWithIdentifierNotFound" and ei.value.request_id
+    assert str(ei.value).endswith(f"(request id {ei.value.request_id})") and identifier not in str(ei.value)
+    bad = "not allowed: é"
+    with pytest.raises(BadRequestError) as e2:
+        await client.execute("1", identifier=bad)
+    assert e2.value.code == "SessionRequestValidationFailed" and e2.value.status_code == 400
+    assert bad not in str(e2.value) and e2.value.request_id
+    assert client.dialect == "current"  # a validation error is no reason to change dialect
