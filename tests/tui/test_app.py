@@ -824,6 +824,13 @@ def _lines(widget) -> list[str]:
     return [widget.render_line(y).text.rstrip() for y in range(widget.size.height)]
 
 
+def _frame_lines(widget) -> list[str]:
+    """The screen lines a widget covers, border included, as plain text."""
+    region = widget.region
+    strips = widget.screen._compositor.render_strips()
+    return [strips[y].text[region.x : region.right] for y in range(region.y, region.bottom)]
+
+
 async def test_help_is_a_table_whose_long_summaries_wrap_in_their_column(pool_settings):
     from repl.dotcommands import COMMANDS
 
@@ -1008,3 +1015,64 @@ async def test_enter_sends_a_genuine_syntax_error_and_ctrl_enter_always_runs(poo
         await pilot.press("ctrl+enter")  # where the terminal reports it: always runs
         await settle(pilot)
         assert screen.cell_views()[-1].code == "[1, 2"
+
+
+async def test_countdown_on_the_editor_frame_when_the_side_panel_is_hidden(pool_settings, clock):
+    app = AcajsApp(pool_settings, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        panel = screen.query_one(SidePanel)
+        assert not panel.display  # 80 columns: no room for the panel
+        editor = screen.editor
+        assert not editor.border_subtitle  # nothing to count before the first run
+        await run_code(pilot, "1")
+        countdown = screen.query_one("#countdown", Countdown)
+        left = screen.engine.cooldown.remaining()
+        countdown.tick()
+        await pilot.pause()
+        assert "left" in str(editor.border_subtitle)
+        frame = _frame_lines(editor)[-1]
+        assert f"session {int(left + 0.999) // 60}:" in frame
+        clock.advance(left - 30)
+        countdown.tick()
+        await pilot.pause()
+        assert "session 0:30 left" in _frame_lines(editor)[-1]
+        assert "warning" in str(editor.border_subtitle)
+        clock.advance(31)
+        countdown.tick()
+        await pilot.pause()
+        assert "session expired" in _frame_lines(editor)[-1]
+        # The panel shown: the countdown is there, not on the frame.
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert panel.display and not editor.border_subtitle
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert "session expired" in _frame_lines(editor)[-1]
+
+
+async def test_footer_keeps_the_key_hints_that_matter_on_a_narrow_terminal(pool_settings):
+    from repl.tui.widgets.footer import KeyHints
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        footer = screen.query_one(KeyHints)
+        wide = _lines(footer)[0]
+        for hint in ("^j Run", "f1 Help", "f2 History", "^r Search history", "^o $EDITOR", "^q Quit", "^p palette"):
+            assert hint in wide
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 1000) {}")
+        await pilot.press("ctrl+j")
+        await pilot.pause()
+        assert screen.cell_views()[-1].running
+        narrow = _lines(footer)[0]
+        assert len(narrow) <= 80 and "…" not in narrow
+        for hint in ("^j Run", "f1 Help", "esc Stop waiting", "^q Quit", "^p palette"):
+            assert hint in narrow, narrow
+        assert "f2 History" not in narrow  # dropped first; still in F1 and the palette
+        await settle(pilot)
+        assert "Stop waiting" not in _lines(footer)[0]

@@ -444,6 +444,22 @@ running execution.
     def action_toggle_side_panel(self) -> None:
         panel = self.query_one(SidePanel)
         panel.display = not panel.display
+        self._show_compact_countdown()
+
+    def on_countdown_changed(self, message: Countdown.Changed) -> None:
+        self._show_compact_countdown()
+
+    def _show_compact_countdown(self) -> None:
+        """With the side panel hidden (a narrow terminal), the cooldown shows
+        on the editor's frame: time left, in the warning / error colour near
+        and at expiry."""
+        summary, level = self.query_one("#countdown", Countdown).summary
+        editor = self.editor
+        if self.query_one(SidePanel).display or not summary:
+            editor.border_subtitle = None
+            return
+        colour = {"warning": "$text-warning", "expired": "$text-error"}.get(level)
+        editor.border_subtitle = f"[{colour}]{summary}[/]" if colour else summary
 
     def action_focus_transcript(self) -> None:
         cells = self.cell_views()

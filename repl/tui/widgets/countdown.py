@@ -8,6 +8,7 @@ tests drive time) once a second, or when :meth:`tick` is called.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 
 WARN_BELOW_S = 60.0
@@ -30,9 +31,25 @@ for the session and is corrected from the server's `expireAt` after each run.
 Pool status polling never touches the session.
 """
 
+    class Changed(Message):
+        """The one-line summary changed (for a compact countdown elsewhere).
+
+        ``level``: idle | ok | warning | expired."""
+
+        def __init__(self, summary: str, level: str) -> None:
+            super().__init__()
+            self.summary = summary
+            self.level = level
+
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
         self.cooldown = None
+        self.summary = ("", "idle")
+
+    def _summarise(self, summary: str, level: str) -> None:
+        if (summary, level) != self.summary:
+            self.summary = (summary, level)
+            self.post_message(self.Changed(summary, level))
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)
@@ -48,17 +65,20 @@ Pool status polling never touches the session.
         if cd is None:
             self.add_class("-idle")
             self.update("not connected")
+            self._summarise("", "idle")
             return
         text = Text()
         if not cd.started:
             self.add_class("-idle")
             text.append(f"{format_remaining(cd.period_s)} (starts with the first run)")
             self.update(text)
+            self._summarise("", "idle")
             return
         if cd.expired:
             self.add_class("-expired")
             text.append(EXPIRED_TEXT, style="bold")
             self.update(text)
+            self._summarise("session expired", "expired")
             return
         left = cd.remaining()
         if left < WARN_BELOW_S:
@@ -68,3 +88,4 @@ Pool status polling never touches the session.
         text.append("█" * filled)
         text.append("░" * (BAR_WIDTH - filled), style="dim")
         self.update(text)
+        self._summarise(f"session {format_remaining(left)} left", "warning" if left < WARN_BELOW_S else "ok")

@@ -24,6 +24,11 @@ class KeyHints(Static):
     }
     """
 
+    # When the hints do not fit, these go first (in this order): each is also
+    # in F1's key list and the palette. Run, Help, Stop waiting, Quit and the
+    # palette key stay.
+    DROP_FIRST = ("history", "external_editor", "history_search", "toggle_side_panel")
+
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
         self._render_hints()
@@ -54,6 +59,7 @@ class KeyHints(Static):
             hints = self.hints()
         except Exception:  # during shutdown the screen may be gone
             return
+        hints = self._fit(hints)
         key_style = f"bold {self.app.current_theme.accent or ''}".strip()
         text = Text(no_wrap=True, overflow="ellipsis")
         for display, description, key in hints:
@@ -62,3 +68,21 @@ class KeyHints(Static):
         text.append(" ")
         self.update(text)
         self.border_subtitle = None
+
+    def _fit(self, hints: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        width = self.size.width or self.app.size.width
+
+        def length(items) -> int:
+            return sum(len(d) + len(desc) + 3 for d, desc, _ in items) + 1
+
+        if length(hints) <= width:
+            return hints
+        bindings = self.screen.active_bindings
+        for action in self.DROP_FIRST:
+            hints = [h for h in hints if h[2] not in bindings or bindings[h[2]].binding.action != action]
+            if length(hints) <= width:
+                break
+        return hints
+
+    def on_resize(self) -> None:
+        self._render_hints()
