@@ -5,13 +5,15 @@ millisecond for typical input).
 
 ``needs_more_input(source) -> bool``, like the Node REPL:
 
-- True (continue) when the input ends inside something unfinished: an
-  unterminated string, template literal, block comment or regex, open
+- True (continue) when the input ends inside something unfinished: a
+  template literal, a block comment, a string whose line ends with ``\\``, open
   brackets/braces/parens (``foo(``, ``if (x) {``), or a trailing operator or
   statement head (``1 +``, ``x =>``, ``if (x)``, ``a.``).
 - False (run) for a complete program, for empty input, and for a genuine
   syntax error that no continuation could fix (``x = 1)``, ``let let = 1; f(``,
-  a string broken by a newline): it is sent and the server reports it.
+  a string broken by a newline), and for a quoted string or regex still open
+  at the end (``"abc``, ``/ab``: the newline would break it, as the Node REPL
+  knows): it is sent and the server reports it.
 - False for a one-line dot-command (``.upload "my file``), valid or not: the
   front end hands it to the engine, which reports usage errors.
 - False when the input ends with two blank lines (see
@@ -66,6 +68,7 @@ class Scan:
     lines: list[int] = field(default_factory=list)  # line of each opener
     end: str = "code"  # "code" | "string" | "template" | "block_comment" | "regex" | "line_comment"
     end_closer: str = ""  # text that closes the unterminated token at the end
+    end_body: str = ""  # an unterminated regex's text after its opening `/`
     last: str = ""  # last significant token in code ("" if none)
     last_kind: str = ""  # "value" | "punct" | "keyword" | "open"
 
@@ -237,7 +240,7 @@ def scan(source: str) -> Scan:
                 continue
             k = _REGEX_BODY.match(source, j).end()
             if k >= n:
-                s.end, s.end_closer = "regex", "/"
+                s.end, s.end_closer, s.end_body = "regex", "/", source[j:]
                 return s
             c = source[k]
             if c == "/":
@@ -252,7 +255,7 @@ def scan(source: str) -> Scan:
             closer = "x" if tail.endswith("\\") and (len(tail) - len(tail.rstrip("\\"))) % 2 else ""
             if _REGEX_CLASS_TAIL.match(tail) or c == "[":
                 closer += "]"
-            s.end, s.end_closer = "regex", closer + "/"
+            s.end, s.end_closer, s.end_body = "regex", closer + "/", source[j:]
             return s
         else:  # dotnum
             i = j
@@ -289,6 +292,12 @@ def needs_more_input(source: str) -> bool:
         return False  # a clean parse is a complete program
     sc = scan(source)
     if sc.error:
+        return False
+    if (sc.end == "regex" and sc.end_body.strip()) or (sc.end == "string" and not sc.end_closer.startswith("\n")):
+        # A quoted string or a regex open at the end: the newline Enter would add
+        # breaks it, so nothing typed on the next line can fix it (the Node REPL
+        # says "Invalid or unexpected token" at once). Only `\` at the end of a
+        # string continues it; a lone `/` at the end is more likely a division.
         return False
     head = "\n" if sc.end == "line_comment" else sc.end_closer
     closers = _closers(sc)

@@ -32,9 +32,8 @@ CONTINUE = [
     "foo( // a comment after the paren",
     "foo({\n  a: [\n    1,",
     # strings, templates, comments, regexes
-    '"abc',
-    "'it\\'s",
     '"line continued \\',
+    "'it\\'s \\",
     "`abc",
     "`line one\nline two",
     "let x = `${",
@@ -43,8 +42,7 @@ CONTINUE = [
     "`a ${ {x: 1",
     "/* a block comment",
     "x = 1 /* still open",
-    "a = /ab",
-    "a = /[/",
+    "x = {} /",  # a lone slash at the end: a division to come, not a regex
     # trailing operators and statement heads
     "1 +",
     "x = 1 +\n",
@@ -125,6 +123,14 @@ SYNTAX_ERROR_SENT = [
     "let 1x = 2",
     '"a\nb"',  # a string broken by a newline
     "a = /ab\nc/",  # a regex broken by a newline
+    # a quoted string or regex open at the end: a newline cannot continue it
+    '"abc',
+    "'it\\'s",
+    "f('abc",
+    "`${'abc",
+    "a = /ab",
+    "a = /[/",
+    "a = /ab\\",
     "if (x) {\n  y = ;\n",
     "foo(1 2",
 ]
