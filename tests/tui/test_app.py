@@ -1076,3 +1076,28 @@ async def test_footer_keeps_the_key_hints_that_matter_on_a_narrow_terminal(pool_
         assert "f2 History" not in narrow  # dropped first; still in F1 and the palette
         await settle(pilot)
         assert "Stop waiting" not in _lines(footer)[0]
+
+
+async def test_history_entries_are_one_line_each_with_status_and_time(pool_settings):
+    import re
+
+    from repl.tui.widgets.history_screen import HistoryScreen
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await run_code(pilot, "function add(a, b) {\n  return a + b\n}")
+        await run_code(pilot, "throw new Error('x'.repeat(120))")
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        options = app.screen.query_one("#history-list")
+        assert options.option_count >= 2
+        lines = [line.strip(" ▊▎▔▁") for line in _lines(options)]
+        newest, older = lines[0], lines[1]
+        assert re.match(r"✗ (\d\d-\d\d )?\d\d:\d\d  throw new Error\('x'", newest) and newest.endswith("…"), lines
+        assert re.match(r"✓ (\d\d-\d\d )?\d\d:\d\d  function add\(a, b\) \{ ⏎…$", older), lines
+        # The preview shows the whole block.
+        await pilot.press("down")
+        await pilot.pause()
+        assert "return a + b" in _text(app.screen.query_one("#history-preview"))

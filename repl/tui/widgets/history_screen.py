@@ -4,6 +4,8 @@ entry into the editor, Escape closes."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -20,6 +22,25 @@ def _first_line(code: str, width: int = 60) -> str:
     if len(line) > width:
         line = line[: width - 1] + "…"
     return line + (" ⏎…" if more else "")
+
+
+STATUS_MARKS = {"succeeded": ("✓", "green"), "failed": ("✗", "red"), "timed_out": ("✗", "red"),
+                "error": ("!", "yellow"), "abandoned": ("…", "yellow")}
+
+
+def entry_label(entry) -> Text:
+    """One line per entry, never wrapped: status mark, time, then the code's
+    first line (cut with an ellipsis where the list is narrow)."""
+    label = Text(no_wrap=True, overflow="ellipsis", end="")
+    mark, colour = STATUS_MARKS.get(entry.status or "", ("·", "default"))
+    label.append(f"{mark} ", style=colour)
+    when = entry.timestamp
+    if when is not None:
+        when = when.astimezone()
+        today = when.date() == datetime.now().astimezone().date()
+        label.append(when.strftime("%H:%M" if today else "%m-%d %H:%M") + "  ", style="dim")
+    label.append(_first_line(entry.code, 200))
+    return label
 
 
 class HistoryScreen(ModalScreen[str | None]):
@@ -65,15 +86,7 @@ Type to filter (case-insensitive substring), **Up/Down** to choose,
         self._entries = entries
         options = []
         for entry in entries:
-            label = Text(_first_line(entry.code))
-            meta = []
-            if entry.status:
-                meta.append(entry.status)
-            if entry.time:
-                meta.append(entry.time[:16].replace("T", " "))
-            if meta:
-                label.append("  " + " · ".join(meta), style="dim")
-            options.append(Option(label))
+            options.append(Option(entry_label(entry)))
         ol = self.query_one("#history-list", OptionList)
         ol.clear_options()
         ol.add_options(options)
