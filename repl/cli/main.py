@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from repl import __version__
 
@@ -40,6 +41,13 @@ Precedence: command line > environment > config file > defaults
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr (exit 2), pointing at ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def _common(suppress: bool) -> argparse.ArgumentParser:
     """Connection flags shared by the REPL and every subcommand."""
     p = argparse.ArgumentParser(add_help=False)
@@ -63,7 +71,7 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="acajs-repl",
         description="A JavaScript REPL on Azure Container Apps dynamic sessions (NodeLTS). "
         "Without a subcommand it starts the interactive REPL; when stdin is not a terminal, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repl.cli.output import EXIT_USAGE, fail, guarded
+from repl.cli.output import EXIT_OK, EXIT_SERVICE, EXIT_USAGE, fail, guarded
 
 
 def pool_settings_from_args(args: argparse.Namespace):
@@ -51,8 +51,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def go() -> int:
         from repl.local.embedded import serve
 
-        result = serve(pool_settings_from_args(args))
-        return int(result or 0)
+        result = serve(pool_settings_from_args(args))  # prints why it could not start
+        # 1 there means the pool could not start (address in use, no Node.js):
+        # exit 3, like every command whose pool cannot be reached, not 1 ("the code failed").
+        return EXIT_SERVICE if result else EXIT_OK
 
     try:
         return guarded(go)

@@ -72,7 +72,7 @@ async def main_async(settings: Settings, *, reason: str | None = None,
             if reason:
                 printer.notice(f"line mode: {reason}")
             printer.message(f"Cannot connect: {exc}", "error")
-            return 1
+            return 3  # as the CLI: the service could not be reached
         try:
             engine = ReplEngine(
                 connection,

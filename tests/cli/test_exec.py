@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlsplit
 from pathlib import Path
 
 from .conftest import Cli, Served, free_port
@@ -47,6 +48,14 @@ def test_usage_errors_exit_2(cli: Cli, tmp_path: Path) -> None:
     r = cli("exec", "1", "--no-such-flag")
     assert r.returncode == 2
     assert "--no-such-flag" in r.stderr
+    assert r.stderr.count("\n") == 1 and "--help" in r.stderr  # one line, not the usage block
+
+    r = cli("files", "--session", "s")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("acajs-repl files: ") and "ACTION" in r.stderr
+
+    r = cli("exec", "1", "--timeout", "soon")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "'soon'" in r.stderr
 
     r = cli("exec", "1", "--endpoint", "not-a-url")
     assert r.returncode == 2
@@ -192,6 +201,13 @@ def test_serve_refuses_bad_flags(cli: Cli) -> None:
     assert r.returncode == 2 and "--max-sessions" in r.stderr
     r = cli("serve", "--egress", "sometimes")
     assert r.returncode == 2
+
+
+def test_serve_on_a_port_in_use_exits_3(served: Served, cli: Cli) -> None:
+    port = urlsplit(served.endpoint).port
+    r = cli("serve", "--port", str(port))
+    assert r.returncode == 3, (r.returncode, r.stderr)
+    assert r.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in r.stderr and "in use" in r.stderr
 
 
 def test_api_version_picks_the_dialect(remote: Cli) -> None:

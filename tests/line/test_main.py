@@ -63,3 +63,19 @@ async def test_main_async_runs_code_writes_history_honours_no_color_and_patches_
     colours = [c for c in re.findall(r"\x1b\[([0-9;]*)m", out.raw)
                if any(p.startswith(("3", "4", "9", "10")) and p not in ("39", "49") for p in c.split(";") if p)]
     assert colours == []
+
+
+async def test_main_async_that_cannot_connect_says_why_and_exits_3(data_dir, tmp_path, monkeypatch):
+    from repl.config import Settings
+
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))  # no az profile: no default subscription
+    with create_pipe_input() as pipe:
+        out = CaptureOutput()
+        with create_app_session(input=pipe, output=out):
+            code = await asyncio.wait_for(
+                main_async(Settings(pool="p", resource_group="rg"), reason="TERM=dumb"), DEADLINE_S
+            )
+    assert code == 3
+    assert out.text.count("line mode: TERM=dumb") == 1
+    assert "Cannot connect:" in out.text and "subscription" in out.text
