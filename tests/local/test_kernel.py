@@ -513,6 +513,9 @@ SANDBOX_PROBES = {
     "child_process": "child_process.execSync('echo hi').toString()",
     "worker": "new worker_threads.Worker('1', {eval: true})",
     "addon": "process.dlopen({exports: {}}, '/nonexistent.node')",
+    # no links at all: a symbolic or hard link could expose outside files to the files API
+    "symlink": "fs.symlinkSync('ok.txt', 'link-inside')",
+    "hardlink_outside": "fs.linkSync('/etc/hostname', 'hard-link')",
 }
 
 
