@@ -90,7 +90,8 @@ class LineRepl:
             history=SharedHistory(engine.history),
             key_bindings=build_key_bindings(lambda: self.editor_mode,
                                             dumb_echo=self._dumb_echo if self.dumb else None),
-            bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.editor_mode),
+            bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.editor_mode,
+                                                     width=self._columns()),
             completer=_completer(engine),
             complete_while_typing=False,
             style=STYLE,
@@ -102,6 +103,12 @@ class LineRepl:
             tempfile_suffix=".js",
             mouse_support=False,
         )
+
+    def _columns(self) -> int | None:
+        try:
+            return self.session.output.get_size().columns
+        except Exception:  # no size known: the whole toolbar
+            return None
 
     def _dumb_echo(self, text: str) -> None:
         self.session.output.write(text)

@@ -33,19 +33,36 @@ def last_round_trip(engine: ReplEngine) -> float | None:
     return None
 
 
-def toolbar_fragments(engine: ReplEngine, *, editor_mode: bool = False) -> Fragments:
+def toolbar_fragments(engine: ReplEngine, *, editor_mode: bool = False, width: int | None = None) -> Fragments:
+    """The toolbar; with ``width`` (the terminal's columns) it is fitted: the
+    connection label goes first, then the identifier is shortened, so the
+    cooldown and the round trip always show."""
+    variants = [(False, True), (False, False), (True, True), (True, False)]
+    frags: Fragments = []
+    for short, label in variants:
+        frags = _fragments(engine, editor_mode=editor_mode, short_id=short, label=label)
+        if width is None or sum(len(t) for _, t in frags) <= width:
+            break
+    return frags
+
+
+def _fragments(engine: ReplEngine, *, editor_mode: bool, short_id: bool, label: bool) -> Fragments:
     sep = ("class:toolbar.key", " · ")
-    frags: Fragments = [("", f" session {engine.identifier}"), sep]
+    ident = engine.identifier
+    if short_id and len(ident) > 9:
+        ident = ident[:8] + "…"
+    frags: Fragments = [("", f" session {ident}"), sep]
     frags += cooldown_fragments(engine)
     frags.append(sep)
     rt = last_round_trip(engine)
     frags.append(("", f"round trip {_ms(rt)}" if rt is not None else "round trip –"))
-    frags.append(sep)
-    frags.append(("", engine.connection.label))
+    if label:
+        frags.append(sep)
+        frags.append(("", engine.connection.label))
     if editor_mode:
         frags += [sep, ("class:toolbar.warn", "editor mode: Alt+Enter runs")]
     return frags
 
 
-def toolbar_text(engine: ReplEngine, *, editor_mode: bool = False) -> str:
-    return "".join(t for _, t in toolbar_fragments(engine, editor_mode=editor_mode))
+def toolbar_text(engine: ReplEngine, *, editor_mode: bool = False, width: int | None = None) -> str:
+    return "".join(t for _, t in toolbar_fragments(engine, editor_mode=editor_mode, width=width))

@@ -110,9 +110,10 @@ class Harness:
 
 
 @asynccontextmanager
-async def run_repl(engine: ReplEngine, *, colour: bool = True, notice: str | None = None) -> AsyncIterator[Harness]:
+async def run_repl(engine: ReplEngine, *, colour: bool = True, notice: str | None = None,
+                   columns: int = 120) -> AsyncIterator[Harness]:
     with create_pipe_input() as pipe:
-        out = CaptureOutput()
+        out = CaptureOutput(columns=columns)
         with create_app_session(input=pipe, output=out) as app_session:
             repl = LineRepl(engine, colour=colour, notice=notice, banner=True)
             task = asyncio.create_task(repl.run())

@@ -328,3 +328,20 @@ async def test_two_blank_lines_force_a_run_and_are_not_sent(pool_settings, data_
             assert await h.exit() == 0
     entries = [json.loads(line) for line in (data_dir / "history.jsonl").read_text().splitlines()]
     assert [e["code"] for e in entries] == ["[1,\n  2"]
+
+
+async def test_toolbar_fits_an_80_column_terminal(pool_settings, data_dir):
+    """Cooldown and round trip always show: the label goes, then the identifier is shortened."""
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        async with run_repl(engine, columns=80) as h:
+            await h.idle_prompt()
+            m = h.mark()
+            h.type("1\r")
+            await h.wait_for("succeeded", after=m)
+            short = re.escape(engine.identifier[:8]) + "…"
+            pattern = rf"session {short} · cooldown \d+ s left · round trip \d+ ms *$"
+            await h.wait_for(lambda: re.search(pattern, h.since(m), re.M) is not None, after=m)
+            assert len(toolbar_text(engine, width=80)) <= 80
+            assert engine.identifier in toolbar_text(engine, width=200)  # whole when it fits
+            assert engine.connection.label in toolbar_text(engine, width=200)
+            assert await h.exit() == 0
