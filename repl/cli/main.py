@@ -25,7 +25,8 @@ exit codes (exec, run, code on stdin and the other subcommands):
   1  the code failed (threw, timed out, or the kernel died)
   2  usage or configuration error (bad flag, bad config file)
   3  the service could not be reached or refused the request
-     (connection refused, authentication, role missing, pool full, 5xx)
+     (connection refused, authentication, role missing, pool full,
+     no such session or file, 5xx); for serve: the pool cannot start
 
 With no endpoint configured, every command runs on an embedded local pool that
 lives as long as the command. To keep a session across invocations

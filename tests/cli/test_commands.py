@@ -193,3 +193,23 @@ def test_pool_unreachable_exits_3(cli: Cli) -> None:
             "--token", "t")
     assert r.returncode == 3
     assert "could not read any status" in r.stderr and "unreachable" in r.stderr
+
+
+def test_readme_config_example_is_accepted_and_its_key_ids_exist(cli: Cli) -> None:
+    """The config file shown in the README loads, and its [keys] ids are real binding ids."""
+    import re
+    import tomllib
+
+    from repl.tui.app import all_binding_ids
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    cfg = Path(cli.env["ACAJS_CONFIG_DIR"]) / "config.toml"
+    cfg.write_text(example, encoding="utf-8")
+    r = cli("config", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    keys = tomllib.loads(example)["keys"]
+    assert keys and set(keys) <= set(all_binding_ids()), set(keys) - set(all_binding_ids())
+    for binding, spec in keys.items():
+        assert data[f"keys.{binding}"] == {"value": spec, "source": f"file {cfg}"}
