@@ -347,3 +347,33 @@ async def test_a_ready_kernel_cancelled_while_warming_up_is_killed(tmp_path: Pat
     assert not kernel.alive
     await asyncio.wait_for(kernel.wait(), 10)  # the process has ended, not just been signalled
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["delete", "close"])
+async def test_an_execution_in_flight_ends_at_once_when_its_session_goes(tmp_path: Path, how: str) -> None:
+    import asyncio
+
+    from repl.local.pool import DELETED_NOTE, SessionPool
+
+    pool = SessionPool(PoolSettings(ready=1, data_dir=tmp_path))
+    await pool.start()
+    try:
+        await pool.wait_ready(1)
+        ident = str(uuid.uuid4())
+        record = pool.start_execution(ident, "while (true) {}", timeout=60)
+        await asyncio.sleep(0)  # the ready kernel takes it: no other await before the code is sent
+        kernel = pool.get(ident).kernel
+        assert kernel is not None and kernel._exec is not None  # running in Node now
+        t0 = time.monotonic()
+        if how == "delete":
+            assert await pool.delete(ident)
+        else:
+            await pool.close()
+        await asyncio.wait_for(record.done.wait(), 10)
+        assert time.monotonic() - t0 < 5  # not the 60 s timeout
+        assert record.status == "Failed" and record.state_lost
+        assert record.stderr.endswith(DELETED_NOTE), record.stderr
+        assert not kernel.alive
+    finally:
+        await pool.close()
+    assert list(tmp_path.iterdir()) == []
