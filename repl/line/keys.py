@@ -8,6 +8,8 @@
   always run.
 - ``.editor`` mode: Enter inserts a newline (except after a one-line
   dot-command); Alt+Enter / Ctrl+J run.
+- ``)``, ``]`` or ``}`` typed on an indent-only line removes one indent level
+  first, so the closer lines up with the line that opened the block.
 
 Ctrl+C (cancel the input), Ctrl+D (exit on an empty line) and Ctrl+R (reverse
 history search) are prompt-toolkit's own bindings of ``PromptSession``.
@@ -23,7 +25,7 @@ from prompt_toolkit.enums import DEFAULT_BUFFER
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from repl.dotcommands import is_dot_command
-from repl.js.completeness import continuation_indent, needs_more_input
+from repl.js.completeness import INDENT, continuation_indent, needs_more_input, scan
 
 PROMPT = "js> "
 CONTINUATION = "... "
@@ -42,6 +44,15 @@ def enter_action(text: str, *, editor_mode: bool = False) -> str:
     except Exception:  # a parser problem must not trap the user in the editor
         incomplete = False
     return "newline" if incomplete else "run"
+
+
+def _in_code(text: str) -> bool:
+    """Whether the end of ``text`` is code (not string or template content)."""
+    try:
+        sc = scan(text)
+    except Exception:
+        return False
+    return not sc.error and sc.end == "code" and not (sc.stack and sc.stack[-1] == "`")
 
 
 def build_key_bindings(editor_mode: Callable[[], bool] = lambda: False, *,
@@ -73,6 +84,20 @@ def build_key_bindings(editor_mode: Callable[[], bool] = lambda: False, *,
         dumb_echo(CONTINUATION)
         for ch in indent:
             buf.insert_text(ch)
+
+    if dumb_echo is None:  # a dumb terminal would not show the deletion
+
+        def _closer(event: KeyPressEvent) -> None:
+            """A closing bracket typed on an indent-only line goes back one level
+            (as in the full-screen editor), lining up with the line that opened it."""
+            buf = event.current_buffer
+            before = buf.document.current_line_before_cursor
+            if before and not before.strip() and not buf.selection_state and _in_code(buf.document.text_before_cursor):
+                buf.delete_before_cursor(min(len(before), len(INDENT)))
+            buf.insert_text(event.data)
+
+        for ch in ")]}":
+            kb.add(ch, filter=focused)(_closer)
 
     @kb.add("escape", "enter", filter=focused)
     @kb.add("c-j", filter=focused)

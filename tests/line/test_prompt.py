@@ -60,7 +60,7 @@ async def test_enter_continues_incomplete_block_with_dots(pool_settings, data_di
             assert len(engine.transcript) == 0
             h.type("}\r")
             await h.wait_for(lambda: len(engine.transcript) == 1 and not engine.transcript.cells[0].running)
-            assert engine.transcript.cells[0].code == "function twice(a) {\n  return a * 2\n  }"
+            assert engine.transcript.cells[0].code == "function twice(a) {\n  return a * 2\n}"  # `}` dedented
             assert "... " in h.output.text  # the continuation prompt was shown
             echoed = h.output.raw[m:]
             assert sgr_before(echoed, "function") != sgr_before(echoed, "twice")  # highlighted input
@@ -344,4 +344,25 @@ async def test_toolbar_fits_an_80_column_terminal(pool_settings, data_dir):
             assert len(toolbar_text(engine, width=80)) <= 80
             assert engine.identifier in toolbar_text(engine, width=200)  # whole when it fits
             assert engine.connection.label in toolbar_text(engine, width=200)
+            assert await h.exit() == 0
+
+
+async def test_a_closer_on_an_indent_only_line_dedents_but_not_inside_a_template(pool_settings, data_dir):
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        async with run_repl(engine) as h:
+            await h.idle_prompt()
+            buf = h.repl.session.default_buffer
+            h.type("const o = {\ra: [\r")
+            await h.wait_for(lambda: buf.text == "const o = {\n  a: [\n    ")
+            h.type("1\r]")
+            await h.wait_for(lambda: buf.text == "const o = {\n  a: [\n    1\n  ]")
+            h.type("\r}")
+            await h.wait_for(lambda: buf.text.endswith("\n  ]\n}"))
+            m = h.mark()
+            h.type("\r")
+            await h.wait_for("succeeded", after=m)
+            await h.idle_prompt()
+            h.type("`a\r  }")  # template content: typed as it is
+            await h.wait_for(lambda: buf.text == "`a\n  }")
+            h.type("\x03")
             assert await h.exit() == 0
