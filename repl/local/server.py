@@ -245,7 +245,9 @@ def _open_dir_fd(fd: int, parts: list[str], shown: str, what: str, *, create: bo
             try:
                 child = os.open(part, _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
-                if isinstance(exc, FileNotFoundError):
+                if isinstance(exc, FileNotFoundError) or (
+                    isinstance(exc, NotADirectoryError) and not create and not _is_symlink_at(fd, part)
+                ):
                     raise PoolError(
                         404, "FileNotFound", f"No directory {DATA_ROOT}/{shown} in this session.",
                         target=what,

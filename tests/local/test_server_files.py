@@ -388,3 +388,19 @@ def test_a_fifo_in_the_session_dir_does_not_hang_a_download(
     assert r.status_code == 404
     r = pool_http.get("/files/x.txt/content", params=params(identifier))
     assert r.content == b"x" and r.headers["content-length"] == "1" and "last-modified" in r.headers
+
+
+def test_a_file_used_as_a_directory(pool_http: httpx.Client, identifier: str) -> None:
+    assert upload(pool_http, identifier, "plain.txt", b"x").status_code == 200
+    for r in (
+        pool_http.get("/files", params=params(identifier, path="plain.txt")),
+        pool_http.get("/files/a.txt", params=params(identifier, path="plain.txt")),
+        pool_http.get("/files/a.txt/content", params=params(identifier, path="plain.txt")),
+        pool_http.delete("/files/a.txt", params=params(identifier, path="plain.txt")),
+    ):
+        assert r.status_code == 404, (r.request.url, r.text)
+        assert r.json()["error"]["code"] == "FileNotFound"
+    for r in (upload(pool_http, identifier, "a.txt", b"x", path="plain.txt"),
+              upload(pool_http, identifier, "plain.txt/a.txt", b"x")):
+        assert r.status_code == 400, r.text
+        assert "not a directory" in r.json()["error"]["message"]
