@@ -1101,3 +1101,42 @@ async def test_history_entries_are_one_line_each_with_status_and_time(pool_setti
         await pilot.press("down")
         await pilot.pause()
         assert "return a + b" in _text(app.screen.query_one("#history-preview"))
+
+
+def test_cap_text_bounds_lines_and_characters():
+    from repl.tui.widgets.output_view import HEAD_LINES, MAX_LINE_CHARS, TAIL_LINES, cap_text
+
+    small = cap_text("a\nb\n")
+    assert not small.capped and small.head == "a\nb"
+    many = cap_text("".join(f"{i}\n" for i in range(1000)))
+    assert many.head.split("\n") == [str(i) for i in range(HEAD_LINES)]
+    assert many.tail.split("\n") == [str(i) for i in range(1000 - TAIL_LINES, 1000)]
+    assert many.hidden_lines == 1000 - HEAD_LINES - TAIL_LINES
+    assert many.notice() == f"{many.hidden_lines:,} lines hidden"
+    one_long = cap_text("z" * 50_000)
+    assert one_long.total_lines == 1 and one_long.hidden_lines == 0
+    assert one_long.head == "z" * MAX_LINE_CHARS + "…"
+    assert one_long.notice() == f"{50_000 - MAX_LINE_CHARS:,} characters not shown"
+
+
+async def test_one_huge_line_is_capped_on_screen_and_kept_in_full(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        view = await run_code(pilot, "console.log('x'.repeat(900000)); 'y'.repeat(300000)")
+        assert view.state == "succeeded"
+        out = view.query_one(".out-stdout", OutputView)
+        assert out.full_text == 'x' * 900_000 + '\n'
+        assert "characters not shown" in _text(out) and len(_text(out)) < 5_000
+        value = view.query_one(".out-value", OutputView)
+        assert "characters not shown" in _text(value) and len(_text(value)) < 5_000
+        assert view.query(".capped-actions")  # pager / save / copy offered
+        view.focus()
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard.count("x") == 900_000
+        assert value.full_text in app.clipboard  # the value as the kernel gave it (~10,000 characters)
+        assert len(value.full_text) > 9_000
+        app.screen.editor.focus()
+        await pilot.press(*"ok")
+        assert app.screen.editor.text == "ok"
