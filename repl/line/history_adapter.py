@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from prompt_toolkit.history import History as PtHistory
 
+from repl.engine import strip_trailing_blank_lines
 from repl.history import History
 
 
@@ -27,6 +28,10 @@ class SharedHistory(PtHistory):
             if code != previous:  # collapse consecutive duplicates
                 yield code
             previous = code
+
+    def append_string(self, string: str) -> None:
+        """Kept in memory as the engine keeps it: without trailing blank lines."""
+        super().append_string(strip_trailing_blank_lines(string))
 
     def store_string(self, string: str) -> None:
         """The engine records executed blocks itself (with status and timing)."""

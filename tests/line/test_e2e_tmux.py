@@ -129,7 +129,7 @@ def test_plain_repl_in_tmux_runs_code_continues_blocks_and_exits(tmux, tmp_path)
     tmux.send("C-d")
     tmux.wait_for(r"^EXIT=0$")
     history = (tmp_path / "data" / "history.jsonl").read_text()
-    assert "inc(99)" in history and "function inc(x) {\\n  return x + 1\\n  }" in history
+    assert "inc(99)" in history and "function inc(x) {\\n  return x + 1\\n}" in history  # `}` dedented
 
 
 def test_term_dumb_falls_back_to_line_mode_and_says_so_once(tmux, tmp_path):

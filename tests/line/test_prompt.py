@@ -325,6 +325,10 @@ async def test_two_blank_lines_force_a_run_and_are_not_sent(pool_settings, data_
             cell = engine.transcript.cells[-1]
             assert cell.code == cell.sent_code == "[1,\n  2"
             assert "evalmachine.<anonymous>:2" in cell.execution.stderr  # the error is on the code's last line
+            await h.idle_prompt()
+            h.type("\x1b[A")  # Up in the same session recalls the block as it was run
+            await h.wait_for(lambda: buf.text == "[1,\n  2")
+            h.type("\x03")
             assert await h.exit() == 0
     entries = [json.loads(line) for line in (data_dir / "history.jsonl").read_text().splitlines()]
     assert [e["code"] for e in entries] == ["[1,\n  2"]
