@@ -258,11 +258,10 @@ def test_kernel_killed_between_requests_is_replaced(local_pool, pool_http: httpx
     run(pool_http, identifier, "globalThis.w = 2")
     session = local_pool.pool.get(identifier)
     pid = session.kernel.pid
+    kernel = session.kernel
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while session.kernel is not None and session.kernel.alive:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    local_pool.run(kernel.wait(), timeout=10)  # the kernel's own death event, no polling
+    assert not kernel.alive
     r = run(pool_http, identifier, "typeof w")
     body = r.json()
     assert body["status"] == "Succeeded" and body["result"]["executionResult"] == "'undefined'"
