@@ -388,6 +388,9 @@ def test_a_fifo_in_the_session_dir_does_not_hang_a_download(
     assert r.status_code == 404
     r = pool_http.get("/files/x.txt/content", params=params(identifier))
     assert r.content == b"x" and r.headers["content-length"] == "1" and "last-modified" in r.headers
+    assert upload(pool_http, identifier, "empty.txt", b"").status_code == 200
+    r = pool_http.get("/files/empty.txt/content", params=params(identifier))
+    assert (r.status_code, r.content, r.headers["content-length"]) == (200, b"", "0")
 
 
 def test_a_file_used_as_a_directory(pool_http: httpx.Client, identifier: str) -> None:
