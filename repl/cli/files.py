@@ -23,8 +23,12 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
 
     if action == "put":
         local = Path(args.local)
+        if local.is_dir():
+            return fail(f"{local}: is a directory; files put uploads one file", EXIT_USAGE)
         if not local.is_file():
             return fail(f"{local}: no such file", EXIT_USAGE)
+        if not os.access(local, os.R_OK):
+            return fail(f"{local}: cannot read it (permission denied)", EXIT_USAGE)
 
         async def body(conn) -> int:
             local_pool_note(conn, settings, "the upload")
@@ -57,6 +61,11 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
                 dest = dest / PurePosixPath(args.name).name
             if dest.exists() and not args.force:
                 return fail(f"{dest} exists; pass --force to overwrite it", EXIT_USAGE)
+            folder = dest.parent
+            if not folder.is_dir():
+                return fail(f"cannot download to {dest}: directory {folder} does not exist", EXIT_USAGE)
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return fail(f"cannot download to {dest}: directory {folder} is not writable", EXIT_USAGE)
 
         async def body(conn) -> int:
             if to_stdout:
@@ -69,7 +78,10 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
                     sys.stdout.buffer.flush()
                 return EXIT_OK
             # Download next to the destination, then rename: no half-written file on failure.
-            fd, part = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent or ".")
+            try:
+                fd, part = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent or ".")
+            except OSError as err:
+                return fail(f"cannot download to {dest}: {err.strerror or err}", EXIT_USAGE)
             os.close(fd)
             part_path = Path(part)
             try:

@@ -69,6 +69,32 @@ def test_files_put_named_into_directory(remote: Cli, tmp_path: Path) -> None:
     assert "hello files" in r.stdout
 
 
+def test_files_bad_local_paths_exit_2_in_one_line_and_write_nothing(remote: Cli, tmp_path: Path) -> None:
+    sid = new_session()
+    src = tmp_path / "x.txt"
+    src.write_text("x\n")
+    assert remote("files", "put", str(src), "--session", sid).returncode == 0
+
+    r = remote("files", "put", str(tmp_path), "--session", sid)  # a directory
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "is a directory" in r.stderr
+
+    missing = tmp_path / "no-such-dir" / "x.txt"
+    r = remote("files", "get", "x.txt", str(missing), "--session", sid)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    r = remote("files", "get", "x.txt", str(blocked / "x.txt"), "--session", sid)  # parent is a file
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unexpected" not in r.stderr, r.stderr
+
+    (tmp_path / "into").mkdir()
+    r = remote("files", "get", "x.txt", str(tmp_path / "into"), "--session", sid)  # a directory: NAME inside it
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "into" / "x.txt").read_text() == "x\n"
+    assert [p.name for p in (tmp_path / "into").iterdir()] == ["x.txt"]  # no .part left behind
+
+
 def test_files_need_a_session(remote: Cli) -> None:
     r = remote("files", "ls")
     assert r.returncode == 2 and "--session" in r.stderr
