@@ -18,6 +18,7 @@ EXIT_OK = 0
 EXIT_CODE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVICE = 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell shows for `yes | head`
 
 EPILOG = """\
 exit codes (exec, run, code on stdin and the other subcommands):
@@ -157,6 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("acajs-repl: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do on SIGPIPE.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

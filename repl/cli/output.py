@@ -53,8 +53,8 @@ def guarded(fn: Callable[[], int]) -> int:
         return fail(err, EXIT_USAGE)
     except ConfigError as err:
         return fail(err, EXIT_USAGE)
-    except KeyboardInterrupt:
-        raise
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise  # main() handles both
     except Exception as err:  # noqa: BLE001 - the CLI never shows a traceback
         if _is_api_error(err):
             return fail(err, EXIT_SERVICE)

@@ -234,3 +234,19 @@ def test_pool_and_resource_group_resolve_the_endpoint_through_arm(cli: Cli, serv
     assert r.returncode == 3
     assert "no-such-pool" in r.stderr
     assert served.token not in r.stderr
+
+
+def test_output_closed_early_stops_quietly(remote: Cli) -> None:
+    """`acajs-repl exec ... | head -1`: no traceback, no 'unexpected error', exit 141 like SIGPIPE."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "repl", "exec", "for (let i = 0; i < 200000; i++) console.log('line ' + i); 1"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=remote.env, cwd=remote.cwd,
+    )
+    assert proc.stdout.readline() == b"line 0\n"
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == ""
