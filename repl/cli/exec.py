@@ -19,18 +19,35 @@ from repl.cli.output import (
 )
 
 
+def read_stdin() -> str | None:
+    """All of stdin as UTF-8 text; None (after saying why) when it is not UTF-8."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # replaced by a text-only stream
+        return sys.stdin.read()
+    data = stream.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        fail(f"the code on stdin is not UTF-8 text (byte {err.start})", EXIT_USAGE)
+        return None
+
+
 def cmd_exec(settings, args: argparse.Namespace) -> int:
     code = args.code
     if code == "-":
         if sys.stdin.isatty():
             return fail("exec needs CODE (or code on stdin)", EXIT_USAGE)
-        code = sys.stdin.read()
+        code = read_stdin()
+        if code is None:
+            return EXIT_USAGE
     return cmd_exec_code(settings, code, as_json=args.json)
 
 
 def cmd_run(settings, args: argparse.Namespace) -> int:
     if args.file == "-":
-        code = sys.stdin.read()
+        code = read_stdin()
+        if code is None:
+            return EXIT_USAGE
     else:
         path = Path(args.file)
         try:
@@ -51,6 +68,10 @@ def cmd_run(settings, args: argparse.Namespace) -> int:
 def cmd_exec_code(settings, code: str, *, as_json: bool) -> int:
     if not code.strip():
         return fail("no code to run", EXIT_USAGE)
+    try:
+        code.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in an argument (surrogate escapes)
+        return fail("the code is not UTF-8 text", EXIT_USAGE)
 
     async def body(conn) -> int:
         identifier = settings.session or str(uuid.uuid4())

@@ -186,9 +186,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if command is None:
         if not sys.stdin.isatty():
-            from repl.cli.exec import cmd_exec_code
+            from repl.cli.exec import cmd_exec_code, read_stdin
 
-            code = sys.stdin.read()
+            code = read_stdin()
+            if code is None:
+                return EXIT_USAGE
             if not code.strip():
                 from repl.cli.output import fail
 

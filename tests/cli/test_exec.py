@@ -250,3 +250,12 @@ def test_output_closed_early_stops_quietly(remote: Cli) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, err
     assert err == ""
+
+
+def test_code_that_is_not_utf8_exits_2_in_one_line(cli: Cli) -> None:
+    for args in (("exec",), (), ("run", "-")):
+        r = cli(*args, input=b"\xff\xfe 1")
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.decode().count("\n") == 1 and "not UTF-8" in r.stderr.decode(), (args, r.stderr)
+    r = cli(input="console.log('\u00e9'); '\u00fc'")  # UTF-8 is fine
+    assert (r.returncode, r.stdout) == (0, "\u00e9\n'\u00fc'\n"), r.stderr
