@@ -908,6 +908,10 @@ async def test_running_cell_shows_a_spinner_and_the_elapsed_time(pool_settings):
         screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 1500) {}; 'done'")
         await pilot.press("ctrl+j")
         view = screen.cell_views()[-1]
+        await pilot.pause()
+        class_changes = []
+        original_remove = view.remove_class
+        view.remove_class = lambda *names, **kw: (class_changes.append(names), original_remove(*names, **kw))[1]
         seen = set()
         deadline = time.monotonic() + 10
         while view.running and len(seen) < 3 and time.monotonic() < deadline:
@@ -917,6 +921,7 @@ async def test_running_cell_shows_a_spinner_and_the_elapsed_time(pool_settings):
                 seen.add(m.groups())
         assert len(seen) >= 3, seen  # the spinner turns and the time goes up while it runs
         assert view.has_class("-running")
+        assert class_changes == []  # redrawing the spinner does not restyle the cell
         assert "running… Esc stops waiting" in _text(screen.query_one("#mode-line"))
         await settle(pilot)
         assert view.state == "succeeded" and not view.has_class("-running")

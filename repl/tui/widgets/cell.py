@@ -98,6 +98,7 @@ open it in the pager, save it to a file or copy it.
         self._timer = None
         self._state = "running"
         self._pending_cell = cell
+        self._badge_class: str | None = None
 
     # ------------------------------------------------------------ building
     def compose(self):
@@ -162,9 +163,12 @@ open it in the pager, save it to a file or copy it.
                 head.append("  ")
                 head.append(timing, style="dim")
         self.query_one("#cell-head", Static).update(head)
-        for c in BADGES.values():
-            self.remove_class(c[1])
-        self.add_class(cls)
+        if cls != self._badge_class:
+            # Only on a state change: the spinner redraws the head ten times a
+            # second, and every class change restyles the cell.
+            self.remove_class(*{c for _, c in BADGES.values()} - {cls})
+            self.add_class(cls)
+            self._badge_class = cls
 
     # ------------------------------------------------------------ results
     def finish(self, cell: Cell) -> None:
