@@ -228,24 +228,7 @@ def serve(settings: PoolSettings, *, out: IO[str] | None = None) -> int:
         print(f"acajs-repl serve: {exc}", file=sys.stderr)
         pool.stop()
         return 1
-    s = settings
-    print(
-        "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
-        f"  endpoint: {pool.endpoint}\n"
-        f"  token:    {pool.token}\n"
-        f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
-        "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
-        f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
-        f"timeout cap {s.timeout_cap} s\n"
-        "Try it:\n"
-        f"  AUTH_HEADER=\"Authorization: Bearer {pool.token}\"\n"
-        f"  curl -H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
-        f"\"{pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=test\" "
-        "-d '{\"codeInputType\":\"Inline\",\"executionType\":\"Synchronous\",\"code\":\"6*7\"}'\n"
-        "Press Ctrl-C to stop (every session and its files are removed).",
-        file=out,
-        flush=True,
-    )
+    # Handlers first: whoever reads the lines below may signal at once.
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -258,6 +241,24 @@ def serve(settings: PoolSettings, *, out: IO[str] | None = None) -> int:
         except ValueError:  # not the main thread
             pass
     try:
+        s = settings
+        print(
+            "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
+            f"  endpoint: {pool.endpoint}\n"
+            f"  token:    {pool.token}\n"
+            f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
+            "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
+            f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
+            f"timeout cap {s.timeout_cap} s\n"
+            "Try it:\n"
+            f"  AUTH_HEADER=\"Authorization: Bearer {pool.token}\"\n"
+            f"  curl -H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
+            f"\"{pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=test\" "
+            "-d '{\"codeInputType\":\"Inline\",\"executionType\":\"Synchronous\",\"code\":\"6*7\"}'\n"
+            "Press Ctrl-C to stop (every session and its files are removed).",
+            file=out,
+            flush=True,
+        )
         while not stop.is_set() and pool.running:
             stop.wait(0.5)
     except KeyboardInterrupt:

@@ -16,6 +16,24 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _exit_code(proc: subprocess.Popen, timeout: float) -> int:
+    """``proc.wait(timeout)``; on a timeout, fail with the stacks of all its threads
+    (the child runs with PYTHONFAULTHANDLER=1, so SIGABRT makes it print them)."""
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _out, err = proc.communicate(timeout=10)
+        __import__("pytest").fail(f"still running {timeout} s after the signal; its threads:\n{err[-8000:]}")
+
+
+def _serve_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACAJS_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"
+    return env
+
+
 def test_import_and_start_do_not_load_the_server_stack_in_the_caller() -> None:
     code = (
         "import sys, time\n"
@@ -47,8 +65,7 @@ def test_endpoint_shape(local_pool) -> None:
 
 
 def test_python_m_repl_local_serves_until_interrupted(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACAJS_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = _serve_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "repl.local", "--port", "0", "--ready", "0", "--data-dir", str(tmp_path),
          "--token", "tok-123", "--cooldown", "400"],
@@ -78,7 +95,7 @@ def test_python_m_repl_local_serves_until_interrupted(tmp_path: Path) -> None:
             "cooldownPeriodInSeconds"] == 400
         assert any(tmp_path.iterdir())  # the pool's directory exists while serving
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
+        assert _exit_code(proc, 30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -91,14 +108,14 @@ def test_python_m_repl_local_serves_until_interrupted(tmp_path: Path) -> None:
 def test_sigterm_also_cleans_up(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "repl.local", "--ready", "1", "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=_serve_env(),
     )
     try:
         deadline = time.monotonic() + 30
         while "Press Ctrl-C" not in (line := proc.stdout.readline()):
             assert line and time.monotonic() < deadline, proc.stderr.read()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+        assert _exit_code(proc, 30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -207,8 +224,7 @@ def test_acajs_repl_serve_end_to_end(tmp_path: Path) -> None:
     if shutil.which("curl") is None or shutil.which("bash") is None:
         __import__("pytest").skip("curl or bash is not installed")
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACAJS_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = _serve_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "repl", "serve", "--data-dir", str(data)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
@@ -243,7 +259,7 @@ def test_acajs_repl_serve_end_to_end(tmp_path: Path) -> None:
                    if a.startswith("--allow-fs-write=") and "acajs-kernel-tmp-" in a]
         assert tmpdirs and all(p.is_dir() for p in tmpdirs)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        assert proc.wait(30) == 0
+        assert _exit_code(proc, 30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
