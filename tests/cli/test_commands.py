@@ -239,3 +239,20 @@ def test_readme_config_example_is_accepted_and_its_key_ids_exist(cli: Cli) -> No
     assert keys and set(keys) <= set(all_binding_ids()), set(keys) - set(all_binding_ids())
     for binding, spec in keys.items():
         assert data[f"keys.{binding}"] == {"value": spec, "source": f"file {cfg}"}
+
+
+def test_connection_flags_are_the_same_on_the_repl_and_every_subcommand() -> None:
+    from repl.cli.main import build_parser
+
+    flags = ["--endpoint", "http://127.0.0.1:1/x", "--token", "t", "--session", "s", "--api-version", "v",
+             "--pool", "p", "--resource-group", "rg", "--subscription", "sub", "--config", "c.toml",
+             "--timeout", "5"]
+    expected = {"endpoint": "http://127.0.0.1:1/x", "token": "t", "session": "s", "api_version": "v",
+                "pool": "p", "resource_group": "rg", "subscription": "sub", "config": "c.toml", "timeout": 5.0}
+    commands = [[], ["exec", "1"], ["run", "f.js"], ["files", "ls"], ["files", "put", "f"], ["files", "get", "f"],
+                ["files", "rm", "f"], ["session", "show"], ["session", "delete"], ["pool"], ["config"]]
+    parser = build_parser()
+    for command in commands:
+        for argv in (flags + command, command + flags):  # before or after the subcommand
+            ns = vars(parser.parse_args(argv))
+            assert {k: ns.get(k) for k in expected} == expected, argv
