@@ -61,8 +61,9 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
 
     With no endpoint the embedded local pool starts: its socket is bound at once
     and it serves from its own thread, so this returns without waiting for it
-    (requests queue in the socket's backlog). ``wait_ready=True`` (the CLI)
-    waits until it serves and raises ``PoolStartError`` if it cannot.
+    (requests queue in the socket's backlog). ``wait_ready=True`` (the CLI and
+    line mode) first checks for Node.js (``NodeNotFound``), then waits until the
+    pool serves and raises ``PoolStartError`` if it cannot.
     """
     from repl.api.auth import AzureToken, StaticToken
 
@@ -99,6 +100,13 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
     from repl.local.embedded import EmbeddedPool
     from repl.local.settings import PoolSettings
 
+    if wait_ready:
+        # Say at once when there is no usable Node.js (NodeNotFound says how to get
+        # one) instead of a 503 from the first execution. The result is cached, so
+        # the pool does not probe again.
+        from repl.local.node import find_node
+
+        await asyncio.to_thread(find_node)
     pool = EmbeddedPool(PoolSettings())
     # start() binds the socket and returns; the pool serves from its own thread.
     await asyncio.to_thread(pool.start)

@@ -32,6 +32,10 @@ def _check(args: argparse.Namespace) -> str | None:
         value = getattr(args, name)
         if value is not None and value < low:
             return f"--{name.replace('_', '-')} must be at least {low}, got {value}"
+    if args.data_dir is not None:
+        data_dir = Path(args.data_dir).expanduser()
+        if data_dir.exists() and not data_dir.is_dir():
+            return f"--data-dir {args.data_dir} is not a directory"
     if args.token is not None and not args.token.strip():
         return "--token must not be empty"
     loopback = args.host in ("127.0.0.1", "localhost", "::1") or args.host.startswith("127.")

@@ -203,6 +203,16 @@ def test_serve_refuses_bad_flags(cli: Cli) -> None:
     assert r.returncode == 2
 
 
+def test_no_node_for_the_embedded_pool_exits_3_saying_how_to_get_one(cli: Cli, tmp_path: Path) -> None:
+    r = cli("exec", "1", env={"ACAJS_NODE": str(tmp_path / "no-node")})
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.count("\n") == 1 and "the embedded local pool cannot start" in r.stderr
+    assert "ACAJS_NODE" in r.stderr and "acajs-repl[local]" in r.stderr
+    (tmp_path / "a-file").write_text("")
+    r = cli("serve", "--data-dir", str(tmp_path / "a-file"))
+    assert r.returncode == 2 and "--data-dir" in r.stderr and "not a directory" in r.stderr
+
+
 def test_serve_on_a_port_in_use_exits_3(served: Served, cli: Cli) -> None:
     port = urlsplit(served.endpoint).port
     r = cli("serve", "--port", str(port))
