@@ -39,7 +39,14 @@ def tmux(*args: str) -> str:
 def time_to_marker(command: str, markers: list[str], *, width: int = 120, height: int = 32, timeout: float = 30.0) -> float:
     """Seconds from spawning ``command`` in tmux until every marker is on screen."""
     session = f"bench-{uuid.uuid4().hex[:8]}"
-    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 3600")
+    for attempt in range(3):  # the shared tmux server can be restarting under us
+        try:
+            tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 3600")
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
     try:
         t0 = time.perf_counter()
         tmux("new-window", "-t", session, "-n", "run", command)

@@ -135,11 +135,19 @@ running execution.
     def on_mount(self) -> None:
         self.app.sub_title = "connecting…"
         panel = self.query_one(SidePanel)
-        panel.display = self.app.size.width >= SIDE_PANEL_FROM
+        # The panel is drawn after the first frame: it is not needed to start
+        # typing, and laying it out would hold up the first paint.
+        panel.display = False
         panel.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
+        if self.app.size.width >= SIDE_PANEL_FROM:
+            self.call_after_refresh(self._show_side_panel_at_start)
         self._update_mode_line()
         self.editor.focus()
         self.call_after_refresh(self.connect)
+
+    def _show_side_panel_at_start(self) -> None:
+        self.query_one(SidePanel).display = True
+        self._show_compact_countdown()
 
     def on_resize(self, event) -> None:
         self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
