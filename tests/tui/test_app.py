@@ -1145,3 +1145,26 @@ async def test_one_huge_line_is_capped_on_screen_and_kept_in_full(pool_settings)
         app.screen.editor.focus()
         await pilot.press(*"ok")
         assert app.screen.editor.text == "ok"
+
+
+async def test_auth_failure_is_a_service_error_that_says_what_to_do(local_pool):
+    import httpx
+    import respx
+
+    endpoint = "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/r/sessionPools/p"
+    settings = Settings(endpoint=endpoint, token="expired-t0ken", session="four-oh-one")
+    with respx.mock(assert_all_called=False) as mock:
+        mock.route(host="eastus.dynamicsessions.io").mock(
+            return_value=httpx.Response(401, json={"error": {"code": "Unauthorized", "message": "token expired"}})
+        )
+        mock.route(host="management.azure.com").mock(return_value=httpx.Response(401))
+        app = AcajsApp(settings)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await settle(pilot)
+            view = await run_code(pilot, "1")
+            assert view.state == "error" and view.has_class("-service")
+            message = _text(view.query_one(".service-error"))
+            assert "401" in message or "auth" in message.lower()
+            assert any(w in message.lower() for w in ("token", "sign in", "log in", "az login", "credential"))
+            assert "expired-t0ken" not in app.export_screenshot()
+            assert app.is_running
