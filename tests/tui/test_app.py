@@ -555,6 +555,7 @@ async def test_f1_shows_help_for_the_focused_area(pool_settings):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         assert "## Input editor" in app.screen.markdown
+        assert "Esc closes" in str(app.screen.query_one("#help-dialog").border_subtitle)
         assert "editor.run" in app.screen.markdown  # keys with their ids
         await pilot.press("escape")
         await pilot.pause()

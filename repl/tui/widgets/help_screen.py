@@ -64,7 +64,9 @@ class HelpScreen(ModalScreen[None]):
         self.markdown = markdown
 
     def compose(self):
-        with VerticalScroll(id="help-dialog"):
+        with VerticalScroll(id="help-dialog") as dialog:
+            dialog.border_title = "Help"
+            dialog.border_subtitle = "Esc closes"
             yield Markdown(self.markdown, id="help-text")
 
     def action_close(self) -> None:
