@@ -91,12 +91,18 @@ BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
 _COMMAND_RE = re.compile(r"^\s*\.([A-Za-z][A-Za-z_-]*)(?:\s+(.*?))?\s*$", re.DOTALL)
 
 
+#: Commands that destroy something on the server: never run from a prefix.
+EXACT_ONLY = frozenset({"delete"})
+
+
 def lookup(word: str) -> CommandSpec | None:
-    """Exact name, else a unique prefix (``.ed`` → ``.editor``)."""
+    """Exact name, else a unique prefix (``.ed`` → ``.editor``); ``.delete`` only in full."""
     if word in BY_NAME:
         return BY_NAME[word]
     matches = [c for c in COMMANDS if c.name.startswith(word)]
-    return matches[0] if len(matches) == 1 else None
+    if len(matches) == 1 and matches[0].name not in EXACT_ONLY:
+        return matches[0]
+    return None
 
 
 def is_dot_command(text: str) -> bool:
@@ -120,6 +126,8 @@ def parse(line: str) -> DotCommand | None:
     if spec is None:
         if rest == "" and word.isalpha():
             candidates = [c.usage for c in COMMANDS if c.name.startswith(word.lower())]
+            if len(candidates) == 1:  # a prefix of a command that must be typed in full
+                raise DotCommandError(f"Type {candidates[0]} in full (it cannot be undone)")
             if candidates:
                 raise DotCommandError(f"Ambiguous command .{word}: " + ", ".join(candidates))
             raise DotCommandError(f"Unknown command .{word}: type .help for the list")

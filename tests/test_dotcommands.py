@@ -86,3 +86,13 @@ def test_help_lists_every_command() -> None:
     for c in COMMANDS:
         assert c.usage in text
         assert c.summary in text
+
+
+def test_delete_runs_only_when_typed_in_full() -> None:
+    assert parse(".delete").name == "delete"
+    for prefix in (".del", ".dele", ".delet"):
+        with pytest.raises(DotCommandError, match=r"\.delete in full"):
+            parse(prefix)
+        assert is_dot_command(prefix)  # never sent as JavaScript either
+    with pytest.raises(DotCommandError, match="Ambiguous"):
+        parse(".d")  # .delete, .download
