@@ -13,7 +13,9 @@ Usage (from the repository root)::
     /work/venv/bin/python bench/startup.py --runs 7
     /work/venv/bin/python bench/startup.py --runs 7 --ptpython /tmp/ptpy-venv/bin/ptpython
 
-Prints one line per command: median / min / max seconds over the runs.
+The commands are timed in turn (acajs-repl, ptpython, acajs-repl, ...), so a
+change in the machine's load during the run hits both alike. Prints one line
+per command: median / min / max seconds over the runs.
 """
 
 from __future__ import annotations
@@ -62,16 +64,22 @@ def time_to_marker(command: str, markers: list[str], *, width: int = 120, height
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
-def measure(name: str, command: str, markers: list[str], runs: int) -> list[float]:
-    times = []
-    # One warm-up run so the page cache holds the files for every command alike.
-    time_to_marker(command, markers)
+def measure(commands: list[tuple[str, str, list[str]]], runs: int) -> dict[str, list[float]]:
+    """Time every command ``runs`` times, interleaved (A B A B ...) so a change
+    in the machine's load hits all of them alike."""
+    # One warm-up run each so the page cache (and byte-code caches) hold the
+    # files for every command alike.
+    for _name, command, markers in commands:
+        time_to_marker(command, markers)
+    times: dict[str, list[float]] = {name: [] for name, _c, _m in commands}
     for _ in range(runs):
-        times.append(time_to_marker(command, markers))
-    print(
-        f"{name:<12} median {statistics.median(times):.3f} s   min {min(times):.3f} s   "
-        f"max {max(times):.3f} s   (n={runs})"
-    )
+        for name, command, markers in commands:
+            times[name].append(time_to_marker(command, markers))
+    for name, values in times.items():
+        print(
+            f"{name:<12} median {statistics.median(values):.3f} s   min {min(values):.3f} s   "
+            f"max {max(values):.3f} s   (n={runs})"
+        )
     return times
 
 
@@ -94,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             py = f"-u COLUMNS -u LINES -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX={tmp}/pycache TERM=xterm-256color"
         env = f"{py} ACAJS_CONFIG_DIR={tmp}/config ACAJS_DATA_DIR={tmp}/data"
-        measure("acajs-repl", f"env {env} {exe}", ["Run", "╭", "^p"], args.runs)
+        commands = [("acajs-repl", f"env {env} {exe}", ["Run", "╭", "^p"])]
         if args.ptpython:
-            measure("ptpython", f"env {py} {shlex.quote(args.ptpython)}", [">>>"], args.runs)
+            commands.append(("ptpython", f"env {py} {shlex.quote(args.ptpython)}", [">>>"]))
+        measure(commands, args.runs)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     return 0
 
