@@ -538,7 +538,12 @@ def test_every_binding_has_an_id():
     from repl.tui.widgets.cell import CellView as Cell_
     from repl.tui.widgets.editor import InputEditor
 
-    for cls in (App_, Screen_, Cell_, InputEditor, SidePanel):
+    from repl.tui.widgets.help_screen import HelpScreen
+    from repl.tui.widgets.history_screen import HistoryScreen
+    from repl.tui.widgets.prompt_screen import PromptScreen
+    from repl.tui.widgets.theme_picker import ThemePicker
+
+    for cls in (App_, Screen_, Cell_, InputEditor, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen):
         for b in cls.BINDINGS:
             assert isinstance(b, Binding) and b.id, f"{cls.__name__}: {b}"
     ids = all_binding_ids()
@@ -1169,3 +1174,25 @@ async def test_auth_failure_is_a_service_error_that_says_what_to_do(local_pool):
             assert any(w in message.lower() for w in ("token", "sign in", "log in", "az login", "credential"))
             assert "expired-t0ken" not in app.export_screenshot()
             assert app.is_running
+
+
+async def test_switching_theme_recolours_cells_and_editor(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        view = await run_code(pilot, "const word = 'text'; word")
+
+        def colours() -> set:
+            code = view.query_one("#cell-code").render()
+            value = view.query_one(".out-value").render()
+            return {str(span.style) for text in (code, value) for span in text.spans}
+
+        dark = colours()
+        assert screen.editor.theme == "acajs-dark"
+        app.theme = "light"
+        await pilot.pause()
+        await pilot.pause()
+        light = colours()
+        assert light and dark and light != dark
+        assert screen.editor.theme == "acajs-light"
