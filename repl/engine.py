@@ -16,6 +16,7 @@ engine.history         # repl.history.History
 engine.execution_count # int, the n of the last cell (In [n])
 engine.round_trips     # deque[float] of recent round-trip ms (sparkline)
 engine.last_pool_status  # PoolStatus | None
+engine.history_problem   # str | None: why the history file could not be written (first failure)
 
 # input handling
 needs_more_input(text) / continuation_indent(text)     # from repl.js.completeness
@@ -144,6 +145,7 @@ class ReplEngine:
         self.last_pool_status: PoolStatus | None = None
         self.cwd = cwd  # base for relative paths in commands (None: process cwd)
         self._session_api: bool | None = None  # GET session available? None: not tried yet
+        self.history_problem: str | None = None  # why the history file could not be written
 
     @property
     def client(self):
@@ -222,8 +224,12 @@ class ReplEngine:
     def _record(self, cell: Cell, status: str, duration_ms: float) -> None:
         try:
             self.history.append(cell.code, session=cell.session, status=status, duration_ms=duration_ms)
-        except OSError:
-            pass  # a full disk must not lose the result; the front end still shows the cell
+        except OSError as exc:
+            # A full disk must not lose the result (the front end still shows the
+            # cell); the first failure is kept for the front end to mention once.
+            if self.history_problem is None:
+                reason = exc.strerror or str(exc)
+                self.history_problem = f"The history could not be saved to {self.history.path}: {reason}."
 
     async def sync_cooldown(self) -> bool:
         """Correct the countdown from ``GET session``'s ``expireAt``; False when unavailable."""

@@ -10,6 +10,8 @@ object per line, one line per submitted block::
   append mode per write, so two processes appending is fine and a crash loses
   nothing).
 - A corrupt line (half-written, edited by hand) is skipped; the rest is kept.
+- A history that cannot be read (a directory, no permission) reads as empty;
+  one that cannot be written raises ``OSError`` from :meth:`History.append`.
 - Only what the user typed is stored: never the rewritten code, never config
   or tokens.
 - :class:`HistoryCursor` walks the entries (Up/Down) keeping the current draft.
@@ -83,17 +85,20 @@ class History:
         """All readable entries, oldest first (newest last)."""
         try:
             st = self.path.stat()
-        except FileNotFoundError:
+        except OSError:  # missing, or a path that cannot hold it: no history to show
             return []
         key = (st.st_size, st.st_mtime_ns)
         if self._cache is not None and self._cache_key == key:
             return list(self._cache)
         out: list[HistoryEntry] = []
-        with open(self.path, "rb") as fh:
-            for raw in fh:
-                entry = _parse_line(raw)
-                if entry is not None:
-                    out.append(entry)
+        try:
+            with open(self.path, "rb") as fh:
+                for raw in fh:
+                    entry = _parse_line(raw)
+                    if entry is not None:
+                        out.append(entry)
+        except OSError:  # a directory, unreadable: the REPL still starts, without history
+            return []
         self._cache, self._cache_key = out, key
         return list(out)
 

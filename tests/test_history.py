@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from repl import paths
 from repl.history import History, HistoryCursor
 
@@ -114,3 +116,16 @@ def test_empty_cursor() -> None:
     c = HistoryCursor([])
     assert c.previous("x") is None
     assert c.next("x") is None
+
+
+def test_unreadable_history_reads_as_empty_and_append_raises(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    under_file = History(blocker / "history.jsonl")  # its parent is a file
+    assert under_file.entries() == [] and under_file.codes() == []
+    with pytest.raises(OSError):
+        under_file.append("1")
+    (tmp_path / "dir.jsonl").mkdir()
+    a_dir = History(tmp_path / "dir.jsonl")  # the path is a directory
+    assert a_dir.entries() == []
+    assert a_dir.cursor().previous() is None

@@ -66,6 +66,7 @@ class LineRepl:
         self.notice = notice
         self.banner = banner
         self.editor_mode = False
+        self._history_warned = False
         self.dumb = is_dumb_terminal()
         if self.dumb:
             # PromptSession builds its full-screen Application now, whose renderer
@@ -171,6 +172,10 @@ class LineRepl:
             cell = self.engine.prepare(text)
             _, typed = await self.wait(self.engine.execute_cell(cell))
             self.printer.cell(cell)
+            problem = self.engine.history_problem
+            if problem and not self._history_warned:
+                self._history_warned = True
+                self.printer.message(problem, "warning")
             return False, typed
         result, typed = await self.wait(self.engine.execute_command(cmd))
         if result is _ABANDONED:

@@ -370,3 +370,20 @@ async def test_a_closer_on_an_indent_only_line_dedents_but_not_inside_a_template
             await h.wait_for(lambda: buf.text == "`a\n  }")
             h.type("\x03")
             assert await h.exit() == 0
+
+
+async def test_a_history_file_that_cannot_be_written_is_said_once(pool_settings, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    async with engine_for(pool_settings, blocker / "history.jsonl") as engine:  # its parent is a file
+        async with run_repl(engine) as h:
+            for code in ("6 * 7", "'again'"):
+                await h.idle_prompt()
+                m = h.mark()
+                h.type(code + "\r")
+                await h.wait_for("succeeded", after=m)  # the result is still shown
+            await h.idle_prompt()
+            assert h.output.text.count("The history could not be saved to") == 1
+            assert str(blocker / "history.jsonl") in h.output.text
+            assert engine.transcript.cells[-1].execution.value_text == "'again'"
+            assert await h.exit() == 0
