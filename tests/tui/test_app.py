@@ -1196,3 +1196,29 @@ async def test_switching_theme_recolours_cells_and_editor(pool_settings):
         light = colours()
         assert light and dark and light != dark
         assert screen.editor.theme == "acajs-light"
+
+
+async def test_an_unusable_history_file_never_stops_the_app(pool_settings, monkeypatch, tmp_path):
+    from repl.paths import history_file
+
+    monkeypatch.setenv("ACAJS_DATA_DIR", str(tmp_path / "data"))
+    history_file().mkdir(parents=True)  # a directory where the history file should be
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        view = await run_code(pilot, "6 * 7")
+        assert view.state == "succeeded" and "42" in _text(view.query_one(".out-value"))
+        await pilot.press("up")  # walking a history that cannot be read
+        await pilot.pause()
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        view = await run_code(pilot, "'still here'")
+        assert view.state == "succeeded"
+        problem = getattr(screen.engine, "history_problem", None)
+        if problem is not None:  # the engine reports it: the app says it once
+            said = [n for n in app._notifications if str(n.message) == problem]
+            assert len(said) == 1

@@ -277,9 +277,20 @@ running execution.
         if view is not None:
             view.finish(message.cell)
         self._done_running()
+        self._mention_history_problem()
         self.query_one(SidePanel).show_round_trips(list(self.engine.round_trips))
         self.query_one("#countdown", Countdown).tick()
         self.poll_pool_status()
+
+    _history_problem_shown = False
+
+    def _mention_history_problem(self) -> None:
+        """The history file could not be written (full disk, a directory in
+        its place): the runs go on; say it once."""
+        problem = getattr(self.engine, "history_problem", None)
+        if problem and not self._history_problem_shown:
+            self._history_problem_shown = True
+            self.notify(problem, title="History", severity="warning", timeout=10)
 
     def on_run_crashed(self, message: RunCrashed) -> None:
         view = self._view(message.view_id)
@@ -404,12 +415,17 @@ running execution.
         if engine_history is None:
             return
         editor = self.editor
-        if self._history_cursor is None:
-            if message.step > 0:
-                return
-            self._history_cursor = engine_history.cursor(editor.text)
-        cursor = self._history_cursor
-        text = cursor.previous(editor.text) if message.step < 0 else cursor.next(editor.text)
+        try:
+            if self._history_cursor is None:
+                if message.step > 0:
+                    return
+                self._history_cursor = engine_history.cursor(editor.text)
+            cursor = self._history_cursor
+            text = cursor.previous(editor.text) if message.step < 0 else cursor.next(editor.text)
+        except Exception as exc:  # an unreadable history file: say so, keep the app
+            self._history_cursor = None
+            self.notify(f"Cannot read the history: {_explain(exc)}", severity="error")
+            return
         if text is None:
             return
         editor.load_text(text)
