@@ -41,6 +41,7 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
     if action == "ls":
 
         async def body(conn) -> int:
+            local_pool_note(conn, settings, "the listing")
             items = await conn.client.list_files(identifier, directory=args.directory, recursive=args.recursive)
             if args.json:
                 write_json([_file_json(i) for i in items])
@@ -68,6 +69,7 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
                 return fail(f"cannot download to {dest}: directory {folder} is not writable", EXIT_USAGE)
 
         async def body(conn) -> int:
+            local_pool_note(conn, settings, "the download")
             if to_stdout:
                 with tempfile.TemporaryDirectory(prefix="acajs-get-") as tmp:
                     tmp_path = Path(tmp) / "content"
@@ -97,6 +99,7 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
     if action == "rm":
 
         async def body(conn) -> int:
+            local_pool_note(conn, settings, "the deletion")
             for name in args.names:
                 await conn.client.delete_file(identifier, name)
                 print(f"deleted {name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from repl.cli.output import EXIT_OK, EXIT_USAGE, fail, fmt_duration, fmt_time, run, write_json
+from repl.cli.output import EXIT_OK, EXIT_USAGE, fail, fmt_duration, fmt_time, local_pool_note, run, write_json
 
 
 def cmd_session(settings, args: argparse.Namespace) -> int:
@@ -17,6 +17,7 @@ def cmd_session(settings, args: argparse.Namespace) -> int:
     if action == "show":
 
         async def body(conn) -> int:
+            local_pool_note(conn, settings, "this command")
             info = await conn.client.get_session(identifier)
             now = datetime.now(timezone.utc)
             left = (info.expire_at - now).total_seconds() if info.expire_at else None
@@ -49,6 +50,7 @@ def cmd_session(settings, args: argparse.Namespace) -> int:
     if action == "delete":
 
         async def body(conn) -> int:
+            local_pool_note(conn, settings, "this command")
             await conn.client.delete_session(identifier)
             print("session deleted")
             return EXIT_OK

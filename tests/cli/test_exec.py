@@ -162,6 +162,11 @@ def test_session_on_embedded_pool_warns_it_does_not_persist(cli: Cli) -> None:
     assert r.returncode == 0
     assert r.stdout == "1\n"
     assert "acajs-repl serve" in r.stderr
+    for args in (("files", "ls"), ("files", "get", "x.txt", "-"), ("files", "rm", "x.txt"), ("session", "show"),
+                 ("session", "delete")):
+        r = cli(*args, "--session", "s1")  # an embedded pool never holds an earlier session's files
+        assert "embedded local pool that stops when this command exits" in r.stderr, (args, r.stderr)
+        assert "acajs-repl serve" in r.stderr
 
 
 def test_one_shot_exec_frees_its_session(remote: Cli) -> None:
