@@ -138,11 +138,13 @@ def all_binding_ids() -> list[str]:
     from repl.tui.widgets.help_screen import HelpScreen
     from repl.tui.widgets.history_screen import HistoryScreen
     from repl.tui.widgets.prompt_screen import PromptScreen
+    from repl.tui.widgets.sent_code_screen import SentCodeScreen
     from repl.tui.widgets.side_panel import SidePanel
     from repl.tui.widgets.theme_picker import ThemePicker
 
     ids: list[str] = []
-    for cls in (AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen, CompletionList):
+    for cls in (AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen,
+                SentCodeScreen, CompletionList):
         for b in cls.BINDINGS:
             if isinstance(b, Binding) and b.id and b.id not in ids:
                 ids.append(b.id)

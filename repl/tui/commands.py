@@ -35,6 +35,10 @@ class ReplCommands(Provider):
                         partial(screen.cell_action, view.id, "curl")))
             out.append((f"Open output of {label} in pager", "$PAGER", partial(screen.cell_action, view.id, "pager")))
             out.append((f"Save output of {label} to a file", "", partial(screen.cell_action, view.id, "save")))
+            cell = view.cell
+            if cell is not None and cell.sent_code and cell.sent_code != cell.code:
+                out.append((f"Show the code sent for {label}", "the top-level await rewrite the session ran",
+                            partial(screen.cell_action, view.id, "sent_code")))
         return out
 
     async def discover(self) -> Hits:

@@ -825,6 +825,33 @@ async def test_top_level_await_shows_the_value_and_keeps_what_was_typed(pool_set
         assert view.code == code
 
 
+async def test_palette_shows_the_rewritten_code_of_an_await_cell_only(pool_settings):
+    from repl.tui.commands import ReplCommands
+    from repl.tui.widgets.sent_code_screen import SentCodeScreen
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await run_code(pilot, "1 + 1")
+        await run_code(pilot, "await Promise.resolve(5)")
+        names = [name for name, _help, _cb in ReplCommands(app.screen)._commands()]
+        assert "Show the code sent for In [2]" in names
+        assert "Show the code sent for In [1]" not in names  # sent as typed
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Show the code sent for In [2]")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SentCodeScreen)
+        shown = app.screen.query_one("#sent-code").text
+        assert shown == app.screen.code
+        assert "$$" in shown and "await Promise.resolve(5)" in shown  # the rewrite, not the input
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SentCodeScreen)
+
+
 def _lines(widget) -> list[str]:
     """The lines a widget shows on screen, as plain text."""
     return [widget.render_line(y).text.rstrip() for y in range(widget.size.height)]

@@ -528,6 +528,9 @@ running execution.
         if action == "curl":
             self.copy_curl(view)
             return
+        if action == "sent_code":
+            self.show_sent_code(view)
+            return
         text = view.output_text()
         if view.cell is None:
             self.notify("The cell has no result yet.", severity="warning")
@@ -539,6 +542,15 @@ running execution.
             self.open_in_pager(text)
         elif action == "save":
             self.save_output(view, text)
+
+    def show_sent_code(self, view: CellView) -> None:
+        from repl.tui.widgets.sent_code_screen import SentCodeScreen
+
+        cell = view.cell
+        if cell is None or not cell.sent_code or cell.sent_code == cell.code:
+            self.notify(f"In [{view.n}] was sent exactly as typed.")
+            return
+        self.app.push_screen(SentCodeScreen(view.n, cell.sent_code))
 
     def copy_curl(self, view: CellView) -> None:
         from repl.tui.curl import curl_command
