@@ -152,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # inside: `acajs-repl --help | head -1` closes the pipe too
         return _dispatch(parser, args)
     except KeyboardInterrupt:
         print("acajs-repl: interrupted", file=sys.stderr)
