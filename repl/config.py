@@ -340,8 +340,9 @@ def _timeout(value: Any, src: str, path: Path) -> float:
     except (TypeError, ValueError):
         seconds = float("nan")
     if not (1 <= seconds <= MAX_TIMEOUT):
+        what = "is out of range" if seconds == seconds else "is not a number"  # NaN != NaN
         raise ConfigError(
-            f"{_where(src, path)}: timeout {value!r} is out of range; expected {FILE_KEYS['timeout']}",
+            f"{_where(src, path)}: timeout {value!r} {what}; expected {FILE_KEYS['timeout']}",
             path=path if src.startswith("file ") else None,
             key="timeout",
         )

@@ -161,6 +161,10 @@ def test_bad_env_value_names_the_variable(cfgdir: Path) -> None:
     with pytest.raises(ConfigError) as e:
         load_settings(ns(timeout=999.0), env_for(cfgdir))
     assert "--timeout" in str(e.value) and "between 1 and 220" in str(e.value)
+    assert "out of range" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env_for(cfgdir, ACAJS_TIMEOUT="60s"))
+    assert "environment variable ACAJS_TIMEOUT: timeout '60s' is not a number" in str(e.value)
 
 
 def test_hyphenated_keys_are_accepted(cfgdir: Path) -> None:
