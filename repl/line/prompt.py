@@ -121,10 +121,14 @@ class LineRepl:
         if self.notice:
             self.printer.notice(f"line mode: {self.notice}")
         if self.banner:
-            self.printer.notice(
-                f"acajs-repl {__version__} · {self.engine.connection.label} · "
-                ".help for commands · Alt+Enter runs · Ctrl+D exits"
-            )
+            first = f"acajs-repl {__version__} · {self.engine.connection.label}"
+            hints = ".help for commands · Alt+Enter runs · Ctrl+D exits"
+            columns = self._columns()
+            if columns is not None and len(first) + 3 + len(hints) > columns:
+                self.printer.notice(first)  # two short lines rather than one that wraps
+                self.printer.notice(hints)
+            else:
+                self.printer.notice(f"{first} · {hints}")
         status = asyncio.ensure_future(self._pool_status())
         try:
             return await self._loop()

@@ -346,6 +346,8 @@ async def test_toolbar_fits_an_80_column_terminal(pool_settings, data_dir):
             pattern = rf"session {short} · cooldown \d+ s left · round trip \d+ ms *$"
             await h.wait_for(lambda: re.search(pattern, h.since(m), re.M) is not None, after=m)
             assert len(toolbar_text(engine, width=80)) <= 80
+            banner = [line for line in h.output.text.split("\n") if line.startswith("acajs-repl ")]
+            assert banner and len(banner[0]) <= 80 and ".help for commands" in h.output.text
             assert engine.identifier in toolbar_text(engine, width=200)  # whole when it fits
             assert engine.connection.label in toolbar_text(engine, width=200)
             assert await h.exit() == 0
