@@ -13,13 +13,15 @@ object per line, one line per submitted block::
 - A history that cannot be read (a directory, no permission) reads as empty;
   one that cannot be written raises ``OSError`` from :meth:`History.append`.
 - Only what the user typed is stored: never the rewritten code, never config
-  or tokens.
+  or tokens. A new file is created readable by its owner only (0600; a new
+  folder 0700): entries name session identifiers.
 - :class:`HistoryCursor` walks the entries (Up/Down) keeping the current draft.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -67,10 +69,13 @@ class History:
             duration_ms=None if duration_ms is None else round(float(duration_ms), 3),
         )
         line = json.dumps(asdict(entry), ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Private to the user: entries name session identifiers, which are access
+        # to the sessions (API.md §1). Existing files and folders keep their modes.
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         # One write call of one line in append mode: concurrent appenders interleave
         # whole lines. If a previous writer crashed mid-line, start on a new line.
-        with open(self.path, "a+b") as fh:
+        with os.fdopen(fd, "a+b") as fh:
             fh.seek(0, 2)
             if fh.tell() > 0:
                 fh.seek(-1, 2)

@@ -129,3 +129,13 @@ def test_unreadable_history_reads_as_empty_and_append_raises(tmp_path: Path) -> 
     a_dir = History(tmp_path / "dir.jsonl")  # the path is a directory
     assert a_dir.entries() == []
     assert a_dir.cursor().previous() is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_a_new_history_file_and_folder_are_private(tmp_path: Path) -> None:
+    h = History(tmp_path / "new-data" / "history.jsonl")
+    h.append("1", session="secret-session-id")
+    assert (h.path.stat().st_mode & 0o777) == 0o600
+    assert (h.path.parent.stat().st_mode & 0o077) == 0
+    h.append("2")  # appending again keeps working and keeps the mode
+    assert h.codes() == ["1", "2"] and (h.path.stat().st_mode & 0o777) == 0o600
