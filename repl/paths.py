@@ -52,3 +52,25 @@ def config_file(environ: Mapping[str, str] | None = None) -> Path:
 
 def history_file(environ: Mapping[str, str] | None = None) -> Path:
     return data_dir(environ) / "history.jsonl"
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, for every thread)
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def give_new_file_mode(path: Path) -> None:
+    """Give a file written through a private temporary file (``mkstemp``: 0600) the
+    mode a newly created file gets (0666 less the umask), as ``curl -o`` would."""
+    try:
+        os.chmod(path, 0o666 & ~_umask())
+    except OSError:
+        pass

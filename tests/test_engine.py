@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -224,6 +225,9 @@ async def test_files_upload_list_download_never_clobbers(engine: ReplEngine, tmp
     res = await engine.download("data.txt", str(outdir))
     assert res.kind == "info", res.message
     assert (outdir / "data.txt").read_text() == "hello files\n"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert ((outdir / "data.txt").stat().st_mode & 0o777) == 0o666 & ~umask  # a normal new file, not 0600
 
     (outdir / "data.txt").write_text("mine")
     res = await engine.download("data.txt", str(outdir / "data.txt"))

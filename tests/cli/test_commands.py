@@ -92,6 +92,9 @@ def test_files_bad_local_paths_exit_2_in_one_line_and_write_nothing(remote: Cli,
     r = remote("files", "get", "x.txt", str(tmp_path / "into"), "--session", sid)  # a directory: NAME inside it
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "into" / "x.txt").read_text() == "x\n"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert ((tmp_path / "into" / "x.txt").stat().st_mode & 0o777) == 0o666 & ~umask  # not the temp file's 0600
     assert [p.name for p in (tmp_path / "into").iterdir()] == ["x.txt"]  # no .part left behind
 
 
