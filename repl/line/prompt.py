@@ -123,7 +123,7 @@ class LineRepl:
         if self.banner:
             first = f"acajs-repl {__version__} · {self.engine.connection.label}"
             hints = ".help for commands · Alt+Enter runs · Ctrl+D exits"
-            columns = self._columns()
+            columns = None if self.dumb else self._columns()  # a dumb terminal or pipe: one line
             if columns is not None and len(first) + 3 + len(hints) > columns:
                 self.printer.notice(first)  # two short lines rather than one that wraps
                 self.printer.notice(hints)
