@@ -86,7 +86,6 @@ if TYPE_CHECKING:
     from repl.connection import Connection
 
 from repl.js.await_rewrite import rewrite_top_level_await
-from repl.paths import give_new_file_mode
 
 Kind = Literal["info", "error"]
 Action = Literal["clear", "editor", "exit", "load", "session"]
@@ -365,7 +364,6 @@ class ReplEngine:
             size = await self.client.download(self.identifier, remote, partial)
             if target.exists():  # appeared meanwhile: still never clobber
                 return CommandResult(f"Not downloaded: {target} appeared meanwhile; kept it.", "error")
-            give_new_file_mode(partial)  # the client writes through a private (0600) temporary file
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)

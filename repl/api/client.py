@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .. import __version__
+from ..paths import give_new_file_mode
 from .auth import ARM_SCOPE, AuthProvider, AzureToken
 from .dialects import (
     CURRENT,
@@ -486,6 +487,7 @@ class SessionsClient:
                         and "content-encoding" not in resp.headers:
                     raise ConnectError(f"{what} was cut off after {written} of {expected} bytes",
                                        hint="try again")
+                give_new_file_mode(Path(tmp))  # a normal new file, not mkstemp's 0600
                 os.replace(tmp, dest)
             except BaseException as exc:
                 try:

@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from repl.cli.output import EXIT_OK, EXIT_USAGE, fail, fmt_time, human_size, local_pool_note, run, write_json
-from repl.paths import give_new_file_mode
 
 
 def cmd_files(settings, args: argparse.Namespace) -> int:
@@ -89,7 +88,6 @@ def cmd_files(settings, args: argparse.Namespace) -> int:
             part_path = Path(part)
             try:
                 written = await conn.client.download(identifier, args.name, part_path)
-                give_new_file_mode(part_path)  # not the 0600 of the temporary file
                 os.replace(part_path, dest)
             finally:
                 part_path.unlink(missing_ok=True)

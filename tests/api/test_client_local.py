@@ -351,3 +351,24 @@ async def test_service_errors_over_real_http(client, identifier):
     assert e2.value.code == "SessionRequestValidationFailed" and e2.value.status_code == 400
     assert bad not in str(e2.value) and e2.value.request_id
     assert client.dialect == "current"  # a validation error is no reason to change dialect
+
+
+async def test_download_gives_a_normal_new_file_mode(local_pool, identifier, tmp_path) -> None:
+    """The client writes through a private temporary file (0600), and the file it
+    leaves is a normal new file (0666 less the umask), as ``curl -o`` makes."""
+    import os
+
+    from repl.api.auth import StaticToken
+    from repl.api.client import SessionsClient
+
+    src = tmp_path / "mode.txt"
+    src.write_bytes(b"mode")
+    async with SessionsClient(local_pool.endpoint, StaticToken(local_pool.token)) as client:
+        await client.upload(identifier, src)
+        dest = tmp_path / "out.txt"
+        await client.download(identifier, "mode.txt", dest)
+        await client.delete_session(identifier)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert dest.read_bytes() == b"mode"
+    assert (dest.stat().st_mode & 0o777) == 0o666 & ~umask
