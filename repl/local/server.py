@@ -805,11 +805,7 @@ class LocalPoolApp:
 
     async def file_get(self, request: Request) -> Response:
         _api_version(request, CURRENT_VERSIONS, "files/{name}")
-        session = self.pool.acquire(_identifier(request))
-        try:
-            parent, name, parts = self._parent(session, request, request.path_params["name"])
-        except PoolError as exc:
-            raise self._not_found(self._parts_of(request)) if exc.status == 404 else exc from None
+        parent, name, parts = self._locate(request, request.path_params["name"])
         try:
             st = _lstat_at(parent, name)
         finally:
@@ -820,20 +816,21 @@ class LocalPoolApp:
             raise _symlink_refused(_display(parts), "name")
         return JSONResponse(_file_entry(name, _display(parts[:-1]), st))
 
-    def _parts_of(self, request: Request) -> list[str]:
-        return _path_parts(request.query_params.get("path"), "path") + _name_parts(
-            request.path_params["name"]
-        )
-
-    async def _content(self, request: Request, name: str) -> Response:
+    def _locate(self, request: Request, name: str) -> tuple[int, str, list[str]]:
+        """The session's directory fd that holds ``name`` (under ``?path=``), the
+        last path part and all parts; a missing directory on the way is a 404
+        that names the whole path."""
         session = self.pool.acquire(_identifier(request))
         try:
-            parent, last, parts = self._parent(session, request, name)
+            return self._parent(session, request, name)
         except PoolError as exc:
             if exc.status == 404:
-                dir_parts = _path_parts(request.query_params.get("path"), "path")
-                raise self._not_found(dir_parts + _name_parts(name)) from None
+                parts = _path_parts(request.query_params.get("path"), "path") + _name_parts(name)
+                raise self._not_found(parts) from None
             raise
+
+    async def _content(self, request: Request, name: str) -> Response:
+        parent, last, parts = self._locate(request, name)
         try:
             try:
                 fd = os.open(last, _FILE_FLAGS, dir_fd=parent)
@@ -861,11 +858,7 @@ class LocalPoolApp:
 
     async def file_delete(self, request: Request) -> Response:
         _api_version(request, CURRENT_VERSIONS, "files/{name}")
-        session = self.pool.acquire(_identifier(request))
-        try:
-            parent, name, parts = self._parent(session, request, request.path_params["name"])
-        except PoolError as exc:
-            raise self._not_found(self._parts_of(request)) if exc.status == 404 else exc from None
+        parent, name, parts = self._locate(request, request.path_params["name"])
         try:
             st = _lstat_at(parent, name)
             if st is None:
