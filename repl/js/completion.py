@@ -417,13 +417,16 @@ def property_probe_code(expr: str) -> str:
     if not re.fullmatch(rf"{_IDENT}(?:\??\.{_IDENT})*", expr):
         raise ValueError(f"not a simple member chain: {expr!r}")
     marker = json.dumps(PROBE_MARKER)
+    # ``expr`` is evaluated in a thunk written at the top level, outside the
+    # helper's own scope, so the helper's names (o, p, k, names, ...) never
+    # shadow the user's: ``const o = {...}`` then ``o.`` must see that ``o``.
     return (
-        "void (() => { let names = []; try { let o = (" + expr + "); "
+        "void ((get) => { let names = []; try { const o = get(); "
         "if (o !== null && o !== undefined) { const seen = new Set(); "
         "for (let p = Object(o); p !== null && seen.size < 5000; p = Object.getPrototypeOf(p)) "
         "for (const k of Object.getOwnPropertyNames(p)) if (/^[A-Za-z_$][\\w$]*$/.test(k)) seen.add(k); "
         "names = [...seen]; } } catch (e) {} "
-        "console.log(" + marker + " + JSON.stringify(names)); })()"
+        "console.log(" + marker + " + JSON.stringify(names)); })(() => (" + expr + "))"
     )
 
 

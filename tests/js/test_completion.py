@@ -179,6 +179,15 @@ async def test_declared_object_properties_and_names(engine) -> None:
     assert result.texts == ["zed", "zeta"]
 
 
+@pytest.mark.parametrize("name", ["o", "p", "k", "names", "seen", "get", "e"])
+async def test_properties_of_a_name_the_probe_also_uses(engine, name: str) -> None:
+    # The probe's own variables must never shadow the user's.
+    cell = await engine.run(f"const {name} = {{ alpha: 1, beta: 2 }}")
+    assert cell.ok, cell
+    result = await complete(engine, f"{name}.", len(name) + 1, timeout=10)
+    assert {"alpha", "beta"} <= set(result.texts)
+
+
 async def test_unknown_name_gives_no_properties(engine) -> None:
     result = await complete(engine, "noSuchThing.", 12, timeout=10)
     assert result.items == []
