@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,22 @@ def pool_http(local_pool: EmbeddedPool) -> Iterator["httpx.Client"]:
         timeout=60,
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def engine(local_pool, tmp_path: Path):
+    """A ``ReplEngine`` on ``local_pool`` with a private history file and a
+    fresh identifier; its client is closed afterwards."""
+    from repl.api.auth import StaticToken
+    from repl.api.client import SessionsClient
+    from repl.connection import Connection
+    from repl.engine import ReplEngine
+    from repl.history import History
+
+    client = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), arm_base=local_pool.arm_base)
+    conn = Connection(client=client, kind="local", endpoint=local_pool.endpoint, label="test pool")
+    eng = ReplEngine(conn, history=History(tmp_path / "history.jsonl"), timeout=20)
+    try:
+        yield eng
+    finally:
+        await client.aclose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 
@@ -127,23 +126,6 @@ def test_probe_code_refuses_anything_but_a_member_chain() -> None:
 
 
 # --------------------------------------------------------------------------- local pool
-
-
-@pytest.fixture
-async def engine(local_pool, tmp_path: Path):
-    from repl.api.auth import StaticToken
-    from repl.api.client import SessionsClient
-    from repl.connection import Connection
-    from repl.engine import ReplEngine
-    from repl.history import History
-
-    client = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), arm_base=local_pool.arm_base)
-    conn = Connection(client=client, kind="local", endpoint=local_pool.endpoint, label="test pool")
-    eng = ReplEngine(conn, history=History(tmp_path / "history.jsonl"), timeout=20)
-    try:
-        yield eng
-    finally:
-        await client.aclose()
 
 
 async def test_math_properties_come_from_the_session(engine) -> None:

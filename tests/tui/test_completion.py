@@ -3,9 +3,7 @@ candidates come from the real completion core and a real local pool."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import TextArea
 
@@ -49,23 +47,6 @@ class MiniApp(App):
         editor.focus()
         if event.key:
             editor.insert(event.key)
-
-
-@pytest.fixture
-async def engine(local_pool, tmp_path: Path):
-    from repl.api.auth import StaticToken
-    from repl.api.client import SessionsClient
-    from repl.connection import Connection
-    from repl.engine import ReplEngine
-    from repl.history import History
-
-    client = SessionsClient(local_pool.endpoint, StaticToken(local_pool.token), arm_base=local_pool.arm_base)
-    conn = Connection(client=client, kind="local", endpoint=local_pool.endpoint, label="test pool")
-    eng = ReplEngine(conn, history=History(tmp_path / "history.jsonl"), timeout=20)
-    try:
-        yield eng
-    finally:
-        await client.aclose()
 
 
 def test_apply_completion_replaces_the_typed_word() -> None:
