@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 
@@ -302,27 +303,35 @@ async def test_service_error_on_closed_port_is_a_cell_not_a_crash():
         assert app.is_running
 
 
-async def test_server_5xx_is_a_service_error_with_advice(local_pool):
+@contextlib.asynccontextmanager
+async def _azure_answering(status: int, code: str, message: str, token: str, session: str):
+    """The app on an Azure endpoint whose data plane and ARM answer ``status``
+    to everything (faults the local pool cannot produce: respx)."""
     import httpx
     import respx
 
     endpoint = "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/r/sessionPools/p"
-    settings = Settings(endpoint=endpoint, token="t0ken-never-shown", session="five-hundred")
+    settings = Settings(endpoint=endpoint, token=token, session=session)
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="eastus.dynamicsessions.io").mock(
-            return_value=httpx.Response(503, json={"error": {"code": "ServiceUnavailable", "message": "busy"}})
+            return_value=httpx.Response(status, json={"error": {"code": code, "message": message}})
         )
-        mock.route(host="management.azure.com").mock(return_value=httpx.Response(503))
+        mock.route(host="management.azure.com").mock(return_value=httpx.Response(status))
         app = AcajsApp(settings)
         async with app.run_test(size=(140, 44)) as pilot:
             await settle(pilot)
-            view = await run_code(pilot, "1")
-            assert view.state == "error"
-            message = _text(view.query_one(".service-error"))
-            assert "503" in message
-            assert "try again" in message.lower() or "moment" in message.lower()
-            assert "t0ken-never-shown" not in message
-            assert app.is_running
+            yield app, pilot
+
+
+async def test_server_5xx_is_a_service_error_with_advice(local_pool):
+    async with _azure_answering(503, "ServiceUnavailable", "busy", "t0ken-never-shown", "five-hundred") as (app, pilot):
+        view = await run_code(pilot, "1")
+        assert view.state == "error"
+        message = _text(view.query_one(".service-error"))
+        assert "503" in message
+        assert "try again" in message.lower() or "moment" in message.lower()
+        assert "t0ken-never-shown" not in message
+        assert app.is_running
 
 
 async def test_escape_abandons_running_execution_and_app_stays_responsive(pool_settings):
@@ -1181,26 +1190,14 @@ async def test_one_huge_line_is_capped_on_screen_and_kept_in_full(pool_settings)
 
 
 async def test_auth_failure_is_a_service_error_that_says_what_to_do(local_pool):
-    import httpx
-    import respx
-
-    endpoint = "https://eastus.dynamicsessions.io/subscriptions/s/resourceGroups/r/sessionPools/p"
-    settings = Settings(endpoint=endpoint, token="expired-t0ken", session="four-oh-one")
-    with respx.mock(assert_all_called=False) as mock:
-        mock.route(host="eastus.dynamicsessions.io").mock(
-            return_value=httpx.Response(401, json={"error": {"code": "Unauthorized", "message": "token expired"}})
-        )
-        mock.route(host="management.azure.com").mock(return_value=httpx.Response(401))
-        app = AcajsApp(settings)
-        async with app.run_test(size=(140, 44)) as pilot:
-            await settle(pilot)
-            view = await run_code(pilot, "1")
-            assert view.state == "error" and view.has_class("-service")
-            message = _text(view.query_one(".service-error"))
-            assert "401" in message or "auth" in message.lower()
-            assert any(w in message.lower() for w in ("token", "sign in", "log in", "az login", "credential"))
-            assert "expired-t0ken" not in app.export_screenshot()
-            assert app.is_running
+    async with _azure_answering(401, "Unauthorized", "token expired", "expired-t0ken", "four-oh-one") as (app, pilot):
+        view = await run_code(pilot, "1")
+        assert view.state == "error" and view.has_class("-service")
+        message = _text(view.query_one(".service-error"))
+        assert "401" in message or "auth" in message.lower()
+        assert any(w in message.lower() for w in ("token", "sign in", "log in", "az login", "credential"))
+        assert "expired-t0ken" not in app.export_screenshot()
+        assert app.is_running
 
 
 async def test_switching_theme_recolours_cells_and_editor(pool_settings):
