@@ -146,6 +146,7 @@ class ReplEngine:
         self.cwd = cwd  # base for relative paths in commands (None: process cwd)
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
+        self._background: set[asyncio.Task] = set()  # countdown corrections still in flight
 
     @property
     def client(self):
@@ -218,8 +219,20 @@ class ReplEngine:
         self.round_trips.append(execution.round_trip_ms if execution.round_trip_ms is not None else elapsed)
         self._record(cell, execution.status.value, execution.round_trip_ms or elapsed)
         if identifier == self.identifier:
-            await self.sync_cooldown()
+            # The correction from GET session is one more round trip: the cell
+            # is shown without waiting for it.
+            self._in_background(self.sync_cooldown())
         return cell
+
+    def _in_background(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settled(self) -> None:
+        """Wait for the background work a run started (the countdown correction)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _record(self, cell: Cell, status: str, duration_ms: float) -> None:
         try:

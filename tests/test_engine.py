@@ -68,7 +68,9 @@ async def test_run_records_transcript_history_and_syncs_cooldown(engine: ReplEng
     assert cell.finished_at is not None and cell.session == engine.identifier
     assert engine.transcript.cells == [cell]
     assert len(engine.round_trips) == 1
-    # synced from the server's expireAt: the pool's 60 s cooldown, not the 300 s default
+    # synced from the server's expireAt (in the background, after the cell is
+    # returned): the pool's 60 s cooldown, not the 300 s default
+    await engine.settled()
     assert engine.cooldown.started
     assert POOL_COOLDOWN - 10 < engine.cooldown.remaining() <= POOL_COOLDOWN + 1
     [entry] = history.entries()
@@ -285,6 +287,7 @@ async def test_cooldown_counts_down_with_the_engine_clock(conn: Connection, hist
     eng = ReplEngine(conn, history=history, identifier=identifier, clock=lambda: now[0])
     try:
         await eng.run("1")
+        await eng.settled()
         left = eng.cooldown.remaining()
         assert POOL_COOLDOWN - 10 < left <= POOL_COOLDOWN + 1
         now[0] += left + 1
@@ -343,10 +346,12 @@ async def test_without_a_session_endpoint_the_countdown_runs_from_the_touch(hist
             )
             eng = ReplEngine(conn, history=history, clock=lambda: now[0])
             cell = await eng.run("1 + 1")
+            await eng.settled()
             assert cell.execution.value_text == "2"
             assert eng.cooldown.remaining() == 300
             now[0] += 100
             await eng.run("1 + 1")
+            await eng.settled()
             assert eng.cooldown.remaining() == 300  # touched again by the second run
             now[0] += 100
             assert eng.cooldown.remaining() == 200
