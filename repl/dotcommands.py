@@ -27,6 +27,7 @@ from dataclasses import dataclass
 class Arg:
     name: str
     optional: bool = False
+    local_path: bool = False  # names a file on this machine (completion offers paths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +62,15 @@ class DotCommandError(ValueError):
     """An input that is a dot-command but is not valid; the message says the usage."""
 
 
+_LOCAL_PATH_ARGS = frozenset({"PATH", "FILE", "DEST"})
+
+
 def _spec(name: str, args: str, summary: str) -> CommandSpec:
     parsed = []
     for word in args.split():
-        if word.startswith("["):
-            parsed.append(Arg(word.strip("[]"), optional=True))
-        else:
-            parsed.append(Arg(word))
+        bare = word.strip("[]")
+        local = bare.split(".")[0] in _LOCAL_PATH_ARGS
+        parsed.append(Arg(bare, optional=word.startswith("["), local_path=local))
     return CommandSpec(name, tuple(parsed), summary)
 
 

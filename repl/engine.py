@@ -75,7 +75,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from repl.api.errors import ApiError, AuthError, ConnectError, ForbiddenError
-from repl.api.models import FileInfo, PoolStatus
+from repl.api.models import Execution, FileInfo, PoolStatus
 from repl.config import IDENTIFIER_RULE, is_valid_identifier
 from repl.cooldown import DEFAULT_PERIOD_S, Cooldown
 from repl.dotcommands import DotCommand, DotCommandError, help_text, parse
@@ -147,6 +147,10 @@ class ReplEngine:
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
         self._background: set[asyncio.Task] = set()  # countdown corrections still in flight
+        # One request naming the session at a time, in submission order
+        # (asyncio.Lock wakes its waiters first in, first out): type-ahead runs
+        # queue here, and completion probes never overtake or overlap a run.
+        self._run_lock = asyncio.Lock()
 
     @property
     def client(self):
@@ -186,7 +190,27 @@ class ReplEngine:
     async def run(self, code: str) -> Cell:
         return await self.execute_cell(self.prepare(code))
 
+    @property
+    def busy(self) -> bool:
+        """A run or a queued input holds or waits for the session."""
+        return self._run_lock.locked()
+
+    async def execute_hidden(self, code: str, *, timeout: float) -> Execution | None:
+        """Run ``code`` in the session without a cell or a history entry (the
+        completion probe). None when the session is busy: a hidden request
+        never waits behind, or overlaps, the user's runs. It resets the
+        session's cooldown like any execution."""
+        if self._run_lock.locked():
+            return None
+        async with self._run_lock:
+            self.cooldown.touch()
+            return await self.client.execute(code, identifier=self.identifier, timeout=timeout)
+
     async def execute_cell(self, cell: Cell) -> Cell:
+        async with self._run_lock:
+            return await self._execute_cell(cell)
+
+    async def _execute_cell(self, cell: Cell) -> Cell:
         identifier = cell.session or self.identifier
         before = self.cooldown.snapshot()
         t0 = time.perf_counter()
