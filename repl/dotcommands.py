@@ -12,15 +12,47 @@ An unknown word made of letters only (``.frob``) raises ``DotCommandError``
 ("unknown command, see .help") so typos are not sent as JavaScript; anything
 else (``.5``, ``.foo()``, ``.x = 1``, multi-line input) is JavaScript.
 
-:data:`COMMANDS` is the registry (name, args spec, summary) in display order;
-:func:`help_text` renders it.
+:data:`COMMANDS` is the registry in display order: each entry carries its
+arguments, its help, its handler (an engine operation), whether it waits for
+the runs typed before it, and the question to ask before it runs. Adding a
+command is one entry here plus its engine operation; ``.help``, the palette,
+completion and both front ends follow. :func:`help_text` renders it.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from repl.engine import ReplEngine
+
+Handler: TypeAlias = "Callable[[ReplEngine, DotCommand], CommandResult | Awaitable[CommandResult]]"
+Confirm: TypeAlias = "Callable[[ReplEngine, DotCommand], str | None]"
+
+
+Kind = Literal["info", "error"]
+#: What a command asks of the front end beyond showing its message:
+#: ``clear`` the screen (running and queued cells stay), toggle ``editor``
+#: mode, ``exit``, ``load`` ``data`` into the input, ``session`` changed
+#: (refresh the header), ``break`` (drop the pending input), ``help`` (``data``
+#: is the command registry, for a front end that draws a table).
+Action = Literal["clear", "editor", "exit", "load", "session", "break", "help"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    message: str
+    kind: Kind = "info"
+    data: Any = None
+    action: Action | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.kind != "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +64,20 @@ class Arg:
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
+    """One dot-command: its arguments, its help, its handler and how it is
+    scheduled. Front ends read this registry for ``.help``, the palette and
+    completion; they never dispatch on a command's name themselves."""
+
     name: str
     args: tuple[Arg, ...]
     summary: str
+    #: The engine operation (a CommandResult, or an awaitable of one).
+    handler: Handler
+    #: Waits for the runs submitted before it (a session command typed ahead
+    #: runs in order); a command that only changes the screen acts at once.
+    queued: bool = True
+    #: The question to ask before running it, or None: nothing to confirm.
+    confirm: Confirm | None = None
 
     @property
     def usage(self) -> str:
@@ -65,29 +108,81 @@ class DotCommandError(ValueError):
 _LOCAL_PATH_ARGS = frozenset({"PATH", "FILE", "DEST"})
 
 
-def _spec(name: str, args: str, summary: str) -> CommandSpec:
+def _spec(
+    name: str,
+    args: str,
+    summary: str,
+    handler: Handler,
+    *,
+    queued: bool = True,
+    confirm: Confirm | None = None,
+) -> CommandSpec:
     parsed = []
     for word in args.split():
         bare = word.strip("[]")
         local = bare.split(".")[0] in _LOCAL_PATH_ARGS
         parsed.append(Arg(bare, optional=word.startswith("["), local_path=local))
-    return CommandSpec(name, tuple(parsed), summary)
+    return CommandSpec(name, tuple(parsed), summary, handler, queued=queued, confirm=confirm)
+
+
+def _replaces_file(engine: ReplEngine, command: DotCommand) -> str | None:
+    path = engine.resolve_path(command.args[0])
+    if path.is_file():
+        return f"{path} exists. Replace it?"
+    return None
+
+
+def _deletes_session(engine: ReplEngine, command: DotCommand) -> str | None:
+    return (
+        f"Delete session {engine.short_identifier} on the server? "
+        "Its variables and files in /mnt/data are gone for good."
+    )
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    _spec("help", "", "Show this help"),
-    _spec("new", "", "Start a fresh session (new identifier)"),
-    _spec("session", "ID", "Attach to an existing session identifier"),
-    _spec("delete", "", "Delete the session on the server (state and files are gone)"),
-    _spec("files", "", "List the files in the session's /mnt/data"),
-    _spec("upload", "PATH", "Upload a local file to /mnt/data"),
-    _spec("download", "NAME [DEST]", "Download a file from /mnt/data (never overwrites DEST)"),
-    _spec("load", "FILE", "Load a local .js file into the editor"),
-    _spec("save", "FILE", "Save the inputs of this session as a .js file"),
-    _spec("export", "FILE.md", "Export the transcript with outputs and timings as Markdown"),
-    _spec("clear", "", "Clear the screen (the session keeps its state)"),
-    _spec("editor", "", "Editor mode: Enter inserts a newline, Ctrl+J runs"),
-    _spec("exit", "", "Exit the REPL"),
+    _spec("help", "", "Show this help", lambda e, c: e.help(), queued=False),
+    _spec("new", "", "Start a fresh session (new identifier)", lambda e, c: e.new_session()),
+    _spec("session", "ID", "Attach to an existing session identifier", lambda e, c: e.attach(c.args[0])),
+    _spec(
+        "delete",
+        "",
+        "Delete the session on the server (state and files are gone)",
+        lambda e, c: e.delete_session(),
+        confirm=_deletes_session,
+    ),
+    _spec("files", "", "List the files in the session's /mnt/data", lambda e, c: e.list_files()),
+    _spec("upload", "PATH", "Upload a local file to /mnt/data", lambda e, c: e.upload(c.args[0])),
+    _spec(
+        "download",
+        "NAME [DEST]",
+        "Download a file from /mnt/data (never overwrites DEST)",
+        lambda e, c: e.download(c.args[0], c.arg(1)),
+    ),
+    _spec("load", "FILE", "Load a local .js file into the editor", lambda e, c: e.load(c.args[0]), queued=False),
+    _spec(
+        "save",
+        "FILE",
+        "Save the inputs of this session as a .js file",
+        lambda e, c: e.save(c.args[0]),
+        confirm=_replaces_file,
+    ),
+    _spec(
+        "export",
+        "FILE.md",
+        "Export the transcript with outputs and timings as Markdown",
+        lambda e, c: e.export(c.args[0]),
+        confirm=_replaces_file,
+    ),
+    _spec("clear", "", "Clear the screen (the session keeps its state)", lambda e, c: e.effect("clear"), queued=False),
+    _spec(
+        "editor",
+        "",
+        "Editor mode: Enter inserts a newline, Ctrl+J runs",
+        lambda e, c: e.effect("editor"),
+        queued=False,
+    ),
+    _spec("break", "", "Drop the input being typed (a pending block)", lambda e, c: e.effect("break"), queued=False),
+    _spec("exit", "", "Exit the REPL", lambda e, c: e.effect("exit"), queued=False),
 )
 BY_NAME: dict[str, CommandSpec] = {c.name: c for c in COMMANDS}
 

@@ -64,21 +64,31 @@ a string, that is sent; the transcript/history keep what the user typed
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 from repl.api.errors import ApiError, AuthError, ConnectError, ForbiddenError
 from repl.api.models import Execution, FileInfo, PoolStatus
 from repl.config import IDENTIFIER_RULE, is_valid_identifier
 from repl.cooldown import DEFAULT_PERIOD_S, Cooldown
-from repl.dotcommands import DotCommand, DotCommandError, help_text, parse
+from repl.dotcommands import (
+    COMMANDS,
+    Action,
+    CommandResult,
+    CommandSpec,
+    DotCommand,
+    DotCommandError,
+    help_text,
+    lookup,
+    parse,
+)
 from repl.history import History
 from repl.transcript import Cell, Transcript
 
@@ -86,21 +96,6 @@ if TYPE_CHECKING:
     from repl.connection import Connection
 
 from repl.js.await_rewrite import rewrite_top_level_await
-
-Kind = Literal["info", "error"]
-Action = Literal["clear", "editor", "exit", "load", "session"]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    message: str
-    kind: Kind = "info"
-    data: Any = None
-    action: Action | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.kind != "error"
 
 
 def strip_trailing_blank_lines(code: str) -> str:
@@ -144,6 +139,7 @@ class ReplEngine:
         self.round_trips: deque[float] = deque(maxlen=self.ROUND_TRIPS_KEPT)
         self.last_pool_status: PoolStatus | None = None
         self.cwd = cwd  # base for relative paths in commands (None: process cwd)
+        self.editor_mode = False  # .editor: Enter inserts a newline (both front ends read it)
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
         self._background: set[asyncio.Task] = set()  # countdown corrections still in flight
@@ -206,15 +202,30 @@ class ReplEngine:
             self.cooldown.touch()
             return await self.client.execute(code, identifier=self.identifier, timeout=timeout)
 
-    async def execute_cell(self, cell: Cell) -> Cell:
-        async with self._run_lock:
+    async def execute_cell(self, cell: Cell, *, on_start: Callable[[], None] | None = None) -> Cell:
+        """Send ``cell`` once the runs submitted before it are done
+        (``on_start`` is called then: a queued cell starts running). Cancelled
+        while still queued, the cell is marked dropped (never sent) and kept in
+        the history; cancelled while running, it is marked abandoned."""
+        try:
+            await self._run_lock.acquire()
+        except asyncio.CancelledError:
+            cell.dropped = True
+            cell.finished_at = datetime.now(UTC)
+            self._record(cell, "dropped", 0.0)
+            raise
+        try:
+            if on_start is not None:
+                on_start()
             return await self._execute_cell(cell)
+        finally:
+            self._run_lock.release()
 
     async def _execute_cell(self, cell: Cell) -> Cell:
         identifier = cell.session or self.identifier
         before = self.cooldown.snapshot()
         t0 = time.perf_counter()
-        cell.started_at = datetime.now(timezone.utc)
+        cell.started_at = datetime.now(UTC)
         self.cooldown.touch()
         try:
             execution = await self.client.execute(
@@ -224,7 +235,7 @@ class ReplEngine:
             )
         except asyncio.CancelledError:
             cell.abandoned = True
-            cell.finished_at = datetime.now(timezone.utc)
+            cell.finished_at = datetime.now(UTC)
             self._record(cell, "abandoned", (time.perf_counter() - t0) * 1000)
             raise
         except Exception as exc:  # noqa: BLE001 - nothing from the wire may kill a front end
@@ -234,12 +245,12 @@ class ReplEngine:
                 cell.error = str(exc) or type(exc).__name__
             else:
                 cell.error = f"Unexpected client error ({type(exc).__name__}: {exc}); the code may or may not have run."
-            cell.finished_at = datetime.now(timezone.utc)
+            cell.finished_at = datetime.now(UTC)
             self._record(cell, "error", (time.perf_counter() - t0) * 1000)
             return cell
         elapsed = (time.perf_counter() - t0) * 1000
         cell.execution = execution
-        cell.finished_at = datetime.now(timezone.utc)
+        cell.finished_at = datetime.now(UTC)
         self.round_trips.append(execution.round_trip_ms if execution.round_trip_ms is not None else elapsed)
         self._record(cell, execution.status.value, execution.round_trip_ms or elapsed)
         if identifier == self.identifier:
@@ -283,48 +294,59 @@ class ReplEngine:
         self._session_api = True
         if info.expire_at is None:
             return False
-        self.cooldown.sync(info.expire_at, datetime.now(timezone.utc))
+        self.cooldown.sync(info.expire_at, datetime.now(UTC))
         return True
 
     # ------------------------------------------------------------------ commands
+    def confirmation(self, cmd: DotCommand) -> str | None:
+        """The question a front end must ask (yes/no) before running ``cmd``,
+        or None when it can run at once (``.delete``, a file it would replace)."""
+        spec = cmd.spec or lookup(cmd.name)
+        if spec is None or spec.confirm is None:
+            return None
+        return spec.confirm(self, cmd)
+
     async def execute_command(self, cmd: DotCommand) -> CommandResult:
-        name = cmd.name
+        """Run a dot-command through its registry handler. A command that
+        touches the session waits for the runs submitted before it."""
+        spec = cmd.spec or lookup(cmd.name)
+        if spec is None:
+            return CommandResult(f"Unknown command .{cmd.name}: type .help for the list", "error")
+        if not spec.queued:
+            return await self._dispatch(spec, cmd)
+        async with self._run_lock:
+            return await self._dispatch(spec, cmd)
+
+    async def _dispatch(self, spec: CommandSpec, cmd: DotCommand) -> CommandResult:
         try:
-            if name == "help":
-                return self.help()
-            if name == "new":
-                return await self.new_session()
-            if name == "session":
-                return await self.attach(cmd.args[0])
-            if name == "delete":
-                return await self.delete_session()
-            if name == "files":
-                return await self.list_files()
-            if name == "upload":
-                return await self.upload(cmd.args[0])
-            if name == "download":
-                return await self.download(cmd.args[0], cmd.arg(1))
-            if name == "load":
-                return self.load(cmd.args[0])
-            if name == "save":
-                return self.save(cmd.args[0])
-            if name == "export":
-                return self.export(cmd.args[0])
-            if name == "clear":
-                return CommandResult("", action="clear")
-            if name == "editor":
-                return CommandResult("Editor mode: Enter inserts a newline, Ctrl+J runs.", action="editor")
-            if name == "exit":
-                return CommandResult("", action="exit")
+            result = spec.handler(self, cmd)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
         except ApiError as exc:
             return CommandResult(str(exc), "error")
         except OSError as exc:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-            return CommandResult(f".{name} failed: {exc.strerror or exc}{where}", "error")
-        return CommandResult(f"Unknown command .{name}: type .help for the list", "error")
+            return CommandResult(f".{cmd.name} failed: {exc.strerror or exc}{where}", "error")
+
+    def effect(self, action: Action) -> CommandResult:
+        """A command whose whole effect is on the front end's screen."""
+        if action == "editor":
+            self.editor_mode = not self.editor_mode
+            text = (
+                "Editor mode on: Enter inserts a newline, Ctrl+J or Alt+Enter runs; .editor again to leave."
+                if self.editor_mode
+                else "Editor mode off: Enter runs a complete input."
+            )
+            return CommandResult(text, action="editor")
+        return CommandResult("", action=action)
 
     def help(self) -> CommandResult:
-        return CommandResult(help_text())
+        return CommandResult(help_text(), data=COMMANDS, action="help")
+
+    @property
+    def short_identifier(self) -> str:
+        return _short(self.identifier)
 
     async def new_session(self) -> CommandResult:
         self.identifier = new_identifier()
@@ -351,7 +373,7 @@ class ReplEngine:
             return CommandResult(msg, data=identifier, action="session")
         self.cooldown.touch()  # the GET named the identifier
         if info.expire_at is not None:
-            self.cooldown.sync(info.expire_at, datetime.now(timezone.utc))
+            self.cooldown.sync(info.expire_at, datetime.now(UTC))
         return CommandResult(
             f"Attached to session {_short(identifier)}; {self.cooldown.remaining():.0f} s left before it expires.",
             data=identifier,
@@ -433,6 +455,10 @@ class ReplEngine:
             return CommandResult(f"Cannot write {path}: {exc.strerror or exc}", "error")
         note = " (replaced the existing file)" if existed else ""
         return CommandResult(f"Wrote {what} to {path}{note}.", data=path)
+
+    def resolve_path(self, text: str) -> Path:
+        """A path the user typed, relative to the REPL's working directory."""
+        return self._path(text)
 
     def _path(self, text: str) -> Path:
         path = Path(text).expanduser()

@@ -29,15 +29,18 @@ class Cell:
     started_at: datetime = field(default_factory=_now)
     finished_at: datetime | None = None
     abandoned: bool = False
+    dropped: bool = False  # typed ahead, then dropped from the queue: never sent
     session: str | None = None  # identifier the code was sent to
 
     @property
     def running(self) -> bool:
-        return self.finished_at is None and not self.abandoned
+        return self.finished_at is None and not self.abandoned and not self.dropped
 
     @property
     def status(self) -> str:
-        """``running`` | ``abandoned`` | ``error`` (service failure) | an ExecutionStatus value."""
+        """``running`` | ``abandoned`` | ``dropped`` | ``error`` (service failure) | an ExecutionStatus value."""
+        if self.dropped:
+            return "dropped"
         if self.abandoned:
             return "abandoned"
         if self.error is not None:

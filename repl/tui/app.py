@@ -13,7 +13,10 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 
+from repl.tui import terminal_keys
 from repl.tui.commands import ReplCommands
+
+terminal_keys.install()
 
 
 class AcajsApp(App[int]):
@@ -81,19 +84,18 @@ class AcajsApp(App[int]):
         return self.current_repl_theme().syntax_theme()
 
     def _apply_theme(self, *_: Any) -> None:
-        theme = self.current_repl_theme()
-        try:
-            from repl.tui.widgets.editor import InputEditor
-
-            for editor in self.screen.query(InputEditor) if self.screen else []:
-                tat = theme.text_area_theme()
-                editor.register_theme(tat)
-                editor.theme = tat.name
-        except Exception:
-            pass
+        # The main screen's editor, also while a modal screen (the theme
+        # picker's live preview) is on top: ``self.screen`` would be the modal.
         screen = self._main_screen
-        if screen is not None:
-            screen.rehighlight()
+        if screen is None:
+            return
+        from repl.tui.widgets.editor import InputEditor
+
+        tat = self.current_repl_theme().text_area_theme()
+        for editor in screen.query(InputEditor):
+            editor.register_theme(tat)
+            editor.theme = tat.name
+        screen.rehighlight()
 
     # ---------------------------------------------------------------- lifecycle
     def get_default_screen(self):
@@ -134,6 +136,7 @@ def all_binding_ids() -> list[str]:
     from repl.tui.screens.main import ReplScreen
     from repl.tui.widgets.cell import CellView
     from repl.tui.widgets.completion import CompletionList
+    from repl.tui.widgets.confirm_screen import ConfirmScreen
     from repl.tui.widgets.editor import InputEditor
     from repl.tui.widgets.help_screen import HelpScreen
     from repl.tui.widgets.history_screen import HistoryScreen
@@ -143,8 +146,11 @@ def all_binding_ids() -> list[str]:
     from repl.tui.widgets.theme_picker import ThemePicker
 
     ids: list[str] = []
-    for cls in (AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen,
-                SentCodeScreen, CompletionList):
+    owners = (
+        AcajsApp, ReplScreen, InputEditor, CellView, SidePanel, HistoryScreen, HelpScreen, ThemePicker, PromptScreen,
+        SentCodeScreen, CompletionList, ConfirmScreen,
+    )  # fmt: skip
+    for cls in owners:
         for b in cls.BINDINGS:
             if isinstance(b, Binding) and b.id and b.id not in ids:
                 ids.append(b.id)

@@ -8,6 +8,7 @@ import socket
 
 from repl.config import Settings
 from repl.tui.app import AcajsApp, all_binding_ids
+from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.screens.main import ReplScreen
 from repl.tui.widgets.cell import CellView
 from repl.tui.widgets.countdown import EXPIRED_TEXT, Countdown
@@ -356,7 +357,7 @@ async def test_escape_abandons_running_execution_and_app_stays_responsive(pool_s
         # Responsive: typing works, the editor is free again.
         await pilot.press(*"1+1")
         assert screen.editor.text == "1+1"
-        assert screen._running_view is None
+        assert not screen.waiting
         # The engine recorded the abandoned cell.
         assert screen.engine.transcript.cells[-1].abandoned
 
@@ -993,8 +994,22 @@ async def test_session_attach_and_delete_through_the_ui(pool_settings):
         assert screen.engine.identifier == first
         assert first in app.sub_title and first in _text(screen.query_one("#panel-identifier"))
         assert "'state'" in (await run_code(pilot, "kept")).output_text()
-        # .delete removes it on the server: the next run starts fresh.
-        assert "deleted" in (await command(".delete")).lower()
+        # .delete asks first; "n" keeps the session, "y" deletes it on the server.
+        screen.editor.load_text(".delete")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "cannot" not in app.screen.question and "gone for good" in app.screen.question
+        await pilot.press("n")
+        await settle(pilot)
+        assert "not done" in _text(list(screen.transcript.query(".note"))[-1])
+        assert "'state'" in (await run_code(pilot, "kept")).output_text()
+        screen.editor.load_text(".delete")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "deleted" in _text(list(screen.transcript.query(".note"))[-1]).lower()
         view = await run_code(pilot, "typeof kept")
         assert "'undefined'" in view.output_text()
 

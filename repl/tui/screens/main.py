@@ -13,7 +13,6 @@ import os
 import shlex
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,64 +20,40 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from repl.dotcommands import CommandResult, CommandSpec, DotCommand, DotCommandError, parse
+from repl.history import History
+from repl.paths import history_file
+from repl.tui.messages import (
+    CommandDone,
+    Connected,
+    ConnectFailed,
+    PoolStatusUpdated,
+    RunCrashed,
+    RunFinished,
+    RunStarted,
+)
 from repl.tui.widgets.cell import CellView, highlighter
+from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import Countdown
 from repl.tui.widgets.editor import InputEditor
 from repl.tui.widgets.footer import KeyHints
 from repl.tui.widgets.side_panel import SidePanel
 from repl.tui.widgets.transcript import TranscriptView
+from repl.vocabulary import EXIT_HINT
 
 if TYPE_CHECKING:
     from repl.engine import ReplEngine
+    from repl.transcript import Cell
 
 POOL_POLL_S = 15.0
 SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
 NARROW_BELOW = 100  # columns: a narrower side panel below this width
-
-
-# ---------------------------------------------------------------- messages
-class Connected(Message):
-    def __init__(self, engine: ReplEngine) -> None:
-        super().__init__()
-        self.engine = engine
-
-
-class ConnectFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
-class RunFinished(Message):
-    def __init__(self, view_id: str, cell: Any) -> None:
-        super().__init__()
-        self.view_id = view_id
-        self.cell = cell
-
-
-class RunCrashed(Message):
-    def __init__(self, view_id: str, error: str) -> None:
-        super().__init__()
-        self.view_id = view_id
-        self.error = error
-
-
-class CommandDone(Message):
-    def __init__(self, result: Any) -> None:
-        super().__init__()
-        self.result = result
-
-
-class PoolStatusUpdated(Message):
-    def __init__(self, status: Any, error: str | None = None) -> None:
-        super().__init__()
-        self.status = status
-        self.error = error
 
 
 class Completed(Message):
@@ -107,6 +82,7 @@ running execution.
         Binding("f3", "pick_theme", "Theme", show=False, id="app.theme"),
         Binding("ctrl+l", "clear", "Clear", show=False, id="app.clear"),
         Binding("escape", "cancel", "Stop waiting", id="app.cancel", priority=True),
+        Binding("ctrl+c", "interrupt", "Clear / stop", show=False, id="app.interrupt", priority=True),
         Binding("ctrl+t", "focus_transcript", "Cells", show=False, id="app.focus_cells"),
     ]
 
@@ -116,10 +92,12 @@ running execution.
         self.engine: ReplEngine | None = None
         self._engine_factory = engine_factory
         self._clock = clock
-        self._run_worker: Worker | None = None
-        self._running_view: CellView | None = None
+        # Runs in flight, in submission order: the first is running, the rest
+        # are queued behind it (type-ahead).
+        self._runs: dict[str, Worker[None]] = {}
         self._history_cursor = None
         self._connect_error: str | None = None
+        self._history_problem_shown = False
 
     # ---------------------------------------------------------------- layout
     def compose(self):
@@ -228,43 +206,43 @@ running execution.
         self.submit(message.text)
 
     def submit(self, text: str) -> None:
-        """Run a block or a dot-command typed in the editor."""
-        if self._running_view is not None:
-            self.notify("An execution is running: wait, or press Escape to stop waiting.", severity="warning")
-            return
-        try:
-            from repl.dotcommands import DotCommandError, parse
-        except ImportError:  # pragma: no cover
-            parse, DotCommandError = (lambda _t: None), ValueError
+        """An input from the editor (already taken out of it): a dot-command,
+        or code that runs now or, typed ahead, after the runs before it."""
         try:
             command = parse(text)
         except DotCommandError as exc:
-            self.editor.load_text("")
             self.transcript.add_note(Text(str(exc)), classes="note -error")
             return
-        self.editor.load_text("")
         self._history_cursor = None
         if command is not None:
             self.run_dot_command(command)
             return
         if self.engine is None:
-            self.editor.set_text(text)
+            self._give_back(text)
             why = self._connect_error or "still connecting"
-            self.notify(f"Not connected ({why}).", severity="warning")
+            self.notify(f"Not connected ({why}); your input is back in the editor.", severity="warning")
             return
+        queued = self.engine.busy or bool(self._runs)
         cell = self.engine.prepare(text)
-        view = CellView(cell.n, cell.code)
-        self._running_view = view
+        view = CellView(cell.n, cell.code, queued=queued)
         self.transcript.add_cell(view)
         self.transcript.anchor()
-        self._run_worker = self.execute(cell, view.id)
+        self._runs[view.id] = self.run_cell(cell, view.id)
         self._update_mode_line()
         self.refresh_bindings()
 
-    @work(exclusive=True, group="run")
-    async def execute(self, cell: Any, view_id: str) -> None:
+    def _give_back(self, text: str) -> None:
+        """Put a submission that could not run back into the editor, before
+        whatever was typed since (nothing typed is ever lost)."""
+        typed = self.editor.text
+        self.editor.set_text(text + ("\n" + typed if typed else ""))
+
+    @work(group="run")
+    async def run_cell(self, cell: Cell, view_id: str) -> None:
+        engine = self.engine
+        assert engine is not None
         try:
-            finished = await self.engine.execute_cell(cell)
+            finished = await engine.execute_cell(cell, on_start=lambda: self.post_message(RunStarted(view_id)))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an unexpected bug below: keep the app
@@ -272,22 +250,27 @@ running execution.
             return
         self.post_message(RunFinished(view_id, finished))
 
+    def on_run_started(self, message: RunStarted) -> None:
+        view = self._view(message.view_id)
+        if view is not None:
+            view.start()
+
     def on_run_finished(self, message: RunFinished) -> None:
         view = self._view(message.view_id)
         if view is not None:
             view.finish(message.cell)
-        self._done_running()
+        self._done_running(message.view_id)
         self._mention_history_problem()
-        self.query_one(SidePanel).show_round_trips(list(self.engine.round_trips))
+        engine = self.engine
+        if engine is not None:
+            self.query_one(SidePanel).show_round_trips(list(engine.round_trips))
         self.query_one("#countdown", Countdown).tick()
         self.poll_pool_status()
-
-    _history_problem_shown = False
 
     def _mention_history_problem(self) -> None:
         """The history file could not be written (full disk, a directory in
         its place): the runs go on; say it once."""
-        problem = getattr(self.engine, "history_problem", None)
+        problem = self.engine.history_problem if self.engine is not None else None
         if problem and not self._history_problem_shown:
             self._history_problem_shown = True
             self.notify(problem, title="History", severity="warning", timeout=10)
@@ -296,116 +279,221 @@ running execution.
         view = self._view(message.view_id)
         if view is not None:
             view.fail(message.error)
-        self._done_running()
+        self._done_running(message.view_id)
 
-    def _done_running(self) -> None:
-        self._running_view = None
-        self._run_worker = None
+    def _done_running(self, view_id: str) -> None:
+        self._runs.pop(view_id, None)
         self._update_mode_line()
         self.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "run" and event.state == WorkerState.CANCELLED:
-            view = self._running_view
-            if view is not None:
-                view.abandon()
-            self._done_running()
-            self.query_one("#countdown", Countdown).tick()
+        if event.worker.group != "run" or event.state != WorkerState.CANCELLED:
+            return
+        for view_id, worker in list(self._runs.items()):
+            if worker is event.worker:
+                view = self._view(view_id)
+                if view is not None:
+                    view.abandon()
+                self._done_running(view_id)
+        self.query_one("#countdown", Countdown).tick()
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
+    @property
+    def waiting(self) -> bool:
+        """A run is in flight or queued."""
+        return bool(self._runs)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The footer shows the keys that matter now: "Stop waiting" only while
         # an execution runs; from a cell or the side panel Escape goes back to
-        # the editor; otherwise it belongs to the focused widget.
-        if action == "cancel" and self._running_view is None:
-            return isinstance(self.focused, (CellView, SidePanel))
+        # the editor; otherwise Escape belongs to the focused widget.
+        if action == "cancel" and not self.waiting:
+            return isinstance(self.focused, (CellView, SidePanel)) or self._completions_open()
         return True
 
     def action_cancel(self) -> None:
+        """Escape: close the completion list, else stop waiting, else go back
+        to the editor. It never leaves the editor."""
         if self._close_completions():
             return
-        if self._run_worker is not None and self._running_view is not None:
-            self._run_worker.cancel()
-            # The view is marked at once; the worker's state change follows.
-            self._running_view.abandon()
+        if self.waiting:
+            self.stop_waiting()
             return
         if not self.editor.has_focus:
             self.editor.focus()
 
+    def action_interrupt(self) -> None:
+        """Ctrl+C: copy a selection; stop waiting while a run is in flight;
+        else clear the input (Ctrl+Z brings it back); on an empty editor, say
+        how to exit."""
+        editor = self.editor
+        if editor.has_focus and editor.selected_text:
+            editor.action_copy()
+            return
+        if self.waiting:
+            self.stop_waiting()
+            return
+        if editor.text:
+            editor.clear()
+            editor.focus()
+            return
+        self.notify(EXIT_HINT)
+
+    def stop_waiting(self) -> None:
+        """Stop waiting for the running cell; when inputs are queued behind
+        it, ask whether to drop them too."""
+        runs = list(self._runs.items())
+        if not runs:
+            return
+        view_id, worker = runs[0]
+        worker.cancel()
+        view = self._view(view_id)
+        if view is not None:
+            view.abandon()  # at once; the worker's state change follows
+        queued = runs[1:]
+        if not queued:
+            return
+
+        def answer(drop: bool | None) -> None:
+            if drop:
+                for _, queued_worker in queued:
+                    queued_worker.cancel()
+
+        n = len(queued)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Also drop the {n} input{'s' if n != 1 else ''} queued behind it? They have not been sent.",
+                yes="Drop",
+                no="Keep",
+            ),
+            answer,
+        )
+
+    def on_input_editor_exit_requested(self, message: InputEditor.ExitRequested) -> None:
+        self.request_exit()
+
+    def request_exit(self) -> None:
+        """Exit, asking first when a run or queued inputs would be lost."""
+        if not self.waiting:
+            self.app.exit(0)
+            return
+        n = len(self._runs)
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.app.exit(0)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{n} input{'s are' if n != 1 else ' is'} running or queued. Exit anyway?",
+                yes="Exit",
+                no="Stay",
+            ),
+            answer,
+        )
+
     def _view(self, view_id: str) -> CellView | None:
         try:
             return self.transcript.query_one(f"#{view_id}", CellView)
-        except Exception:
+        except NoMatches:
             return None
 
     def _update_mode_line(self) -> None:
         parts = []
         if self.editor.editor_mode:
             parts.append("editor mode: Enter = newline, Ctrl+J runs")
-        if self._running_view is not None:
-            parts.append("running… Esc stops waiting")
+        if self._runs:
+            queued = len(self._runs) - 1
+            parts.append("running… Esc stops waiting" + (f" · {queued} queued" if queued else ""))
         line = self.query_one("#mode-line", Static)
         line.update(" · ".join(parts))
         line.display = bool(parts)
 
     # ---------------------------------------------------------------- dot-commands
-    def run_dot_command(self, command: Any) -> None:
-        name = command.name
-        if name == "clear":
-            self.action_clear()
-            return
-        if name == "editor":
-            self.editor.editor_mode = not self.editor.editor_mode
-            state = "on: Enter inserts a newline, Ctrl+J runs" if self.editor.editor_mode else "off"
-            self.transcript.add_note(Text(f"Editor mode {state}."))
-            self._update_mode_line()
-            return
-        if name == "exit":
-            self.app.exit(0)
-            return
-        if name == "help":
-            self.transcript.add_note(Text(".help", style="bold"), classes="note -command")
-            self.transcript.add_note(commands_table(), classes="note help-table")
-            return
-        if self.engine is None:
+    def run_dot_command(self, command: DotCommand, *, confirmed: bool = False) -> None:
+        engine = self.engine
+        if engine is None:
+            if command.spec is not None and not command.spec.queued:
+                # .help, .clear, .editor, .exit work before the connection
+                self._command_effect(_offline_result(command))
+                return
             self.notify(f"Not connected ({self._connect_error or 'still connecting'}).", severity="warning")
             return
-        self.transcript.add_note(Text(f".{name} " + " ".join(command.args), style="bold"), classes="note -command")
+        question = None if confirmed else engine.confirmation(command)
+        if question is not None:
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.run_dot_command(command, confirmed=True)
+                else:
+                    self.transcript.add_note(Text(f".{command.name}: not done."), classes="note")
+
+            self.app.push_screen(ConfirmScreen(question), answer)
+            return
+        if command.spec is not None and command.spec.queued:
+            self.transcript.add_note(Text(command_line(command), style="bold"), classes="note -command")
         self.command_worker(command)
 
-    @work(exclusive=True, group="command")
-    async def command_worker(self, command: Any) -> None:
+    @work(group="command")
+    async def command_worker(self, command: DotCommand) -> None:
+        engine = self.engine
+        assert engine is not None
         try:
-            result = await self.engine.execute_command(command)
+            result = await engine.execute_command(command)
         except Exception as exc:
-            from repl.engine import CommandResult
-
             result = CommandResult(_explain(exc), "error")
         self.post_message(CommandDone(result))
 
     def on_command_done(self, message: CommandDone) -> None:
-        result = message.result
-        action = getattr(result, "action", None)
+        self._command_effect(message.result)
+
+    def _command_effect(self, result: CommandResult) -> None:
+        """The front-end side of a command's result: each action once."""
+        action = result.action
+        message = result.message
         if action == "load":
-            self.editor.set_text(result.data or "")
-            self.editor.focus()
+            self._replace_draft(result.data or "")
         elif action == "clear":
             self.action_clear()
         elif action == "exit":
-            self.app.exit(0)
+            self.request_exit()
         elif action == "session":
             self._show_session()
-            self.query_one("#countdown", Countdown).tick()
-        if result.message:
+        elif action == "editor":
+            engine = self.engine
+            self.editor.editor_mode = engine.editor_mode if engine is not None else not self.editor.editor_mode
+            self._update_mode_line()
+        elif action == "break":
+            self.editor.clear()
+        elif action == "help":
+            self.transcript.add_note(Text(".help", style="bold"), classes="note -command")
+            self.transcript.add_note(commands_table(), classes="note help-table")
+            message = ""
+        if message:
             classes = "note -error" if result.kind == "error" else "note"
-            self.transcript.add_note(Text(result.message), classes=classes)
+            self.transcript.add_note(Text(message), classes=classes)
         self.query_one("#countdown", Countdown).tick()
 
-    def palette_dot_command(self, spec: Any) -> None:
+    def _replace_draft(self, text: str, *, ask: bool = False) -> None:
+        """Put ``text`` into the editor; with ``ask``, an unsent draft is only
+        replaced after a yes."""
+        editor = self.editor
+        if ask and editor.text.strip() and editor.text != text:
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self._replace_draft(text)
+
+            self.app.push_screen(ConfirmScreen("Replace the unsent input in the editor?", yes="Replace"), answer)
+            return
+        editor.set_text(text)
+        editor.focus()
+
+    def palette_dot_command(self, spec: CommandSpec) -> None:
         """From the palette: run at once when it takes no arguments, else put
-        the command in the editor for the arguments."""
+        the command in the editor for the arguments (asking before it replaces
+        an unsent draft)."""
         if spec.args:
-            self.editor.set_text(f".{spec.name} ")
-            self.editor.focus()
+            self._replace_draft(f".{spec.name} ", ask=True)
             return
         self.submit(f".{spec.name}")
 
@@ -436,15 +524,12 @@ running execution.
         if cursor.at_draft:
             self._history_cursor = None
 
-    def _history(self):
+    def _history(self) -> History | None:
         if self.engine is not None:
             return self.engine.history
         try:
-            from repl.history import History
-            from repl.paths import history_file
-
             return History(history_file())
-        except Exception:
+        except OSError:
             return None
 
     def action_history(self, query: str = "") -> None:
@@ -455,7 +540,7 @@ running execution.
 
         def chosen(code: str | None) -> None:
             if code is not None:
-                self.editor.set_text(code)
+                self._replace_draft(code, ask=True)
             self.editor.focus()
 
         self.app.push_screen(HistoryScreen(history, query=query, highlight=highlighter(self.app)), chosen)
@@ -504,7 +589,8 @@ running execution.
         self.app.action_change_theme()
 
     def action_clear(self) -> None:
-        self.transcript.clear()
+        """Ctrl+L / .clear: the screen is cleared; running and queued cells stay."""
+        self.transcript.clear(keep=set(self._runs))
 
     def rehighlight(self) -> None:
         for view in self.cell_views():
@@ -521,9 +607,11 @@ running execution.
         view = self._view(view_id)
         if view is None:
             return
-        if action == "reinsert":
-            self.editor.set_text(view.code)
+        if action == "focus_editor":
             self.editor.focus()
+            return
+        if action == "reinsert":
+            self._replace_draft(view.code, ask=True)
             return
         if action == "curl":
             self.copy_curl(view)
@@ -622,11 +710,7 @@ running execution.
 
     # ---------------------------------------------------------------- completion
     def on_input_editor_complete_requested(self, message: InputEditor.CompleteRequested) -> None:
-        try:
-            from repl.js import completion  # noqa: F401
-        except ImportError:
-            completion = None
-        if completion is None or self.engine is None:
+        if self.engine is None:
             self.editor.indent()  # no completion: Tab indents
             return
         self.complete(message.source, message.cursor)
@@ -689,6 +773,14 @@ running execution.
         if event.key:
             self.editor.insert(event.key)
 
+    def _completions_open(self) -> bool:
+        from repl.tui.widgets.completion import CompletionList
+
+        try:
+            return self.query_one(CompletionList).is_open
+        except NoMatches:
+            return False
+
     def _close_completions(self) -> bool:
         try:
             from repl.tui.widgets.completion import CompletionList
@@ -727,11 +819,25 @@ def _explain(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def command_line(command: DotCommand) -> str:
+    """A command as the user typed it, for the transcript."""
+    return " ".join([f".{command.name}", *command.args])
+
+
+def _offline_result(command: DotCommand) -> CommandResult:
+    """The result of a screen-only command (.help, .clear, .editor, .break,
+    .exit) before the engine exists."""
+    from repl.dotcommands import COMMANDS, help_text
+
+    action = {"help": "help", "clear": "clear", "editor": "editor", "break": "break", "exit": "exit"}.get(command.name)
+    if action == "help":
+        return CommandResult(help_text(), data=COMMANDS, action="help")
+    return CommandResult("", action=action)  # type: ignore[arg-type]
+
+
 def _preload_core() -> None:
-    import repl.connection  # noqa: F401
-    import repl.engine  # noqa: F401
     import repl.api.client  # noqa: F401
-    import repl.history  # noqa: F401
+    import repl.connection  # noqa: F401
 
     # Compiling the JavaScript lexer's regexes takes ~0.1 s: do it here, not
     # on the event loop when the first cell is highlighted.

@@ -20,23 +20,21 @@ from textual.message import Message
 from textual.widgets import Static
 
 from repl.tui.widgets.output_view import OutputView, cap_text
+from repl.vocabulary import ABANDONED_TEXT, DROPPED_TEXT, status_words
 
 if TYPE_CHECKING:
     from repl.transcript import Cell
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
-BADGES = {
-    "running": ("running", "-running"),
-    "succeeded": ("ok", "-ok"),
-    "failed": ("failed", "-failed"),
-    "timed_out": ("timed out", "-failed"),
-    "cancelled": ("cancelled", "-failed"),
-    "error": ("service error", "-service"),
-    "abandoned": ("abandoned", "-abandoned"),
+#: severity -> the cell's CSS class (the words come from repl.vocabulary)
+SEVERITY_CLASS = {
+    "pending": "-running",
+    "ok": "-ok",
+    "failed": "-failed",
+    "service": "-service",
+    "abandoned": "-abandoned",
 }
-
-ABANDONED_TEXT = "You stopped waiting. The code may still be running remotely; its result will not be shown."
 
 
 def highlighter(app: Any):
@@ -88,7 +86,9 @@ open it in the pager, save it to a file or copy it.
 
     _seq = 0
 
-    def __init__(self, n: int, code: str, *, cell: Cell | None = None, started: float | None = None) -> None:
+    def __init__(
+        self, n: int, code: str, *, cell: Cell | None = None, started: float | None = None, queued: bool = False
+    ) -> None:
         CellView._seq += 1
         super().__init__(classes="cell", id=f"cell-{CellView._seq}")
         self.n = n
@@ -96,7 +96,7 @@ open it in the pager, save it to a file or copy it.
         self.cell: Cell | None = None
         self._started = time.monotonic() if started is None else started
         self._timer = None
-        self._state = "running"
+        self._state = "queued" if queued else "running"
         self._pending_cell = cell
         self._badge_class: str | None = None
 
@@ -111,7 +111,17 @@ open it in the pager, save it to a file or copy it.
             cell, self._pending_cell = self._pending_cell, None
             self.finish(cell)
         else:
-            self.add_class("-running")
+            self._render_head()
+            if self._state == "running":
+                self._timer = self.set_interval(0.1, self._render_head)
+
+    def start(self) -> None:
+        """A queued cell got the session: it runs now (the clock starts)."""
+        if self._state != "queued":
+            return
+        self._state = "running"
+        self._started = time.monotonic()
+        if self.is_mounted:
             self._render_head()
             self._timer = self.set_interval(0.1, self._render_head)
 
@@ -140,7 +150,8 @@ open it in the pager, save it to a file or copy it.
 
     @property
     def running(self) -> bool:
-        return self._state == "running"
+        """Running or queued: no result yet."""
+        return self._state in ("running", "queued")
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -148,7 +159,8 @@ open it in the pager, save it to a file or copy it.
             self._timer = None
 
     def _render_head(self) -> None:
-        label, cls = BADGES.get(self._state, (self._state, "-failed"))
+        words = status_words(self._state)
+        label, cls = words.label, SEVERITY_CLASS[words.severity]
         head = Text()
         head.append(f"In [{self.n}]", style="bold")
         head.append("  ")
@@ -166,7 +178,7 @@ open it in the pager, save it to a file or copy it.
         if cls != self._badge_class:
             # Only on a state change: the spinner redraws the head ten times a
             # second, and every class change restyles the cell.
-            self.remove_class(*{c for _, c in BADGES.values()} - {cls})
+            self.remove_class(*set(SEVERITY_CLASS.values()) - {cls})
             self.add_class(cls)
             self._badge_class = cls
 
@@ -207,13 +219,15 @@ open it in the pager, save it to a file or copy it.
         self._render_head()
 
     def abandon(self) -> None:
-        """The user stopped waiting (Escape)."""
+        """The user stopped waiting (Escape, Ctrl+C): a running cell is
+        abandoned, a queued one dropped (it was never sent)."""
         if not self.running:
             return
         self._stop_timer()
-        self._state = "abandoned"
+        dropped = self._state == "queued"
+        self._state = "dropped" if dropped else "abandoned"
         self.remove_class("-running")
-        self.mount(Static(ABANDONED_TEXT, classes="abandoned-note"))
+        self.mount(Static(DROPPED_TEXT if dropped else ABANDONED_TEXT, classes="abandoned-note"))
         self._render_head()
 
     def fail(self, message: str) -> None:
@@ -270,4 +284,4 @@ open it in the pager, save it to a file or copy it.
             cells[j].focus()
             cells[j].scroll_visible(animate=False)
         elif step > 0:
-            self.app.action_focus_editor() if hasattr(self.app, "action_focus_editor") else None
+            self._ask("focus_editor")  # Down on the last cell: back to the editor

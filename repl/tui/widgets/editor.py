@@ -1,10 +1,15 @@
 """The input editor: a TextArea with JavaScript highlighting (tree-sitter).
 
-Enter runs the input when it is a complete program (``repl.js.completeness``)
-and otherwise inserts a newline with indentation; two blank lines at the end
-force a run; Ctrl+J / Alt+Enter / Ctrl+Enter always run. In *editor mode*
-(``.editor``) Enter is always a newline. Up on the first line and Down on the
-last line walk the history.
+What Enter, a closing bracket and the indentation do is decided by
+:mod:`repl.input_rules` (the same rules as line mode); this widget carries them
+out. Ctrl+J / Alt+Enter (ESC CR too) / Ctrl+Enter always run. Up on the first
+line and Down on the last line walk the history. Escape never moves focus out
+of the editor (the screen gives it its REPL meaning). Ctrl+D on an empty
+editor asks to exit.
+
+A submission takes the submitted text out of the editor at once, in the same
+key handler: keys typed after it (type-ahead, a keystroke paste) stay, never
+wiped by a later clear.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from repl.input_rules import CLOSERS, closer_dedent, enter_action, newline_indent
 
 _QUERIES: dict = {}
 
@@ -58,33 +64,6 @@ def _javascript_language():
 
 
 PLACEHOLDER = "JavaScript here · Enter runs · .help lists the commands · F1 help"
-_CLOSERS = frozenset("}])")
-_INDENT_UNIT = "  "  # continuation_indent's unit
-
-
-def needs_more_input(source: str) -> bool:
-    try:
-        from repl.js.completeness import needs_more_input as check
-    except ImportError:  # the core module is not there: treat every input as complete
-        return False
-    try:
-        return check(source)
-    except Exception:
-        return False  # never block a run on a checker bug: the server will judge
-
-
-def continuation_indent(source: str) -> str:
-    try:
-        from repl.js.completeness import continuation_indent as indent
-    except ImportError:
-        indent = None
-    if indent is not None:
-        try:
-            return indent(source)
-        except Exception:
-            pass
-    last = source.rsplit("\n", 1)[-1]
-    return last[: len(last) - len(last.lstrip())]
 
 
 class InputEditor(TextArea):
@@ -105,6 +84,7 @@ Lines starting with a dot are commands: try `.help`.
         Binding("ctrl+j,alt+enter,ctrl+enter", "run", "Run", id="editor.run", priority=True),
         Binding("ctrl+o", "external_editor", "$EDITOR", id="editor.external"),
         Binding("tab", "complete", "Complete", show=False, id="editor.complete"),
+        Binding("ctrl+d", "exit_or_delete", "Exit", show=False, id="editor.exit", priority=True),
     ]
 
     class Submitted(Message):
@@ -120,6 +100,13 @@ Lines starting with a dot are commands: try `.help`.
             super().__init__()
             self.editor = editor
             self.step = step
+
+    class ExitRequested(Message):
+        """Ctrl+D on an empty editor."""
+
+        def __init__(self, editor: InputEditor) -> None:
+            super().__init__()
+            self.editor = editor
 
     class ExternalEdit(Message):
         def __init__(self, editor: InputEditor) -> None:
@@ -174,17 +161,35 @@ Lines starting with a dot are commands: try `.help`.
         self.load_text(text)
         self.move_cursor(self.document.end)
 
+    @property
+    def cursor_offset(self) -> int:
+        """The cursor as an offset into ``text``."""
+        row, col = self.cursor_location
+        return sum(len(self.document.get_line(r)) + 1 for r in range(row)) + col
+
     def action_run(self) -> None:
         self._submit()
 
+    def action_exit_or_delete(self) -> None:
+        if not self.text:
+            self.post_message(self.ExitRequested(self))
+        else:
+            self.action_delete_right()
+
     def _submit(self) -> None:
         text = self.text
-        if not text.strip():
-            self.load_text("")
-            return
-        self.post_message(self.Submitted(self, text))
+        self.load_text("")
+        if text.strip():
+            self.post_message(self.Submitted(self, text))
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            # Escape never leaves the editor (TextArea's indent mode would move
+            # focus on, and later letters would become cell actions); the
+            # screen's binding gives it its meaning (close a list, stop waiting).
+            event.stop()
+            event.prevent_default()
+            return
         if event.key == "tab" and not self.read_only and self._tab_completes():
             event.stop()
             event.prevent_default()
@@ -195,53 +200,27 @@ Lines starting with a dot are commands: try `.help`.
             event.prevent_default()
             self._enter()
             return
-        if event.character in _CLOSERS and not self.read_only and not self.selected_text:
+        if event.character in CLOSERS and not self.read_only and not self.selected_text:
             self._dedent_current_line()
         await super()._on_key(event)
 
-    def _dedent_current_line(self) -> None:
-        """A closing bracket typed on an indent-only line goes back one level.
+    def _text_before_cursor(self) -> str:
+        return self.text[: self.cursor_offset]
 
-        Enter indents a continuation line one level deeper; typing the ``}``
-        that closes the block should line up with the line that opened it,
-        as in the Node REPL and every code editor.
-        """
-        row, column = self.cursor_location
-        before = self.document.get_line(row)[:column]
-        if not before or before.strip():
-            return
-        width = min(len(before), len(_INDENT_UNIT))
-        self.delete((row, column - width), (row, column))
+    def _dedent_current_line(self) -> None:
+        width = closer_dedent(self._text_before_cursor())
+        if width:
+            row, column = self.cursor_location
+            self.delete((row, column - width), (row, column))
 
     def _enter(self) -> None:
-        text = self.text
-        at_end = self.cursor_location == self.document.end and not self.selected_text
-        if self.editor_mode:
-            self._newline(text)
-            return
-        if not text.strip():
-            return
-        lines = text.split("\n")
-        if at_end and len(lines) >= 3 and not lines[-1].strip() and not lines[-2].strip():
-            # Two blank lines at the end: run whatever is there.
+        action = enter_action(self.text, self.cursor_offset, editor_mode=self.editor_mode)
+        if action == "run":
             self._submit()
-            return
-        if at_end and not needs_more_input(text):
-            self._submit()
-            return
-        if not at_end:
-            if needs_more_input(text):
-                self._newline(text)
-            else:
-                self._submit()
-            return
-        self._newline(text)
-
-    def _newline(self, text: str) -> None:
-        row, col = self.cursor_location
-        before = "\n".join(text.split("\n")[:row] + [self.document.get_line(row)[:col]])
-        indent = continuation_indent(before) if before.strip() else ""
-        self.insert("\n" + indent)
+        elif action == "newline":
+            self.insert("\n" + newline_indent(self._text_before_cursor()))
+        elif action == "break":
+            self.clear()
 
     # ---------------------------------------------------------- history
     def action_cursor_up(self, select: bool = False) -> None:

@@ -10,7 +10,6 @@ from textual.widgets import Label, Static
 
 from repl.tui.widgets.countdown import Countdown
 
-
 BARS = "▁▂▃▄▅▆▇█"
 
 

@@ -33,5 +33,8 @@ Click a cell (or Shift+Tab from the editor) to focus it, then use its keys.
         self.mount(note)
         return note
 
-    def clear(self) -> None:
-        self.remove_children()
+    def clear(self, keep: set[str] | None = None) -> None:
+        """Remove every cell and note, except the cells whose ids are in ``keep``
+        (a running or queued cell survives Ctrl+L and shows its result)."""
+        keep = keep or set()
+        self.remove_children([child for child in self.children if child.id not in keep])
