@@ -269,6 +269,11 @@ class ReplEngine:
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
+    def record_dropped(self, code: str) -> None:
+        """An input typed ahead and dropped before it was sent: the history
+        keeps it (nothing typed is lost), marked dropped."""
+        self._record(Cell(n=0, code=strip_trailing_blank_lines(code), session=self.identifier), "dropped", 0.0)
+
     def _record(self, cell: Cell, status: str, duration_ms: float) -> None:
         try:
             self.history.append(cell.code, session=cell.session, status=status, duration_ms=duration_ms)

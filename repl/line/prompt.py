@@ -4,9 +4,12 @@
 by the shared completeness check), hands it to the engine (code or
 dot-command) and prints the result. It holds no REPL logic of its own.
 
-While an execution runs, the input is watched in raw mode: Ctrl+C abandons the
-wait (the engine marks the cell abandoned; the code may still be running
-remotely) and anything else typed is kept and put into the next prompt.
+While an execution runs, the input is watched in raw mode (type-ahead, as in
+the Node REPL and IPython): each input completed with Enter is queued and
+runs after the current one, echoed after the prompt as if typed there; what is
+left unfinished goes into the next prompt. Ctrl+C abandons the wait (the
+engine marks the cell abandoned; the code may still be running remotely) and
+asks whether to drop the queued inputs; Ctrl+D twice exits.
 
 Input and output are the current prompt-toolkit app session's, so tests run it
 inside ``create_app_session(input=pipe, output=capture)``.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
@@ -28,34 +32,22 @@ from pygments.lexers.javascript import JavascriptLexer
 
 from repl import __version__
 from repl.dotcommands import DotCommandError
+from repl.input_rules import split_typeahead
+from repl.line.completer import JsCompleter
 from repl.line.history_adapter import SharedHistory
 from repl.line.keys import CONTINUATION, PROMPT, build_key_bindings
 from repl.line.render import STYLE, Printer
 from repl.line.toolbar import toolbar_fragments
+from repl.vocabulary import EXIT_HINT
 
 if TYPE_CHECKING:
-    from repl.engine import CommandResult, ReplEngine
+    from repl.dotcommands import CommandResult
+    from repl.engine import ReplEngine
 
-EXIT_HINT = "(To exit, press Ctrl+D or type .exit)"
 #: Seconds before the "running" indicator appears (most runs finish sooner).
 INDICATOR_DELAY_S = 0.5
 
 _ABANDONED = object()
-
-
-def _completer(engine: ReplEngine) -> Any:
-    """The completion engineer's prompt-toolkit completer, when it has landed."""
-    try:
-        from repl.line import completer as mod  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    factory = getattr(mod, "make_completer", None) or getattr(mod, "JsCompleter", None)
-    if factory is None:
-        return None
-    try:
-        return factory(engine)
-    except Exception:
-        return None
 
 
 class LineRepl:
@@ -65,8 +57,10 @@ class LineRepl:
         self.colour = colour
         self.notice = notice
         self.banner = banner
-        self.editor_mode = False
         self._history_warned = False
+        self._queue: deque[str] = deque()  # inputs typed ahead, run in order
+        self._typed = ""  # typed ahead after the last Enter: the next prompt's text
+        self._exit_requested = False
         self.dumb = is_dumb_terminal()
         if self.dumb:
             # PromptSession builds its full-screen Application now, whose renderer
@@ -89,11 +83,11 @@ class LineRepl:
             ],
             lexer=PygmentsLexer(JavascriptLexer) if colour else None,
             history=SharedHistory(engine.history),
-            key_bindings=build_key_bindings(lambda: self.editor_mode,
+            key_bindings=build_key_bindings(lambda: self.engine.editor_mode,
                                             dumb_echo=self._dumb_echo if self.dumb else None),
-            bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.editor_mode,
+            bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.engine.editor_mode,
                                                      width=self._columns()),
-            completer=_completer(engine),
+            completer=JsCompleter(engine),
             complete_while_typing=False,
             style=STYLE,
             include_default_pygments_style=colour,
@@ -143,60 +137,85 @@ class LineRepl:
             pass
 
     async def _loop(self) -> int:
-        default = ""
         while True:
-            try:
-                text = await self.session.prompt_async(default=default)
-            except KeyboardInterrupt:
-                default = ""
-                if not self.session.default_buffer.text.strip():
-                    self.printer.notice(EXIT_HINT)
-                continue
-            except EOFError:
-                return 0
-            default = ""
+            if self._queue:
+                text = self._queue.popleft()
+                self.printer.echo_input(PROMPT, CONTINUATION, text)
+            else:
+                default, self._typed = self._typed, ""
+                try:
+                    text = await self.session.prompt_async(default=default)
+                except KeyboardInterrupt:
+                    if not self.session.default_buffer.text.strip():
+                        self.printer.notice(EXIT_HINT)
+                    continue
+                except EOFError:
+                    return 0
             if not text.strip():
                 continue
             try:
-                done, default = await self.handle(text)
+                done = await self.handle(text)
             except Exception as exc:  # nothing a command or run does may end the loop
                 self.printer.message(f"Internal error ({type(exc).__name__}): {exc}", "error")
                 continue
-            if done:
+            if done or self._exit_requested:
                 return 0
 
-    async def handle(self, text: str) -> tuple[bool, str]:
-        """Run one submitted input. Returns (exit requested, text for the next prompt)."""
+    async def handle(self, text: str) -> bool:
+        """Run one submitted input. Returns True when the REPL should exit."""
         try:
             cmd = self.engine.parse_command(text)
         except DotCommandError as exc:
             self.printer.message(str(exc), "error")
-            return False, ""
+            return False
         if cmd is None:
             cell = self.engine.prepare(text)
-            _, typed = await self.wait(self.engine.execute_cell(cell))
+            result = await self.wait(self.engine.execute_cell(cell))
             self.printer.cell(cell)
             problem = self.engine.history_problem
             if problem and not self._history_warned:
                 self._history_warned = True
                 self.printer.message(problem, "warning")
-            return False, typed
-        result, typed = await self.wait(self.engine.execute_command(cmd))
+            if result is _ABANDONED:
+                await self._ask_drop_queue()
+            return False
+        question = self.engine.confirmation(cmd)
+        if question is not None and not await self.confirm(question):
+            self.printer.message(f".{cmd.name}: not done.", "info")
+            return False
+        result = await self.wait(self.engine.execute_command(cmd))
         if result is _ABANDONED:
             self.printer.message(f"Stopped waiting for .{cmd.name}; it may still complete on the server.", "warning")
-            return False, typed
-        return self.apply(result, typed)
+            await self._ask_drop_queue()
+            return False
+        return self.apply(result)
 
-    def apply(self, result: CommandResult, typed: str) -> tuple[bool, str]:
+    async def confirm(self, question: str) -> bool:
+        """A yes/no question on its own line (no history, Enter means no)."""
+        if self.session.input.closed:
+            return False
+        asker: PromptSession[str] = PromptSession(
+            input=self.session.input, output=self.session.output, mouse_support=False
+        )
+        try:
+            answer = await asker.prompt_async(f"{question} [y/N] ")
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    async def _ask_drop_queue(self) -> None:
+        n = len(self._queue)
+        if n and await self.confirm(f"Also drop the {n} input{'s' if n != 1 else ''} queued behind it?"):
+            dropped = list(self._queue)
+            self._queue.clear()
+            for text in dropped:
+                self.engine.record_dropped(text)
+            self.printer.message(f"Dropped {n} queued input{'s' if n != 1 else ''} (kept in the history).", "info")
+
+    def apply(self, result: CommandResult) -> bool:
+        """Carry out a command's result on this front end; True to exit."""
         action = result.action
         message = result.message
-        if action == "editor":
-            self.editor_mode = not self.editor_mode
-            message = (
-                "Editor mode: Enter inserts a newline, Alt+Enter or Ctrl+J runs. .editor again to leave."
-                if self.editor_mode
-                else "Editor mode off: Enter runs a complete input."
-            )
         if action == "clear":
             if self.dumb:
                 message = "(.clear needs a terminal that can clear its screen)"
@@ -208,34 +227,61 @@ class LineRepl:
         if message:
             self.printer.message(message, result.kind)
         if action == "exit":
-            return True, ""
+            return True
         if action == "load" and isinstance(result.data, str):
-            return False, result.data.rstrip("\n")
-        return False, typed
+            # The file goes into the next prompt, before anything typed ahead.
+            loaded = result.data.rstrip("\n")
+            self._typed = loaded + ("\n" + self._typed if self._typed else "")
+        return False
 
     # ------------------------------------------------------------------ waiting
-    async def wait(self, awaitable: Any) -> tuple[Any, str]:
+    async def wait(self, awaitable: Any) -> Any:
         """Await ``awaitable`` while watching the keyboard.
 
-        Returns ``(result, typeahead)``; result is ``_ABANDONED`` when Ctrl+C
-        stopped the wait (the task is cancelled: the engine records the cell as
-        abandoned).
+        Keys typed meanwhile are type-ahead: each input completed with Enter
+        joins the queue (and says so), the rest is kept for the next prompt.
+        Returns the result, or ``_ABANDONED`` when Ctrl+C stopped the wait (the
+        task is cancelled: the engine records the cell as abandoned).
         """
         task = asyncio.ensure_future(awaitable)
         inp = self.session.input
         abandon = asyncio.Event()
-        typed: list[str] = []
+        pending = [self._typed]
+        self._typed = ""
+        eof_presses = 0
+
+        def take_complete_inputs() -> None:
+            inputs, rest = split_typeahead("".join(pending), editor_mode=self.engine.editor_mode)
+            pending[:] = [rest]
+            for text in inputs:
+                self._queue.append(text)
+                lines = text.strip().split("\n")
+                more = " …" if len(lines) > 1 else ""
+                self.printer.status_note(f"queued: {lines[0]}{more}")
 
         def on_keys() -> None:
+            nonlocal eof_presses
             for kp in inp.read_keys():
                 if kp.key == Keys.ControlC:
                     abandon.set()
+                elif kp.key == Keys.ControlD and not "".join(pending):
+                    eof_presses += 1
+                    if eof_presses == 1:
+                        self.printer.status_note("Ctrl+D again exits now (the run is abandoned)")
+                    else:
+                        self._exit_requested = True
+                        abandon.set()
                 elif kp.key in (Keys.ControlM, Keys.ControlJ):
-                    typed.append("\n")
+                    pending.append("\n")
+                    take_complete_inputs()
                 elif kp.key == Keys.BracketedPaste:
-                    typed.append(kp.data.replace("\r\n", "\n").replace("\r", "\n"))
+                    pending.append(kp.data.replace("\r\n", "\n").replace("\r", "\n"))
+                    take_complete_inputs()
+                elif kp.key == Keys.Backspace or kp.key == Keys.ControlH:
+                    text = "".join(pending)
+                    pending[:] = [text[:-1]]
                 elif not isinstance(kp.key, Keys) and kp.data.isprintable():
-                    typed.append(kp.data)
+                    pending.append(kp.data)
             if inp.closed:
                 abandon.set()
 
@@ -258,10 +304,10 @@ class LineRepl:
                     await task
                 except asyncio.CancelledError:
                     pass
-        text = "".join(typed).rstrip("\n")
+        self._typed = "".join(pending)
         if task.cancelled():
-            return _ABANDONED, text
-        return task.result(), text
+            return _ABANDONED
+        return task.result()
 
     async def _indicator(self, t0: float) -> None:
         """``… running 3.2 s · Ctrl+C stops waiting`` on one line, erased afterwards."""

@@ -166,3 +166,17 @@ class Printer:
         """Unstyled text with no line ending added (the wait indicator)."""
         self.output.write(text)
         self.output.flush()
+
+    def echo_input(self, prompt: str, continuation: str, text: str) -> None:
+        """An input typed ahead, shown after the prompt as if typed there when
+        its turn comes."""
+        lines = text.split("\n")
+        frags = [("class:prompt", prompt), ("", lines[0] + "\n")]
+        for line in lines[1:]:
+            frags += [("class:prompt.continuation", continuation), ("", line + "\n")]
+        self.print(frags)
+
+    def status_note(self, text: str) -> None:
+        """A dim line said while an execution runs (over the wait indicator)."""
+        self.write_plain("\r")
+        self.print([("class:notice", text.rstrip("\n").ljust(40) + "\n")])

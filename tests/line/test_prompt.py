@@ -250,7 +250,7 @@ async def test_editor_mode_enter_is_a_newline_and_ctrl_j_runs(pool_settings, dat
             await h.idle_prompt()
             m = h.mark()
             h.type(".editor\r")
-            await h.wait_for("Editor mode: Enter inserts a newline", after=m)
+            await h.wait_for("Editor mode on: Enter inserts a newline", after=m)
             await h.idle_prompt()
             buf = h.repl.session.default_buffer
             h.type("const a = 20\r")  # complete, but Enter only adds a line here
