@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     from repl.connection import Connection
 
 from repl.js.await_rewrite import rewrite_top_level_await
+from repl.js.last_values import LastValueError, LastValues, substitute_last_values
 
 
 def strip_trailing_blank_lines(code: str) -> str:
@@ -139,6 +140,7 @@ class ReplEngine:
         self.round_trips: deque[float] = deque(maxlen=self.ROUND_TRIPS_KEPT)
         self.last_pool_status: PoolStatus | None = None
         self.cwd = cwd  # base for relative paths in commands (None: process cwd)
+        self.last_values = LastValues()  # what `_` and `_error` stand for
         self.editor_mode = False  # .editor: Enter inserts a newline (both front ends read it)
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
@@ -168,19 +170,30 @@ class ReplEngine:
 
     # ------------------------------------------------------------------ code
     def prepare(self, code: str) -> Cell:
+        """A numbered cell for ``code``, added to the transcript. What is sent
+        may differ from what was typed: ``_``/``_error`` become literals
+        (:mod:`repl.js.last_values`) and a top-level ``await`` is rewritten
+        (:mod:`repl.js.await_rewrite`); ``cell.sent_code`` keeps what is sent.
+        An input that cannot be sent as it stands (``_`` naming a function)
+        is a finished cell whose error says why; it is kept in the history."""
         # Blank lines at the end (the two that force a run, or an indent left by
         # Enter) mean nothing to JavaScript: neither sent nor kept in the history.
         code = strip_trailing_blank_lines(code)
         self.execution_count += 1
-        sent = code
+        cell = Cell(n=self.execution_count, code=code, sent_code=code, session=self.identifier)
+        self.transcript.add(cell)
         try:
-            rewritten = rewrite_top_level_await(code)
+            substituted = substitute_last_values(code, self.last_values)
+        except LastValueError as exc:
+            cell.error = str(exc)
+            cell.finished_at = datetime.now(UTC)
+            return cell
+        sent = substituted if substituted is not None else code
+        try:
+            rewritten = rewrite_top_level_await(sent)
         except Exception:  # a rewrite bug must not stop the user: send as typed
             rewritten = None
-        if rewritten is not None:
-            sent = rewritten
-        cell = Cell(n=self.execution_count, code=code, sent_code=sent, session=self.identifier)
-        self.transcript.add(cell)
+        cell.sent_code = rewritten if rewritten is not None else sent
         return cell
 
     async def run(self, code: str) -> Cell:
@@ -222,6 +235,9 @@ class ReplEngine:
             self._run_lock.release()
 
     async def _execute_cell(self, cell: Cell) -> Cell:
+        if cell.finished_at is not None:  # not sendable (see prepare): nothing goes out
+            self._record(cell, "error", 0.0)
+            return cell
         identifier = cell.session or self.identifier
         before = self.cooldown.snapshot()
         t0 = time.perf_counter()
@@ -252,6 +268,7 @@ class ReplEngine:
         cell.execution = execution
         cell.finished_at = datetime.now(UTC)
         self.round_trips.append(execution.round_trip_ms if execution.round_trip_ms is not None else elapsed)
+        self.last_values.record(value_text=execution.value_text, failed=not execution.ok, stderr=execution.stderr)
         self._record(cell, execution.status.value, execution.round_trip_ms or elapsed)
         if identifier == self.identifier:
             # The correction from GET session is one more round trip: the cell

@@ -386,3 +386,45 @@ async def test_trailing_blank_lines_are_neither_sent_nor_kept(engine: ReplEngine
     kept = await engine.run("'a  '  ")  # the last line with text keeps its spaces
     assert kept.code == "'a  '  "
     assert [e.code for e in history.entries()] == ["[1,\n  2]", "1 +", "'a  '  "]
+
+
+async def test_underscore_and_error_are_the_last_value_and_error_on_the_real_pool(engine: ReplEngine) -> None:
+    await engine.run("[1, 2, 3].map((x) => x * 2)")
+    cell = await engine.run("_.length + _[2]")
+    assert cell.execution is not None and cell.execution.value_text == "9"
+    assert "_" not in (cell.sent_code or "")  # nothing the kernel has to know about
+    failed = await engine.run("null.x")
+    assert failed.status == "failed"
+    cell = await engine.run("[_error.name, _error instanceof Error, _error.message.includes('null')]")
+    assert cell.execution is not None and cell.execution.value_text == "[ 'TypeError', true, true ]"
+    # a value that is not a literal: a clear message, nothing sent, kept in the history
+    await engine.run("function f() {}; f")
+    refused = await engine.run("_()")
+    assert refused.status == "error" and "Assign the value to a variable" in (refused.error or "")
+    assert refused.execution is None
+    assert engine.history.entries()[-1].code == "_()"
+    # a session's own `_` wins, as in the Node REPL
+    await engine.run("var _ = 'mine'")
+    cell = await engine.run("_")
+    assert cell.execution is not None and cell.execution.value_text == "'mine'"
+
+
+async def test_typed_ahead_runs_go_in_order_and_a_dropped_one_is_never_sent(engine: ReplEngine) -> None:
+    first = engine.prepare("globalThis.order = []; const t0 = Date.now(); while (Date.now() - t0 < 300) {}; order.push(1)")
+    second = engine.prepare("order.push(2)")
+    third = engine.prepare("order.push(3)")
+    started: list[int] = []
+    tasks = [
+        asyncio.ensure_future(engine.execute_cell(c, on_start=lambda n=c.n: started.append(n)))
+        for c in (first, second, third)
+    ]
+    await asyncio.sleep(0)
+    assert engine.busy
+    tasks[2].cancel()  # dropped while queued
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert started == [first.n, second.n]
+    assert third.status == "dropped"
+    check = await engine.run("order")
+    assert check.execution is not None and check.execution.value == [1, 2]
+    dropped = [e for e in engine.history.entries() if e.status == "dropped"]
+    assert [e.code for e in dropped] == ["order.push(3)"]  # never sent, still in the history
