@@ -69,7 +69,7 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,6 +93,7 @@ from repl.history import History
 from repl.transcript import Cell, Transcript
 
 if TYPE_CHECKING:
+    from repl.config import Settings
     from repl.connection import Connection
 
 from repl.js.await_rewrite import rewrite_top_level_await
@@ -510,3 +511,32 @@ def format_files(files: list[FileInfo]) -> str:
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     return "\n".join(f"{a.ljust(w0)}  {b.rjust(w1)}  {c}".rstrip() for a, b, c in rows)
+
+
+async def open_engine(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] | None = None,
+    wait_ready: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> ReplEngine:
+    """Open the connection the settings name (embedded pool, ``serve`` or
+    Azure) and build the engine over it with the user's history: the one
+    set-up both front ends use. ``wait_ready``: wait for the embedded pool's
+    first kernel (line mode shows no screen while it starts)."""
+    from repl import paths
+    from repl.connection import open_connection
+
+    connection = await open_connection(settings, wait_ready=wait_ready)
+    try:
+        history = History(paths.history_file(environ))
+    except BaseException:
+        await connection.aclose()
+        raise
+    return ReplEngine(
+        connection,
+        history=history,
+        identifier=settings.session or None,
+        timeout=settings.timeout,
+        clock=clock or time.monotonic,
+    )

@@ -53,10 +53,7 @@ async def main_async(settings: Settings, *, reason: str | None = None,
                      environ: Mapping[str, str] | None = None) -> int:
     from prompt_toolkit.patch_stdout import patch_stdout
 
-    from repl import paths
-    from repl.connection import open_connection
-    from repl.engine import ReplEngine
-    from repl.history import History
+    from repl.engine import open_engine
     from repl.line.prompt import LineRepl
     from repl.line.render import Printer, colour_enabled
 
@@ -64,7 +61,7 @@ async def main_async(settings: Settings, *, reason: str | None = None,
     colour = colour_enabled(env)
     with patch_stdout():
         try:
-            connection = await open_connection(settings, wait_ready=True)
+            engine = await open_engine(settings, wait_ready=True, environ=env)
         except Exception as exc:  # config, endpoint resolution, no Node for the local pool
             from prompt_toolkit.application import get_app_session
 
@@ -74,12 +71,6 @@ async def main_async(settings: Settings, *, reason: str | None = None,
             printer.message(f"Cannot connect: {exc}", "error")
             return 3  # as the CLI: the service could not be reached
         try:
-            engine = ReplEngine(
-                connection,
-                history=History(paths.history_file(env)),
-                identifier=settings.session or None,
-                timeout=settings.timeout,
-            )
             return await LineRepl(engine, colour=colour, notice=reason).run()
         finally:
-            await connection.aclose()
+            await engine.connection.aclose()

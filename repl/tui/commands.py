@@ -7,17 +7,17 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from repl.dotcommands import COMMANDS
+
 
 class ReplCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
+        from repl.tui.screens.main import ReplScreen
+
         screen = self.screen
-        if not hasattr(screen, "palette_dot_command"):
+        if not isinstance(screen, ReplScreen):
             return []
         out: list[tuple[str, str, object]] = []
-        try:
-            from repl.dotcommands import COMMANDS
-        except ImportError:
-            COMMANDS = ()
         for spec in COMMANDS:
             out.append((f".{spec.name}", spec.summary + (f"  ({spec.usage})" if spec.args else ""),
                         partial(screen.palette_dot_command, spec)))

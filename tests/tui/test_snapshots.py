@@ -89,7 +89,7 @@ async def open_pinned_engine(settings: Settings):
     """The real engine on the snapshot pool, with its display texts on a fixed port."""
     from urllib.parse import urlsplit
 
-    from repl.tui.screens.main import open_engine
+    from repl.engine import open_engine
 
     engine = await open_engine(settings, clock=ManualClock(5000.0))
     conn = engine.connection

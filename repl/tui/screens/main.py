@@ -148,6 +148,8 @@ running execution.
             # Import the network stack in a thread so the first frames are not
             # held up by ~0.2 s of imports on the event loop.
             await asyncio.to_thread(_preload_core)
+            from repl.engine import open_engine
+
             if self._engine_factory is not None:
                 engine = await self._engine_factory(self.settings)
             else:
@@ -836,8 +838,7 @@ def _offline_result(command: DotCommand) -> CommandResult:
 
 
 def _preload_core() -> None:
-    import repl.api.client  # noqa: F401
-    import repl.connection  # noqa: F401
+    import repl.engine  # noqa: F401  (and through it the client and the connection)
 
     # Compiling the JavaScript lexer's regexes takes ~0.1 s: do it here, not
     # on the event loop when the first cell is highlighted.
@@ -847,23 +848,3 @@ def _preload_core() -> None:
         list(JavascriptLexer().get_tokens("x"))
     except Exception:
         pass
-
-
-async def open_engine(settings: Any, *, clock=None):
-    """Open the connection (embedded pool, serve, or Azure) and build the engine."""
-    from repl.connection import open_connection
-    from repl.engine import ReplEngine
-    from repl.history import History
-    from repl.paths import history_file
-
-    connection = await open_connection(settings)
-    kwargs = {}
-    if clock is not None:
-        kwargs["clock"] = clock
-    return ReplEngine(
-        connection,
-        history=History(history_file()),
-        identifier=settings.session,
-        timeout=settings.timeout,
-        **kwargs,
-    )
