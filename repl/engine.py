@@ -150,6 +150,8 @@ class ReplEngine:
         # (asyncio.Lock wakes its waiters first in, first out): type-ahead runs
         # queue here, and completion probes never overtake or overlap a run.
         self._run_lock = asyncio.Lock()
+        self._queue_open = asyncio.Event()  # cleared while the user decides about the queue
+        self._queue_open.set()
 
     @property
     def client(self):
@@ -224,16 +226,32 @@ class ReplEngine:
         try:
             await self._run_lock.acquire()
         except asyncio.CancelledError:
-            cell.dropped = True
-            cell.finished_at = datetime.now(UTC)
-            self._record(cell, "dropped", 0.0)
+            self._drop(cell)
             raise
         try:
+            try:
+                await self._queue_open.wait()
+            except asyncio.CancelledError:
+                self._drop(cell)
+                raise
             if on_start is not None:
                 on_start()
             return await self._execute_cell(cell)
         finally:
             self._run_lock.release()
+
+    def _drop(self, cell: Cell) -> None:
+        cell.dropped = True
+        cell.finished_at = datetime.now(UTC)
+        self._record(cell, "dropped", 0.0)
+
+    def hold_queue(self) -> None:
+        """Queued inputs wait (the user is asked whether to drop them) even
+        when the session becomes free; :meth:`release_queue` lets them go."""
+        self._queue_open.clear()
+
+    def release_queue(self) -> None:
+        self._queue_open.set()
 
     async def _execute_cell(self, cell: Cell) -> Cell:
         if cell.finished_at is not None:  # not sendable (see prepare): nothing goes out

@@ -1261,3 +1261,122 @@ async def test_an_unusable_history_file_never_stops_the_app(pool_settings, monke
         if problem is not None:  # the engine reports it: the app says it once
             said = [n for n in app._notifications if str(n.message) == problem]
             assert len(said) == 1
+
+
+def _editor_keyword_colour(editor) -> str | None:
+    """The colour the editor draws ``const`` in, read from its rendered line
+    (the cursor, at the end, does not cover it)."""
+    editor.move_cursor(editor.document.end)
+    strip = editor.render_line(0)
+    for segment in strip:
+        if segment.text.startswith("const") and segment.style is not None and segment.style.color is not None:
+            return segment.style.color.triplet.hex if segment.style.color.triplet else str(segment.style.color)
+    return None
+
+
+async def test_switching_theme_live_recolours_the_editors_syntax(pool_settings):
+    """Through the picker (a modal on top of the main screen, live preview):
+    the editor's keywords take the new theme's keyword colour at once."""
+    from repl.tui.widgets.theme_picker import ThemePicker
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.load_text("const word = 1")
+        await settle(pilot)
+        dark = _editor_keyword_colour(screen.editor)
+        assert dark is not None and dark.lower() == app.current_repl_theme().syntax["keyword"].lower()
+        app.push_screen(ThemePicker(app.theme_names(), app.theme))
+        await settle(pilot)
+        while app.theme != "light":
+            await pilot.press("down")
+            await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        light = _editor_keyword_colour(screen.editor)
+        assert light is not None and light.lower() == app.current_repl_theme().syntax["keyword"].lower()
+        assert light != dark
+
+
+async def test_ctrl_l_during_a_run_keeps_the_running_cell_and_its_result(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "'before'")
+        screen.editor.load_text("await new Promise((r) => setTimeout(r, 800)); 'after clear'")
+        await pilot.press("ctrl+j")
+        while not screen.engine.busy:
+            await pilot.pause()
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        views = screen.cell_views()
+        assert len(views) == 1 and views[0].state == "succeeded"
+        assert "'after clear'" in views[0].output_text()
+
+
+async def test_down_on_the_last_cell_goes_back_to_the_editor(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await run_code(pilot, "1")
+        await run_code(pilot, "2")
+        await pilot.press("ctrl+t")  # focus the last cell
+        await pilot.pause()
+        assert app.focused is screen.cell_views()[-1]
+        await pilot.press("up")
+        await pilot.pause()
+        assert app.focused is screen.cell_views()[0]
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert app.focused is screen.editor
+
+
+async def test_ctrl_d_exits_on_an_empty_editor_and_asks_while_a_run_is_pending(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press(*"12")
+        await pilot.press("ctrl+d")  # text in the editor: deletes to the right, does not exit
+        await pilot.pause()
+        assert app.is_running and screen.editor.text == "12"
+        screen.editor.load_text("await new Promise((r) => setTimeout(r, 1500)); 1")
+        await pilot.press("ctrl+j")
+        while not screen.engine.busy:
+            await pilot.pause()
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "running or queued" in app.screen.question
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.is_running
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_stopping_a_run_asks_whether_to_drop_the_queue(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.editor.load_text("await new Promise((r) => setTimeout(r, 6000)); 'slow'")
+        await pilot.press("ctrl+j")
+        while not screen.engine.busy:
+            await pilot.pause()
+        for code in ("q1=1", "q2=2"):
+            await pilot.press(*code, "enter")  # typed ahead
+        queued = [v for v in screen.cell_views() if v.state == "queued"]
+        assert len(queued) == 2
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "2 inputs queued" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        states = [v.state for v in screen.cell_views()]
+        assert states == ["abandoned", "dropped", "dropped"]
+        view = await run_code(pilot, "typeof q1 + typeof q2")
+        assert "'undefinedundefined'" in view.output_text()  # never sent

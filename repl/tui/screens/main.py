@@ -344,14 +344,17 @@ running execution.
         """Stop waiting for the running cell; when inputs are queued behind
         it, ask whether to drop them too."""
         runs = list(self._runs.items())
-        if not runs:
+        if not runs or self.engine is None:
             return
+        engine = self.engine
+        queued = runs[1:]
+        if queued:
+            engine.hold_queue()  # nothing queued starts while the question is open
         view_id, worker = runs[0]
         worker.cancel()
         view = self._view(view_id)
         if view is not None:
             view.abandon()  # at once; the worker's state change follows
-        queued = runs[1:]
         if not queued:
             return
 
@@ -359,6 +362,7 @@ running execution.
             if drop:
                 for _, queued_worker in queued:
                     queued_worker.cancel()
+            engine.release_queue()
 
         n = len(queued)
         self.app.push_screen(
