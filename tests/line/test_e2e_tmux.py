@@ -157,3 +157,35 @@ def test_output_into_a_pipe_gets_plain_lines(tmux, tmp_path):
     assert lines[0] == "line mode: output is not a terminal"
     assert lines[2:4] == ["js> 'piped' + '!'", "'piped!'"] and lines[4].startswith("✓ succeeded")
     assert lines[5] == "js>" and lines[6] == "EXIT=0"  # no repaints written as text
+
+
+def test_type_ahead_and_pastes_run_each_input_in_a_real_terminal(tmux, tmp_path):
+    """During a 2 s run: `1+1` Enter `2+2` Enter typed ahead run as two
+    inputs; a paste of three inputs without bracketing (keystrokes) runs
+    each; a bracketed one (-p) lands as a block that Enter runs; ESC CR
+    runs an unfinished line."""
+    tmux.start(f"{_command()} --plain", _env(tmp_path))
+    tmux.wait_for(r"js> ")
+    tmux.type("const t0 = Date.now(); while (Date.now() - t0 < 2000) {}; 'slow'")
+    tmux.send("Enter")
+    tmux.wait_for(r"running")
+    tmux.type("1+1")
+    tmux.send("Enter")
+    tmux.type("2+2")
+    tmux.send("Enter")
+    tmux.wait_for(r"js> 2\+2\n4\n")
+    screen = tmux.screen()
+    assert re.search(r"'slow'.*js> 1\+1\n2\n.*js> 2\+2\n4\n", screen, re.S), screen
+    tmux("set-buffer", "-b", "p", "globalThis.a = 20\nglobalThis.b = 22\na + b\n")
+    tmux("paste-buffer", "-b", "p", "-t", "t")
+    tmux.wait_for(r"\n42\n")
+    tmux("set-buffer", "-b", "q", "globalThis.c = 1\nglobalThis.d = 2\nc + d + 100\n")
+    tmux("paste-buffer", "-b", "q", "-p", "-t", "t")
+    # A bracketed paste lands in the input as one block (as in IPython and
+    # the full-screen app); Enter runs it.
+    tmux.wait_for(r"\.\.\. c \+ d \+ 100")
+    tmux.send("Enter")
+    tmux.wait_for(r"\n103\n")
+    tmux.type("function g() {")
+    tmux.send("Escape", "Enter")
+    tmux.wait_for(r"SyntaxError")

@@ -8,9 +8,9 @@ import socket
 
 from repl.config import Settings
 from repl.tui.app import AcajsApp, all_binding_ids
-from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.screens.main import ReplScreen
 from repl.tui.widgets.cell import CellView
+from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import EXPIRED_TEXT, Countdown
 from repl.tui.widgets.output_view import OutputView
 from repl.tui.widgets.side_panel import BARS, SidePanel, sparkline
@@ -547,7 +547,6 @@ def test_every_binding_has_an_id():
     from repl.tui.screens.main import ReplScreen as Screen_
     from repl.tui.widgets.cell import CellView as Cell_
     from repl.tui.widgets.editor import InputEditor
-
     from repl.tui.widgets.help_screen import HelpScreen
     from repl.tui.widgets.history_screen import HistoryScreen
     from repl.tui.widgets.prompt_screen import PromptScreen

@@ -160,3 +160,47 @@ def test_installed_app_takes_theme_from_the_command_line(tmux, tmp_path, theme):
     tmux.type(".exit")
     tmux.send("Enter")
     tmux.wait_for(r"EXIT=0")
+
+
+def _tui_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        "ACAJS_CONFIG_DIR": str(tmp_path / "config"),
+        "ACAJS_DATA_DIR": str(tmp_path / "data"),
+        "TERM": "xterm-256color",
+    }
+    for var in ("ACAJS_ENDPOINT", "ACA_POOL_MANAGEMENT_ENDPOINT", "ACAJS_TOKEN", "ACAJS_SESSION"):
+        env[var] = ""
+    return env
+
+
+def test_type_ahead_block_then_call_and_esc_cr_in_a_real_terminal(tmux, tmp_path):
+    """Keys sent without pauses: a block closed by `}` then f(11), typed
+    during a 2 s run; ESC CR (what tmux sends for Alt+Enter) runs an
+    unfinished line instead of continuing it."""
+    tmux.start(installed_command(), _tui_env(tmp_path))
+    tmux.wait_for(r"local pool 127\.0\.0\.1:\d+", r"NodeLTS")
+    tmux.type("const t0 = Date.now(); while (Date.now() - t0 < 2000) {}; 'slow'")
+    tmux.send("Enter")
+    tmux.wait_for(r"running")
+    for line in ("function f(x) {", "return x * 2", "}", "f(11)"):
+        tmux.type(line)
+        tmux.send("Enter")
+    tmux.wait_for(r"Out\[1\]: 'slow'", r"Out\[3\]: 22")
+    tmux.type("function g() {")
+    tmux.send("Escape", "Enter")  # ESC CR, as a terminal sends Alt+Enter
+    tmux.wait_for(r"In \[4\]\s+failed", r"SyntaxError")
+
+
+@pytest.mark.parametrize("bracketed", [True, False], ids=["paste-buffer -p", "paste-buffer (keystrokes)"])
+def test_pasting_three_inputs_runs_each(tmux, tmp_path, bracketed):
+    tmux.start(installed_command(), _tui_env(tmp_path))
+    tmux.wait_for(r"local pool 127\.0\.0\.1:\d+", r"NodeLTS")
+    tmux("set-buffer", "-b", "p", "globalThis.a = 20\nglobalThis.b = 22\na + b\n")
+    tmux("paste-buffer", "-b", "p", "-t", "t", *(["-p"] if bracketed else []))
+    if bracketed:
+        # A bracketed paste lands in the editor as text; Ctrl+J runs it all.
+        tmux.wait_for(r"a \+ b")
+        tmux.send("C-j")
+        tmux.wait_for(r"Out\[1\]: 42")
+    else:
+        tmux.wait_for(r"Out\[1\]: 20", r"Out\[2\]: 22", r"Out\[3\]: 42")
