@@ -69,7 +69,7 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,6 +93,7 @@ from repl.history import History
 from repl.transcript import Cell, Transcript
 
 if TYPE_CHECKING:
+    from repl.api.client import SessionsClient
     from repl.config import Settings
     from repl.connection import Connection
 
@@ -145,7 +146,7 @@ class ReplEngine:
         self.editor_mode = False  # .editor: Enter inserts a newline (both front ends read it)
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
-        self._background: set[asyncio.Task] = set()  # countdown corrections still in flight
+        self._background: set[asyncio.Task[object]] = set()  # countdown corrections still in flight
         # One request naming the session at a time, in submission order
         # (asyncio.Lock wakes its waiters first in, first out): type-ahead runs
         # queue here, and completion probes never overtake or overlap a run.
@@ -154,7 +155,7 @@ class ReplEngine:
         self._queue_open.set()
 
     @property
-    def client(self):
+    def client(self) -> SessionsClient:
         return self.connection.client
 
     # ------------------------------------------------------------------ input
@@ -295,7 +296,7 @@ class ReplEngine:
             self._in_background(self.sync_cooldown())
         return cell
 
-    def _in_background(self, coro) -> None:
+    def _in_background(self, coro: Coroutine[object, object, object]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import create_app_session, get_app_session
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import ColorDepth, DummyOutput
@@ -85,8 +86,7 @@ class LineRepl:
             history=SharedHistory(engine.history),
             key_bindings=build_key_bindings(lambda: self.engine.editor_mode,
                                             dumb_echo=self._dumb_echo if self.dumb else None),
-            bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.engine.editor_mode,
-                                                     width=self._columns()),
+            bottom_toolbar=self._toolbar,
             completer=JsCompleter(engine),
             complete_while_typing=False,
             style=STYLE,
@@ -98,6 +98,10 @@ class LineRepl:
             tempfile_suffix=".js",
             mouse_support=False,
         )
+
+    def _toolbar(self) -> FormattedText:
+        engine = self.engine
+        return FormattedText(toolbar_fragments(engine, editor_mode=engine.editor_mode, width=self._columns()))
 
     def _columns(self) -> int | None:
         try:

@@ -1342,7 +1342,7 @@ async def test_ctrl_d_exits_on_an_empty_editor_and_asks_while_a_run_is_pending(p
         await pilot.press("ctrl+d")  # text in the editor: deletes to the right, does not exit
         await pilot.pause()
         assert app.is_running and screen.editor.text == "12"
-        screen.editor.load_text("await new Promise((r) => setTimeout(r, 1500)); 1")
+        screen.editor.load_text("await new Promise((r) => setTimeout(r, 20000)); 1")
         await pilot.press("ctrl+j")
         while not screen.engine.busy:
             await pilot.pause()
@@ -1350,9 +1350,12 @@ async def test_ctrl_d_exits_on_an_empty_editor_and_asks_while_a_run_is_pending(p
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen) and "running or queued" in app.screen.question
         await pilot.press("n")
-        await settle(pilot)
-        assert app.is_running
+        await pilot.pause()
+        assert app.is_running and screen.waiting
         await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
         await pilot.pause()
     assert app.return_code == 0
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
@@ -27,7 +28,7 @@ from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from repl.dotcommands import CommandResult, CommandSpec, DotCommand, DotCommandError, parse
-from repl.history import History
+from repl.history import History, HistoryCursor
 from repl.paths import history_file
 from repl.tui.messages import (
     CommandDone,
@@ -39,6 +40,7 @@ from repl.tui.messages import (
     RunStarted,
 )
 from repl.tui.widgets.cell import CellView, highlighter
+from repl.tui.widgets.completion import CompletionList
 from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import Countdown
 from repl.tui.widgets.editor import InputEditor
@@ -48,6 +50,11 @@ from repl.tui.widgets.transcript import TranscriptView
 from repl.vocabulary import EXIT_HINT
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from rich.table import Table
+
+    from repl.config import Settings
     from repl.engine import ReplEngine
     from repl.transcript import Cell
 
@@ -64,7 +71,7 @@ class Completed(Message):
         self.completions = completions
 
 
-class ReplScreen(Screen):
+class ReplScreen(Screen[None]):
     HELP = """\
 ## acajs-repl
 
@@ -86,7 +93,13 @@ running execution.
         Binding("ctrl+t", "focus_transcript", "Cells", show=False, id="app.focus_cells"),
     ]
 
-    def __init__(self, settings: Any, *, engine_factory=None, clock=None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine_factory: Callable[[Settings], Awaitable[ReplEngine]] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.engine: ReplEngine | None = None
@@ -95,12 +108,12 @@ running execution.
         # Runs in flight, in submission order: the first is running, the rest
         # are queued behind it (type-ahead).
         self._runs: dict[str, Worker[None]] = {}
-        self._history_cursor = None
+        self._history_cursor: HistoryCursor | None = None
         self._connect_error: str | None = None
         self._history_problem_shown = False
 
     # ---------------------------------------------------------------- layout
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Header(icon="⬢")
         with Horizontal(id="body"):
             with Vertical(id="main"):
@@ -127,7 +140,7 @@ running execution.
         self.query_one(SidePanel).display = True
         self._show_compact_countdown()
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     @property
@@ -229,7 +242,8 @@ running execution.
         view = CellView(cell.n, cell.code, queued=queued)
         self.transcript.add_cell(view)
         self.transcript.anchor()
-        self._runs[view.id] = self.run_cell(cell, view.id)
+        view_id = view.id or ""
+        self._runs[view_id] = self.run_cell(cell, view_id)
         self._update_mode_line()
         self.refresh_bindings()
 
@@ -244,13 +258,16 @@ running execution.
         engine = self.engine
         assert engine is not None
         try:
-            finished = await engine.execute_cell(cell, on_start=lambda: self.post_message(RunStarted(view_id)))
+            finished = await engine.execute_cell(cell, on_start=lambda: self._post(RunStarted(view_id)))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an unexpected bug below: keep the app
             self.post_message(RunCrashed(view_id, _explain(exc)))
             return
         self.post_message(RunFinished(view_id, finished))
+
+    def _post(self, message: Message) -> None:
+        self.post_message(message)
 
     def on_run_started(self, message: RunStarted) -> None:
         view = self._view(message.view_id)
@@ -604,7 +621,8 @@ running execution.
 
     # ---------------------------------------------------------------- cells
     def on_cell_view_action(self, message: CellView.Action) -> None:
-        self.cell_action(message.view.id, message.action)
+        if message.view.id is not None:
+            self.cell_action(message.view.id, message.action)
 
     def action_cell_action(self, view_id: str, action: str) -> None:
         self.cell_action(view_id, action)
@@ -771,10 +789,10 @@ running execution.
         editor.move_cursor((row, col))
         editor.focus()
 
-    def on_completion_list_chosen(self, event) -> None:
+    def on_completion_list_chosen(self, event: CompletionList.Chosen) -> None:
         self._set_editor_text(event.text, event.cursor)
 
-    def on_completion_list_dismissed(self, event) -> None:
+    def on_completion_list_dismissed(self, event: CompletionList.Dismissed) -> None:
         self.editor.focus()
         if event.key:
             self.editor.insert(event.key)
@@ -800,7 +818,7 @@ running execution.
         return False
 
 
-def commands_table():
+def commands_table() -> Table:
     """The dot-commands as a two-column table: a long summary wraps inside its
     column instead of under the command names."""
     from rich.table import Table

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
+from textual.widget import MountError, Widget
 from textual.widgets import Static
 
 from repl.tui.widgets.output_view import OutputView, cap_text
@@ -135,7 +137,10 @@ open it in the pager, save it to a file or copy it.
             if capped.tail:
                 text.append("\n")
                 text.append_text(hl(capped.tail))
-        self.query_one("#cell-code", Static).update(text)
+        try:
+            self.query_one("#cell-code", Static).update(text)
+        except NoMatches:  # removed (Ctrl+L) before it was mounted
+            return
 
     def rehighlight(self) -> None:
         self._render_code()
@@ -174,7 +179,10 @@ open it in the pager, save it to a file or copy it.
             if timing:
                 head.append("  ")
                 head.append(timing, style="dim")
-        self.query_one("#cell-head", Static).update(head)
+        try:
+            self.query_one("#cell-head", Static).update(head)
+        except NoMatches:  # removed (Ctrl+L) before it was mounted
+            return
         if cls != self._badge_class:
             # Only on a state change: the spinner redraws the head ten times a
             # second, and every class change restyles the cell.
@@ -215,8 +223,18 @@ open it in the pager, save it to a file or copy it.
                 )
             )
         if widgets:
-            self.mount_all(widgets)
+            self._add(*widgets)
         self._render_head()
+
+    def _add(self, *widgets: Widget) -> None:
+        """Mount parts of the cell; a cell already gone (cleared, the app
+        exiting) takes nothing, and that is no error."""
+        if not self.is_attached or not self.is_mounted:
+            return
+        try:
+            self.mount_all(widgets)
+        except MountError:
+            pass
 
     def abandon(self) -> None:
         """The user stopped waiting (Escape, Ctrl+C): a running cell is
@@ -227,7 +245,7 @@ open it in the pager, save it to a file or copy it.
         dropped = self._state == "queued"
         self._state = "dropped" if dropped else "abandoned"
         self.remove_class("-running")
-        self.mount(Static(DROPPED_TEXT if dropped else ABANDONED_TEXT, classes="abandoned-note"))
+        self._add(Static(DROPPED_TEXT if dropped else ABANDONED_TEXT, classes="abandoned-note"))
         self._render_head()
 
     def fail(self, message: str) -> None:
@@ -235,7 +253,7 @@ open it in the pager, save it to a file or copy it.
         self._stop_timer()
         self._state = "error"
         self.remove_class("-running")
-        self.mount(Static(Text(message), classes="service-error"))
+        self._add(Static(Text(message), classes="service-error"))
         self._render_head()
 
     # ------------------------------------------------------------ data for actions
