@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
 
 DEFAULT_PERIOD_S = 300.0
 
@@ -31,6 +31,7 @@ class Cooldown:
         self.period_s = float(period_s)
         self._clock = clock
         self._deadline: float | None = None  # clock value at which the session expires
+        self._in_flight = 0  # requests naming the session now: the countdown is paused
 
     # -- state changes -------------------------------------------------
     def touch(self) -> None:
@@ -40,11 +41,11 @@ class Cooldown:
     def sync(self, expire_at: datetime, now: datetime | None = None) -> None:
         """Correct the countdown from the server's ``expireAt`` (``now`` = wall time)."""
         if now is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
         if expire_at.tzinfo is None:
-            expire_at = expire_at.replace(tzinfo=timezone.utc)
+            expire_at = expire_at.replace(tzinfo=UTC)
         if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
+            now = now.replace(tzinfo=UTC)
         left = (expire_at - now).total_seconds()
         self._deadline = self._clock() + left
 
@@ -56,6 +57,29 @@ class Cooldown:
         self.period_s = float(period_s)
         if self._deadline is not None:
             self._deadline = min(self._deadline, self._clock() + self.period_s)
+
+    def begin_request(self) -> None:
+        """A request naming the session is in flight: the session is busy, not
+        idle, so the countdown pauses (it never reads "expired" for a session
+        that is running code)."""
+        self._in_flight += 1
+
+    def end_request(self) -> None:
+        """The service answered: the countdown restarts from now."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self.touch()
+
+    @property
+    def paused(self) -> bool:
+        return self._in_flight > 0
+
+    def expires_at(self, now_wall: datetime | None = None) -> datetime | None:
+        """The wall-clock time the session expires (or expired), None before
+        the first request or while one is in flight."""
+        if self._deadline is None or self.paused:
+            return None
+        wall = now_wall or datetime.now(UTC)
+        return wall + timedelta(seconds=self._deadline - self._clock())
 
     def reset(self) -> None:
         """Forget the session (new identifier, deleted session): not started."""
@@ -76,13 +100,13 @@ class Cooldown:
 
     def remaining(self) -> float:
         """Seconds left before the session and its state are destroyed (>= 0)."""
-        if self._deadline is None:
+        if self._deadline is None or self.paused:
             return self.period_s
         return max(0.0, self._deadline - self._clock())
 
     @property
     def expired(self) -> bool:
-        return self._deadline is not None and self._clock() >= self._deadline
+        return self._deadline is not None and not self.paused and self._clock() >= self._deadline
 
     @property
     def fraction(self) -> float:

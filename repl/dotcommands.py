@@ -39,8 +39,9 @@ Kind = Literal["info", "error"]
 #: ``clear`` the screen (running and queued cells stay), toggle ``editor``
 #: mode, ``exit``, ``load`` ``data`` into the input, ``session`` changed
 #: (refresh the header), ``break`` (drop the pending input), ``help`` (``data``
-#: is the command registry, for a front end that draws a table).
-Action = Literal["clear", "editor", "exit", "load", "session", "break", "help"]
+#: is the command registry, for a front end that draws a table), ``replay``
+#: (``data`` is the list of replay cells to run, in order, as queued runs).
+Action = Literal["clear", "editor", "exit", "load", "session", "break", "help", "replay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,16 @@ def _replaces_file(engine: ReplEngine, command: DotCommand) -> str | None:
     return None
 
 
+def _replays(engine: ReplEngine, command: DotCommand) -> str | None:
+    plan = engine.replay_plan()
+    if plan is None:
+        return None  # nothing to replay: the handler says so
+    return (
+        f"Replay {plan.summary()} from the lost session into session {engine.short_identifier}? "
+        f"This sends:\n{plan.preview()}"
+    )
+
+
 def _deletes_session(engine: ReplEngine, command: DotCommand) -> str | None:
     return (
         f"Delete session {engine.short_identifier} on the server? "
@@ -149,6 +160,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Delete the session on the server (state and files are gone)",
         lambda e, c: e.delete_session(),
         confirm=_deletes_session,
+    ),
+    _spec(
+        "replay",
+        "",
+        "Rebuild a lost session: re-run the inputs that succeeded in it, re-upload its files",
+        lambda e, c: e.replay(),
+        confirm=_replays,
     ),
     _spec("files", "", "List the files in the session's /mnt/data", lambda e, c: e.list_files()),
     _spec("upload", "PATH", "Upload a local file to /mnt/data", lambda e, c: e.upload(c.args[0])),

@@ -97,8 +97,12 @@ if TYPE_CHECKING:
     from repl.config import Settings
     from repl.connection import Connection
 
+from repl.continuity import ExpiryAlarm, KeepAlive, ReplayBatch, SessionEpoch, clock_time
 from repl.js.await_rewrite import rewrite_top_level_await
 from repl.js.last_values import LastValueError, LastValues, substitute_last_values
+
+#: What the local pool writes when a session's kernel was replaced (its state lost).
+LOCAL_KERNEL_REPLACED = "[local pool] The session's previous kernel had ended"
 
 
 def strip_trailing_blank_lines(code: str) -> str:
@@ -144,6 +148,15 @@ class ReplEngine:
         self.cwd = cwd  # base for relative paths in commands (None: process cwd)
         self.last_values = LastValues()  # what `_` and `_error` stand for
         self.editor_mode = False  # .editor: Enter inserts a newline (both front ends read it)
+        # Session continuity (repl.continuity): what built the current session,
+        # the last one lost, the note for the next cell, keep-alive and replay.
+        self.epoch = SessionEpoch()
+        self.lost: SessionEpoch | None = None
+        self._pending_notice: str | None = None
+        self._abandoned: Cell | None = None  # stopped waiting; may still run on the server
+        self.keep_alive: KeepAlive | None = None
+        self.replay_on_expiry = False
+        self.alarm = ExpiryAlarm(self.cooldown, describe=lambda: f"Session {self.short_identifier}")
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
         self._background: set[asyncio.Task[object]] = set()  # countdown corrections still in flight
@@ -258,11 +271,27 @@ class ReplEngine:
         if cell.finished_at is not None:  # not sendable (see prepare): nothing goes out
             self._record(cell, "error", 0.0)
             return cell
+        batch = cell.replay
+        if batch is not None and batch.failed_at is not None:
+            cell.dropped = True
+            cell.error = f"Not sent: the replay stopped at In [{batch.failed_at}], which failed."
+            cell.finished_at = datetime.now(UTC)
+            self._record(cell, "dropped", 0.0)
+            return cell
         identifier = cell.session or self.identifier
+        if identifier == self.identifier:
+            notices = [await self._session_check()]
+            if self._abandoned is not None:
+                # The service runs one execution at a time per session: this one
+                # starts when the abandoned one ends there.
+                cell.waiting_behind = self._abandoned.n
+            cell.notice = " ".join(n for n in notices if n) or None
+        if batch is None:
+            self.user_activity()
         before = self.cooldown.snapshot()
         t0 = time.perf_counter()
         cell.started_at = datetime.now(UTC)
-        self.cooldown.touch()
+        self.cooldown.begin_request()
         try:
             execution = await self.client.execute(
                 cell.sent_code if cell.sent_code is not None else cell.code,
@@ -270,11 +299,14 @@ class ReplEngine:
                 timeout=self.timeout,
             )
         except asyncio.CancelledError:
+            self.cooldown.end_request()
             cell.abandoned = True
             cell.finished_at = datetime.now(UTC)
+            self._abandoned = cell
             self._record(cell, "abandoned", (time.perf_counter() - t0) * 1000)
             raise
         except Exception as exc:  # noqa: BLE001 - nothing from the wire may kill a front end
+            self.cooldown.end_request()
             if isinstance(exc, (ConnectError, AuthError, ForbiddenError)):
                 self.cooldown.restore(before)  # the session was not touched
             if isinstance(exc, ApiError):
@@ -284,6 +316,8 @@ class ReplEngine:
             cell.finished_at = datetime.now(UTC)
             self._record(cell, "error", (time.perf_counter() - t0) * 1000)
             return cell
+        self.cooldown.end_request()
+        self._abandoned = None  # the session answered: nothing runs ahead of the next run
         elapsed = (time.perf_counter() - t0) * 1000
         cell.execution = execution
         cell.finished_at = datetime.now(UTC)
@@ -291,10 +325,170 @@ class ReplEngine:
         self.last_values.record(value_text=execution.value_text, failed=not execution.ok, stderr=execution.stderr)
         self._record(cell, execution.status.value, execution.round_trip_ms or elapsed)
         if identifier == self.identifier:
+            if LOCAL_KERNEL_REPLACED in execution.stderr:
+                self._lose_epoch()
+                replaced = "The session's kernel had ended on the local pool: this run started in a fresh kernel "
+                cell.notice = " ".join(
+                    filter(None, [cell.notice, replaced + "(variables are gone; files in /mnt/data are kept)."])
+                )
+            if execution.ok:
+                self.epoch.inputs.append(cell)
             # The correction from GET session is one more round trip: the cell
             # is shown without waiting for it.
             self._in_background(self.sync_cooldown())
+        if batch is not None:
+            batch.done += 1
+            if not execution.ok:
+                batch.failed_at = cell.n
+                cell.notice = " ".join(
+                    filter(None, [cell.notice, f"The replay stops here: input {batch.done} of {batch.total} failed; "
+                                  "the inputs after it are not sent."])
+                )
+            elif batch.done == batch.total:
+                cell.notice = " ".join(
+                    filter(None, [cell.notice, f"Replay complete: {batch.total} input{'s' if batch.total != 1 else ''} "
+                                  "rebuilt the session."])
+                )
         return cell
+
+    # ------------------------------------------------------------------ continuity
+    def user_activity(self) -> None:
+        if self.keep_alive is not None:
+            self.keep_alive.activity()
+
+    def set_keep_alive(self, idle_minutes: float | None) -> None:
+        """Keep the session alive while the REPL is open (None: off), until
+        the user has been idle ``idle_minutes``."""
+        self.keep_alive = None if idle_minutes is None else KeepAlive(idle_limit_s=idle_minutes * 60)
+
+    async def keep_alive_tick(self) -> bool:
+        """From the front end's timer: send the cheapest request that resets
+        the cooldown (a listing of /mnt/data) when keep-alive says it is due.
+        True when one was sent. Never while a run holds the session."""
+        keep = self.keep_alive
+        if keep is None or self.busy or not keep.due(self.cooldown):
+            return False
+        async with self._run_lock:
+            self.cooldown.begin_request()
+            try:
+                await self.client.list_files(self.identifier)
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                self.cooldown.end_request()
+                return False
+            self.cooldown.end_request()
+        return True
+
+    def _lose_epoch(self) -> None:
+        """The session's state is gone: what built it becomes replayable."""
+        if not self.epoch.empty:
+            self.lost = self.epoch
+        self.epoch = SessionEpoch()
+
+    async def _session_check(self) -> str | None:
+        """Before a run: did the session expire, or was it replaced (.new,
+        .delete)? The notice for the cell, or None. With replay on expiry,
+        the lost session is rebuilt first."""
+        notice = self._pending_notice
+        self._pending_notice = None
+        cd = self.cooldown
+        if cd.started and cd.expired:
+            at = cd.expires_at()
+            if await self._session_gone():
+                self._lose_epoch()
+                cd.reset()
+                notice = f"Session expired at {clock_time(at)}; this run started a fresh session."
+        if notice is not None and self.replay_on_expiry and self.lost is not None:
+            notice += " " + await self._replay_inline()
+        return notice
+
+    async def _session_gone(self) -> bool:
+        """Confirm an expiry the countdown predicts (GET session where the API
+        has it: 404 means gone); without that endpoint, trust the countdown."""
+        if self._session_api is False:
+            return True
+        try:
+            info = await self.client.get_session(self.identifier)
+        except ApiError as exc:
+            if exc.code == "SessionWithIdentifierNotFound" or exc.status_code == 404:
+                self._session_api = True
+                return True
+            if exc.status_code in (400, 405):
+                self._session_api = False
+            return True
+        except Exception:  # noqa: BLE001 - cannot tell: trust the countdown
+            return True
+        self._session_api = True
+        if info.expire_at is not None:
+            self.cooldown.sync(info.expire_at, datetime.now(UTC))
+        return False
+
+    def replay_plan(self) -> SessionEpoch | None:
+        """What ``.replay`` would send: the lost session's inputs and uploads."""
+        lost = self.lost
+        return None if lost is None or lost.empty else lost
+
+    async def replay(self) -> CommandResult:
+        """``.replay``: re-upload the lost session's files now, and hand the
+        front end the inputs to run, in order, as replay cells (they stop at
+        the first failure)."""
+        plan = self.replay_plan()
+        if plan is None:
+            return CommandResult("Nothing to replay: no session has been lost since the REPL started.")
+        self.lost = None
+        uploaded = 0
+        for local, name in plan.uploads:
+            if not local.is_file():
+                return CommandResult(f"Replay stopped: {local} (uploaded before) is no longer there.", "error")
+            self.cooldown.touch()
+            info = await self.client.upload(self.identifier, local, name=name)
+            self.epoch.uploads.append((local, info.path))
+            uploaded += 1
+        batch = ReplayBatch(total=len(plan.inputs))
+        cells = [self.prepare_replay(cell, batch) for cell in plan.inputs]
+        what = f"{uploaded} file{'s' if uploaded != 1 else ''} uploaded again" if uploaded else ""
+        runs = f"{len(cells)} input{'s' if len(cells) != 1 else ''} to run" if cells else ""
+        return CommandResult(
+            "Replaying: " + " and ".join(p for p in (what, runs) if p) + ".", data=cells, action="replay"
+        )
+
+    def prepare_replay(self, original: Cell, batch: ReplayBatch) -> Cell:
+        """A new numbered cell that sends exactly what ``original`` sent."""
+        self.execution_count += 1
+        cell = Cell(
+            n=self.execution_count,
+            code=original.code,
+            sent_code=original.sent_code,
+            session=self.identifier,
+            replay=batch,
+        )
+        self.transcript.add(cell)
+        return cell
+
+    async def _replay_inline(self) -> str:
+        """Replay on expiry: rebuild the lost session before the run that
+        found it gone (no cells: the notice says what happened)."""
+        plan, self.lost = self.lost, None
+        if plan is None or plan.empty:
+            return ""
+        try:
+            for local, name in plan.uploads:
+                info = await self.client.upload(self.identifier, local, name=name)
+                self.epoch.uploads.append((local, info.path))
+            for i, original in enumerate(plan.inputs, 1):
+                execution = await self.client.execute(
+                    original.sent_code or original.code, identifier=self.identifier, timeout=self.timeout
+                )
+                if not execution.ok:
+                    return (
+                        f"Replay on expiry stopped at input {i} of {len(plan.inputs)} (from In [{original.n}]): "
+                        "it failed; the inputs after it were not sent."
+                    )
+                self.epoch.inputs.append(original)
+        except (ApiError, OSError) as exc:
+            return f"Replay on expiry stopped: {exc}"
+        finally:
+            self.cooldown.touch()
+        return f"Replayed {plan.summary()} into it first."
 
     def _in_background(self, coro: Coroutine[object, object, object]) -> None:
         task = asyncio.ensure_future(coro)
@@ -393,6 +587,9 @@ class ReplEngine:
     async def new_session(self) -> CommandResult:
         self.identifier = new_identifier()
         self.cooldown.reset()
+        self._abandoned = None
+        self._lose_epoch()
+        self._pending_notice = f"This run started a fresh session (.new at {clock_time(datetime.now(UTC))})."
         return CommandResult(
             f"New session {_short(self.identifier)}; the previous one expires on its own.",
             data=self.identifier,
@@ -425,6 +622,11 @@ class ReplEngine:
     async def delete_session(self) -> CommandResult:
         await self.client.delete_session(self.identifier)
         self.cooldown.reset()
+        self._abandoned = None
+        self._lose_epoch()
+        self._pending_notice = (
+            f"This run started a fresh session (the previous one was deleted at {clock_time(datetime.now(UTC))})."
+        )
         return CommandResult(
             "Session deleted on the server: state and files are gone; the next run starts a fresh session."
         )
@@ -442,6 +644,7 @@ class ReplEngine:
             return CommandResult(f"No such file: {local}", "error")
         self.cooldown.touch()
         info = await self.client.upload(self.identifier, local)
+        self.epoch.uploads.append((local, info.path))
         size = f" ({info.size} bytes)" if info.size is not None else ""
         return CommandResult(f"Uploaded {local.name} to /mnt/data/{info.path}{size}.", data=info)
 

@@ -10,13 +10,16 @@ waiting and the code may still be running remotely.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from repl.api.models import Execution
 
+if TYPE_CHECKING:
+    from repl.continuity import ReplayBatch
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -31,6 +34,9 @@ class Cell:
     abandoned: bool = False
     dropped: bool = False  # typed ahead, then dropped from the queue: never sent
     session: str | None = None  # identifier the code was sent to
+    notice: str | None = None  # said before the output: the session was lost, a replay stopped here
+    waiting_behind: int | None = None  # the n of an abandoned cell still running on the server
+    replay: ReplayBatch | None = field(default=None, repr=False, compare=False)  # part of a .replay
 
     @property
     def running(self) -> bool:

@@ -80,7 +80,7 @@ def test_help_lists_every_command() -> None:
     text = help_text()
     names = [c.name for c in COMMANDS]
     assert names == [
-        "help", "new", "session", "delete", "files", "upload", "download",
+        "help", "new", "session", "delete", "replay", "files", "upload", "download",
         "load", "save", "export", "clear", "editor", "break", "exit",
     ]
     for c in COMMANDS:
