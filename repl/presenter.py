@@ -136,9 +136,9 @@ class Redactor:
                                            (ref.pool, POOL)):
                     if not (local and value.lower() in LOCAL_POOL_NAMES):
                         r.add(value, placeholder)
-        for value, placeholder in ((subscription, SUBSCRIPTION), (resource_group, RESOURCE_GROUP), (pool, POOL)):
-            if value:
-                r.add(value, placeholder)
+        for given, placeholder in ((subscription, SUBSCRIPTION), (resource_group, RESOURCE_GROUP), (pool, POOL)):
+            if given:
+                r.add(given, placeholder)
         for session in sessions:
             r.add(session, SESSION)
         return r
