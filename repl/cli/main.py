@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=["on", "off"], default=None, help="Node permission model")
     p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
 
+    from repl.cli.web import add_parser as add_web_parser
+
+    add_web_parser(sub, common, EPILOG)
+
     p = add("config", "print the effective settings and where each came from (never the token)")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     return parser
@@ -176,6 +180,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from repl.cli.serve import cmd_serve
 
         return cmd_serve(args)
+    if command == "web":
+        from repl.cli.web import cmd_web
+
+        return cmd_web(args)
 
     from repl.config import ConfigError, load_settings
 
