@@ -11,6 +11,7 @@ shows what xterm.js drew.
 from __future__ import annotations
 
 import json
+import re
 import struct
 import time
 from collections.abc import Callable
@@ -103,6 +104,13 @@ def test_type_run_palette_screenshot(browser: Any, web_server: WebServerProcess,
         wait_for(page, lambda: "Out[1]: 42" in mirror.text(), "Out[1]: 42")
         assert "In [1]" in mirror.text()
         assert any(s == '["stdin","6"]' for s in mirror.sent)  # typed in the page, sent by xterm.js
+
+        # The side panel's countdown runs once the session is used; Ctrl+B toggles the panel.
+        wait_for(page, lambda: re.search(r"\d:\d\d left", mirror.text()) is not None, "the countdown")
+        page.keyboard.press("Control+b")
+        wait_for(page, lambda: "Cooldown" not in mirror.text(), "the side panel to close")
+        page.keyboard.press("Control+b")
+        wait_for(page, lambda: "Cooldown" in mirror.text(), "the side panel to open")
 
         page.keyboard.press("Control+p")
         wait_for(page, lambda: "Search for commands" in mirror.text(), "the command palette")
