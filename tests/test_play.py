@@ -304,3 +304,14 @@ def test_typewriter_slow_and_instant() -> None:
 def test_typewriter_keeps_combining_marks_with_their_letter() -> None:
     text = "e\u0301e\u0301"  # é é as letter + combining accent
     assert [c.text for c in typewriter(text, speed=1)] == ["e\u0301", "e\u0301"]
+
+
+def test_the_demo_modules_import_no_ui() -> None:
+    """play, presenter and recording are core: the front ends import them, not the reverse."""
+    import subprocess
+    import sys
+
+    code = ("import sys, repl.play, repl.presenter, repl.recording; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'prompt_toolkit'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
