@@ -183,7 +183,8 @@ def _split_at_blank_lines(lines: list[str]) -> list[Step]:
     first = 1
     for i, line in enumerate(lines, start=1):
         if not line.strip() and any(c.strip() for c in current):
-            code = "\n".join(current)
+            # Without the blank lines so far: two of them would force "complete" (forced_by_blank_lines).
+            code = "\n".join(current).rstrip()
             if not needs_more_input(code):
                 step = _make_step(current, first, None)
                 if step is not None:

@@ -81,6 +81,13 @@ def test_a_function_with_blank_lines_inside_stays_one_step() -> None:
     assert codes(f"{fn}\n\nf(21)\n") == [fn, "f(21)"]
 
 
+def test_several_blank_lines_inside_a_function_or_template_do_not_split_it() -> None:
+    # Two blank lines force a run at the prompt; inside a play file's group they must not.
+    fn = "function f() {\n  a();\n\n\n\n  b();\n}"
+    tpl = "const t = `\n\n\n\nx`"
+    assert codes(f"{fn}\n\n\n{tpl}\n\n\n\nt") == [fn, tpl, "t"]
+
+
 def test_a_template_literal_with_blank_lines_stays_one_step() -> None:
     tpl = "const page = `\n<h1>hi</h1>\n\n\n<p>there</p>\n`;"
     assert codes(f"{tpl}\n\npage.length\n") == [tpl, "page.length"]

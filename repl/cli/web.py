@@ -31,9 +31,10 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser], epilog: str) ->
     p = sub.add_parser(
         "web", help="serve the REPL to a browser (textual-serve)", parents=parents, epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Serve the full-screen REPL to a web browser. Each browser tab runs its own REPL "
-        "with the settings given here. It listens on 127.0.0.1 on a free port and prints the URL "
-        "to open, which carries an access token. Needs the web extra: pip install 'acajs-repl[web]'.")
+        description="Serve the full-screen REPL to a web browser. Each browser tab runs its own REPL\n"
+        "with the settings given here. It listens on 127.0.0.1 on a free port and prints the\n"
+        "URL to open, which carries an access token.\n"
+        "Needs the web extra: pip install 'acajs-repl[web]'. See docs/demos.md.")
     p.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, help="REPL colour theme")
     g = p.add_argument_group("web server")
     g.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
