@@ -17,6 +17,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class WebServerProcess:
     base: str  # http://127.0.0.1:PORT
     token: str
     output: list[str]  # what it printed so far (stdout and stderr)
+    reader: threading.Thread | None = None
 
     def children(self) -> list[int]:
         """Processes started by the server (one shell or app process per browser tab)."""
@@ -76,12 +78,23 @@ def start_web_server(extra_args: list[str], env: dict[str, str]) -> WebServerPro
             if m:
                 url = m.group(1)
                 base, token = url.split("/?token=")
-                return WebServerProcess(proc, url, base, token, output)
+                server = WebServerProcess(proc, url, base, token, output)
+                server.reader = threading.Thread(target=_read_rest, args=(proc, output), daemon=True)
+                server.reader.start()
+                return server
     proc.kill()
     raise AssertionError(f"acajs-repl web did not print its URL: {''.join(output)!r}")
 
 
+def _read_rest(proc: subprocess.Popen[str], output: list[str]) -> None:
+    """Keep what the server prints (its app processes' stderr goes there too)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        output.append(line)
+
+
 def stop_web_server(server: WebServerProcess) -> None:
+    """SIGTERM, as a service manager would; the server stops its app processes and exits."""
     if server.proc.poll() is None:
         server.proc.send_signal(signal.SIGTERM)
         try:
@@ -89,8 +102,9 @@ def stop_web_server(server: WebServerProcess) -> None:
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait()
-    assert server.proc.stdout is not None
-    server.output.append(server.proc.stdout.read())
+            raise AssertionError("acajs-repl web did not stop on SIGTERM") from None
+    if server.reader is not None:
+        server.reader.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +123,8 @@ def web_server(local_pool: EmbeddedPool, web_env: dict[str, str]) -> Iterator[We
         yield server
     finally:
         stop_web_server(server)
+    assert server.proc.returncode == 0
+    assert not any("Traceback" in line for line in server.output), "".join(server.output)
 
 
 @pytest.fixture(scope="module")

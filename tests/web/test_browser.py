@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pyte
-import pytest
 
 from repl.local.embedded import EmbeddedPool
-from tests.web.conftest import WebServerProcess
+from tests.web.conftest import WebServerProcess, start_web_server, stop_web_server
 
 DEADLINE_S = 60.0
 VIEWPORT = {"width": 1200, "height": 800}
@@ -163,8 +162,8 @@ def test_another_site_cannot_open_the_websocket(browser: Any, web_server: WebSer
     assert not any("Traceback" in line for line in web_server.output)
 
 
-@pytest.mark.parametrize("fontsize", ["32"])
-def test_font_size_for_a_projector(browser: Any, web_server: WebServerProcess, fontsize: str) -> None:
+def test_font_size_for_a_projector(browser: Any, web_server: WebServerProcess) -> None:
+    fontsize = "32"
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     mirror = TerminalMirror()
@@ -179,3 +178,37 @@ def test_font_size_for_a_projector(browser: Any, web_server: WebServerProcess, f
         assert mirror.screen.columns < 70
     finally:
         context.close()
+
+
+def test_stopping_the_server_stops_the_open_tabs_repls(browser: Any, local_pool: EmbeddedPool,
+                                                       web_env: dict[str, str]) -> None:
+    server = start_web_server(["--endpoint", local_pool.endpoint], web_env)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    mirror = TerminalMirror()
+    page.on("websocket", mirror.attach)
+    try:
+        page.goto(server.url)
+        wait_for(page, lambda: "JavaScript here" in mirror.text(), "the REPL")
+        running = server.children()
+        assert running  # the tab's app process (through a shell)
+        stop_web_server(server)  # SIGTERM with the tab still open
+        assert server.proc.returncode == 0
+        deadline = time.monotonic() + DEADLINE_S
+        while any(alive(pid) for pid in running) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(alive(pid) for pid in running)
+        wait_for(page, lambda: page.evaluate("document.body.classList.contains('-closed')"),
+                 "the page to say the session ended")
+    finally:
+        context.close()
+        stop_web_server(server)
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
