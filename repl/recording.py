@@ -45,9 +45,12 @@ _ERR = "\x1b[31m"
 _DIM = "\x1b[2m"
 _RESET = "\x1b[0m"
 
-# lead: use the shared sanitiser (the core output sanitiser being written in
-# parallel) instead of this local one once it is merged; the contract is the
-# same: keep printable text, \n, \t and SGR colour sequences, drop the rest.
+# lead: use the shared sanitiser instead of this local one once it is merged:
+# `from repl.terminal_text import safe_text as sanitise` (branch `client`, not on
+# main when this was written). Same contract (printable text, \n, \t and SGR
+# kept, every other control dropped); safe_text also applies \r and \b within a
+# line, where this drops them, so test_sanitise_keeps_text_and_colour_only's
+# "a\rb..." case then changes (tests/test_terminal_text.py covers it there).
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 _ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI (cursor moves, erase, queries, ...)
