@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", action="store_true", help="also list the pool's sessions")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
 
+    from repl.cli.web import add_parser as add_web_parser
+
+    add_web_parser(sub, common, EPILOG)
+
     p = sub.add_parser("serve", help="run a local session pool in the foreground",
                        description="Run the local session pool in the foreground and print its endpoint "
                        "and token. Other acajs-repl invocations reach it with --endpoint/--token.")
@@ -144,10 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="where session directories live (default: a temp dir)")
     p.add_argument("--sandbox", choices=["on", "off"], default=None, help="Node permission model")
     p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
-
-    from repl.cli.web import add_parser as add_web_parser
-
-    add_web_parser(sub, common, EPILOG)
 
     p = add("config", "print the effective settings and where each came from (never the token)")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
