@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from repl.js.completeness import needs_more_input, scan
+from repl.transcript import Cell
 
 DEFAULT_SPEED = 40.0  # characters per second for typing a step out
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a play file is a script, not a data set
@@ -383,6 +384,18 @@ class Player:
         self.failure = f"play stopped: {label} failed at {where}" + (f": {at}" if at else "")
         return self.failure
 
+    def record(self, cell: Cell) -> str | None:
+        """The current step was run as ``cell``: :meth:`ran` if it succeeded, else
+        :meth:`fail` with what went wrong. Returns the failure message, None on success.
+
+        The one call a front end makes after running a step (the cell's code is
+        kept as the step's edit when the presenter changed it).
+        """
+        if cell.ok:
+            self.ran(cell.code)
+            return None
+        return self.fail(describe_failure(cell), cell.code)
+
     def resume(self) -> Step:
         """After a failure: play again from the failed step (to fix and rerun it)."""
         if self.state is not PlayState.FAILED:
@@ -397,6 +410,32 @@ class Player:
         if self.state is PlayState.PLAYING:
             self.state = PlayState.LEFT
         return self.progress
+
+
+_ERROR_LINE = re.compile(r"^(?:[A-Z]\w*(?:Error|Exception)|Error|Uncaught \w+)\b.*$", re.MULTILINE)
+_MAX_FAILURE = 200
+
+
+def describe_failure(cell: Cell) -> str:
+    """``In [5]: ReferenceError: x is not defined``: what a failed cell says, on one line.
+
+    The error line of the stack trace in stderr when there is one (Node prints
+    the source line and a caret first), else the first line of stderr, else the
+    service error, else the status (``timed_out``, ``abandoned``).
+    """
+    text = ""
+    ex = cell.execution
+    if ex is not None and ex.stderr.strip():
+        errors = _ERROR_LINE.findall(ex.stderr)
+        text = errors[-1].strip() if errors else next(line.strip() for line in ex.stderr.splitlines() if line.strip())
+    elif cell.error:
+        text = cell.error.strip().splitlines()[0]
+    status = cell.status.replace("_", " ")
+    if status != "failed":
+        text = f"{status}: {text}" if text else status
+    if len(text) > _MAX_FAILURE:
+        text = text[: _MAX_FAILURE - 1] + "…"
+    return f"In [{cell.n}]: {text}"
 
 
 # ----------------------------------------------------------------- typewriter

@@ -322,3 +322,42 @@ def test_the_demo_modules_import_no_ui() -> None:
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'prompt_toolkit'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------- recording a run step (real pool)
+
+
+async def test_record_a_real_cell_runs_and_stops_on_failure(engine) -> None:
+    p = Player(Script((Step("const n = 6 * 7"), Step("n.toFixed(1)"), Step("undefinedThing.x"), Step("n"))))
+    assert p.record(await engine.run(p.next().code)) is None
+    assert p.status(0) is StepStatus.RAN
+    p.next()
+    p.edit("n.toFixed(2)")  # the presenter changes the step in the editor
+    cell = await engine.run(p.current.code)
+    assert p.record(cell) is None and p.step(1).code == "n.toFixed(2)"
+    cell = await engine.run(p.next().code)
+    msg = p.record(cell)
+    assert msg == (f"play stopped: step 3 of 4 failed at line 1: In [{cell.n}]: "
+                   "ReferenceError: undefinedThing is not defined")
+    assert p.state is PlayState.FAILED
+    p.resume()
+    assert p.record(await engine.run("globalThis.undefinedThing = {x: 1}; undefinedThing.x")) is None
+    assert p.next().code == "n"
+
+
+async def test_describe_failure_of_timeouts_and_service_errors(engine) -> None:
+    from repl.api.models import Execution, ExecutionStatus
+    from repl.play import describe_failure
+    from repl.transcript import Cell
+
+    assert describe_failure(Cell(3, "x", error="the pool is full (429)\nretry later")) == \
+        "In [3]: error: the pool is full (429)"
+    assert describe_failure(Cell(4, "x", abandoned=True)) == "In [4]: abandoned"
+    timed_out = Execution(ExecutionStatus.TIMED_OUT, stderr="Request timed out after 60 s.\n")
+    assert describe_failure(Cell(5, "x", execution=timed_out)) == "In [5]: timed out: Request timed out after 60 s."
+    assert describe_failure(Cell(6, "x", execution=Execution(ExecutionStatus.FAILED, stderr="E" * 500))) == \
+        "In [6]: " + "E" * 199 + "…"
+    cell = await engine.run("let a = ;")
+    assert describe_failure(cell) == f"In [{cell.n}]: SyntaxError: Unexpected token ';'"
+    cell = await engine.run('console.error("a warning first"); null.x')
+    assert describe_failure(cell) == f"In [{cell.n}]: TypeError: Cannot read properties of null (reading 'x')"
