@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", action="store_true", help="also list the pool's sessions")
     p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
 
+    from repl.cli.web import add_parser as add_web_parser
+
+    add_web_parser(sub, common, EPILOG)
+
     p = sub.add_parser("serve", help="run a local session pool in the foreground",
                        description="Run the local session pool in the foreground and print its endpoint "
                        "and token. Other acajs-repl invocations reach it with --endpoint/--token.")
@@ -176,6 +180,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from repl.cli.serve import cmd_serve
 
         return cmd_serve(args)
+    if command == "web":
+        from repl.cli.web import cmd_web
+
+        return cmd_web(args)
 
     from repl.config import ConfigError, load_settings
 
