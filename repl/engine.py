@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from repl.connection import Connection
 
 from repl.js.await_rewrite import rewrite_top_level_await
+from repl.js.completion import Completer
 
 Kind = Literal["info", "error"]
 Action = Literal["clear", "editor", "exit", "load", "session"]
@@ -151,6 +152,7 @@ class ReplEngine:
         # (asyncio.Lock wakes its waiters first in, first out): type-ahead runs
         # queue here, and completion probes never overtake or overlap a run.
         self._run_lock = asyncio.Lock()
+        self.completer = Completer(self)  # completion and its property cache, per engine
 
     @property
     def client(self):
