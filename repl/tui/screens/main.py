@@ -26,6 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from repl.tui.completer import CompletionController
 from repl.tui.widgets.cell import CellView, highlighter
 from repl.tui.widgets.countdown import Countdown
 from repl.tui.widgets.editor import InputEditor
@@ -79,14 +80,6 @@ class PoolStatusUpdated(Message):
         super().__init__()
         self.status = status
         self.error = error
-
-
-class Completed(Message):
-    def __init__(self, source: str, cursor: int, completions: Any) -> None:
-        super().__init__()
-        self.source = source
-        self.cursor = cursor
-        self.completions = completions
 
 
 class ReplScreen(Screen):
@@ -621,86 +614,21 @@ running execution.
         self.editor.focus()
 
     # ---------------------------------------------------------------- completion
+    # Tab completion lives in repl.tui.completer; these are its hooks.
+    _completion: CompletionController | None = None
+
+    @property
+    def completion(self) -> CompletionController:
+        if self._completion is None:
+            keys = getattr(self.settings, "keys", None) or {}
+            self._completion = CompletionController(self, self.editor, lambda: self.engine, keymap=keys)
+        return self._completion
+
     def on_input_editor_complete_requested(self, message: InputEditor.CompleteRequested) -> None:
-        try:
-            from repl.js import completion  # noqa: F401
-        except ImportError:
-            completion = None
-        if completion is None or self.engine is None:
-            self.editor.indent()  # no completion: Tab indents
-            return
-        self.complete(message.source, message.cursor)
-
-    @work(exclusive=True, group="complete")
-    async def complete(self, source: str, cursor: int) -> None:
-        from repl.js.completion import complete
-
-        try:
-            result = await complete(self.engine, source, cursor)
-        except Exception as exc:  # completion is a nicety: never an error
-            result = None
-            self.log(f"completion failed: {exc}")
-        self.post_message(Completed(source, cursor, result))
-
-    def on_completed(self, message: Completed) -> None:
-        result = message.completions
-        editor = self.editor
-        if editor.text != message.source:
-            return  # the user typed on: the answer is stale
-        items = list(getattr(result, "items", []) or []) if result is not None else []
-        if not items:
-            editor.indent()  # nothing to complete (blank space): Tab indents
-            return
-        from repl.tui.widgets.completion import CompletionList, apply_completion
-
-        if len(items) == 1:
-            text, cursor = apply_completion(message.source, message.cursor, result, items[0])
-            self._set_editor_text(text, cursor)
-            return
-        start = max(0, min(result.start, message.cursor))
-        typed = message.source[start : message.cursor]
-        common = os.path.commonprefix([i.text for i in items])
-        if len(common) > len(typed):
-            text = message.source[:start] + common + message.source[message.cursor :]
-            self._set_editor_text(text, start + len(common))
-            return
-        try:
-            menu = self.query_one(CompletionList)
-        except Exception:
-            menu = CompletionList(id="completions")
-            self.mount(menu)
-        x, y = editor.cursor_screen_offset
-        menu.show_completions(message.source, message.cursor, result, at=(x, y + 1))
-
-    def _set_editor_text(self, text: str, cursor: int) -> None:
-        editor = self.editor
-        editor.load_text(text)
-        before = text[:cursor]
-        row = before.count("\n")
-        col = len(before) - (before.rfind("\n") + 1)
-        editor.move_cursor((row, col))
-        editor.focus()
-
-    def on_completion_list_chosen(self, event) -> None:
-        self._set_editor_text(event.text, event.cursor)
-
-    def on_completion_list_dismissed(self, event) -> None:
-        self.editor.focus()
-        if event.key:
-            self.editor.insert(event.key)
+        self.completion.request(message.source, message.cursor)
 
     def _close_completions(self) -> bool:
-        try:
-            from repl.tui.widgets.completion import CompletionList
-
-            menu = self.query_one(CompletionList)
-        except Exception:
-            return False
-        if menu.is_open:
-            menu.action_dismiss()
-            return True
-        return False
-
+        return self._completion is not None and self._completion.close()
 
 def commands_table():
     """The dot-commands as a two-column table: a long summary wraps inside its
