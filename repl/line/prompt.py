@@ -81,6 +81,7 @@ class LineRepl:
         self.printer = Printer(self.session.output, colour=colour)
 
     def _make_session(self, engine: ReplEngine, colour: bool) -> PromptSession[str]:
+        completer = _completer(engine)
         return PromptSession(
             message=[("class:prompt", PROMPT)],
             multiline=True,
@@ -93,8 +94,9 @@ class LineRepl:
                                             dumb_echo=self._dumb_echo if self.dumb else None),
             bottom_toolbar=lambda: toolbar_fragments(self.engine, editor_mode=self.editor_mode,
                                                      width=self._columns()),
-            completer=_completer(engine),
-            complete_while_typing=False,
+            completer=completer,
+            # the menu a Tab opened filters as you type (repl.line.completer)
+            complete_while_typing=completer.while_typing if completer is not None else False,
             style=STYLE,
             include_default_pygments_style=colour,
             color_depth=None if colour else ColorDepth.DEPTH_1_BIT,
