@@ -38,7 +38,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widgets.text_area import Selection
 
-from repl.js.completion import Completion, Completions
+from repl.js.completion import PROBE_TIMEOUT, Completion, Completions
 from repl.tui.widgets.completion import MAX_ROWS, CompletionList
 from repl.tui.widgets.editor import InputEditor
 
@@ -130,7 +130,8 @@ class CompletionController:
 
     async def _fetch(self, engine: ReplEngine, source: str, cursor: int) -> None:
         try:
-            result = await engine.completer.complete(source, cursor)
+            # The editor takes keys meanwhile, so wait as long as the probe may run.
+            result = await engine.completer.complete(source, cursor, timeout=PROBE_TIMEOUT)
         except Exception as exc:  # completion is a nicety: never an error
             self.screen.log(f"completion failed: {exc}")
             return
