@@ -14,8 +14,9 @@ no completion logic of its own:
   declared names, cached properties, dot-command words and local paths
   (``.load de`` offers files, never JavaScript names).
 * ``while_typing`` is the filter for ``PromptSession(complete_while_typing=...)``:
-  true from a Tab that found candidates until the cursor leaves that word or
-  nothing matches. So prompt-toolkit's menu filters as you type after Tab
+  true from a Tab that found candidates while the text up to the cursor
+  extends the text at that Tab, until the cursor leaves that word or nothing
+  matches (a new prompt starts afresh). So prompt-toolkit's menu filters as you type after Tab
   (with the answer the Tab's probe cached), and no menu pops up on its own
   otherwise. (Backspace closes prompt-toolkit's menu; Tab opens it again.)
 * ``get_completions`` (synchronous, e.g. from a thread) offers the local
@@ -31,6 +32,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING
 
+from prompt_toolkit.application.current import get_app
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
@@ -55,15 +57,27 @@ class JsCompleter(Completer):
     def __init__(self, engine: ReplEngine, *, timeout: float | None = None) -> None:
         self.engine = engine
         self.timeout = timeout
-        # The word a Tab found candidates for: (text before it, start, context, member chain).
+        # The word a Tab found candidates for: (text before it, start, context,
+        # member chain), and the text up to the cursor at that Tab.
         self._live: tuple[str, int, str, str | None] | None = None
-        self.while_typing = Condition(lambda: self._live is not None)
+        self._live_typed = ""
+        self.while_typing = Condition(self._typing_on)
+
+    def _typing_on(self) -> bool:
+        """Still typing the word a Tab completed? (Not after a new prompt started.)"""
+        if self._live is None:
+            return False
+        if get_app().current_buffer.document.text_before_cursor.startswith(self._live_typed):
+            return True
+        self._live = None
+        return False
 
     def _follow(self, document: Document, result: core.Completions, *, tab: bool) -> None:
         """Track the word a Tab found candidates for (see ``while_typing``)."""
         key = (document.text[: result.start], result.start, result.context, result.object_expr)
         if tab:
             self._live = key if result.items else None
+            self._live_typed = document.text_before_cursor
         elif self._live != key or not result.items:
             self._live = None  # the cursor left the word, or nothing matches: the menu is done
 
