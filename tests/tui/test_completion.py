@@ -20,6 +20,8 @@ def menu_of(app: AcajsApp) -> CompletionList:
 
 
 def listed(app: AcajsApp) -> list[str]:
+    if not app.screen.query(CompletionList):
+        return []  # mounted at the first list shown
     menu = menu_of(app)
     return [item.text for item in menu.items] if menu.is_open else []
 
@@ -158,5 +160,46 @@ async def test_tab_in_a_string_indents_and_asks_nothing(pool_settings) -> None:
         await pilot.press(*"'text Math.", "tab")
         await settle(pilot)
         assert screen.editor.text.startswith("'text Math.") and screen.editor.text.endswith(" ")
-        assert not menu_of(app).is_open if screen.query(CompletionList) else True
+        assert listed(app) == []
         assert not screen.engine.cooldown.started
+
+
+async def test_keys_typed_while_the_session_answers_are_kept(pool_settings, local_pool, tmp_path: Path) -> None:
+    """The probe is held at the pool (behind an execution sent around the
+    engine) until the test releases it: the keys typed meanwhile are in the
+    editor, and the late answer opens the list filtered for them."""
+    import asyncio
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        engine = screen.engine
+        await run_code(pilot, "const shelf = { apple: 1, apricot: 2, avocado: 3, banana: 4 }")
+        session = local_pool.pool.get(engine.identifier)
+        hold = asyncio.create_task(
+            engine.client.execute(
+                "const fs = require('fs'); const t0 = Date.now();"
+                " while (!fs.existsSync('/mnt/data/go') && Date.now() - t0 < 20000) {}",
+                identifier=engine.identifier,
+                timeout=30,
+            )
+        )
+        while session.pending < 1:
+            await asyncio.sleep(0.01)
+        await pilot.press(*"shelf.a", "tab")
+        while session.pending < 2:  # the probe is queued behind the held execution
+            await asyncio.sleep(0.01)
+        await pilot.press(*"pr")
+        assert screen.editor.text == "shelf.apr"
+        assert screen.completion.pending and listed(app) == []
+        go = tmp_path / "go"
+        go.write_text("")
+        await engine.client.upload(engine.identifier, go, name="go")
+        await hold
+        await settle(pilot)
+        assert screen.editor.text == "shelf.apr"  # nothing inserted behind the user's back
+        assert listed(app) == ["apricot"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.editor.text == "shelf.apricot"
