@@ -152,3 +152,40 @@ async def test_load_completes_local_paths(pool_settings, data_dir, tmp_path: Pat
             h.type("\r")
             await h.wait_for(lambda: buffer.text == "40 + 2")  # loaded into the next prompt
         assert not engine.cooldown.started  # local paths ask nothing of the session
+
+
+async def test_keys_typed_while_the_session_answers_are_kept(pool_settings, data_dir, local_pool, tmp_path: Path):
+    """The probe is held at the pool (behind an execution sent around the
+    engine) until the test releases it: the keys typed meanwhile are kept."""
+    import asyncio
+
+    async with engine_for(pool_settings, data_dir / "history.jsonl") as engine:
+        engine.completer.timeout = 30  # wait for the held probe (the default bound is short)
+        cell = await engine.run("const shelf = { apple: 1, apricot: 2, avocado: 3, banana: 4 }")
+        assert cell.ok
+        session = local_pool.pool.get(engine.identifier)
+        hold = asyncio.create_task(
+            engine.client.execute(
+                "const fs = require('fs'); const t0 = Date.now();"
+                " while (!fs.existsSync('/mnt/data/go') && Date.now() - t0 < 20000) {}",
+                identifier=engine.identifier,
+                timeout=30,
+            )
+        )
+        while session.pending < 1:
+            await asyncio.sleep(0.01)
+        async with run_repl(engine) as h:
+            await h.idle_prompt()
+            buffer = h.repl.session.default_buffer
+            h.type("shelf.a\t")
+            await h.wait_for(lambda: session.pending >= 2)  # the probe is queued
+            h.type("pr")
+            await h.wait_for(lambda: buffer.text == "shelf.apr")
+            assert buffer.complete_state is None or menu(h) == []
+            go = tmp_path / "go"
+            go.write_text("")
+            await engine.client.upload(engine.identifier, go, name="go")
+            await hold
+            # prompt-toolkit completes the Tab for the text as it is now: the one
+            # candidate left is inserted after the keys typed meanwhile
+            await h.wait_for(lambda: buffer.text == "shelf.apricot")
