@@ -231,6 +231,18 @@ def test_paths_with_spaces_are_quoted_as_the_parser_reads_them(tree: Path) -> No
     assert command is not None and command.args == ("my file.js",)
 
 
+@pytest.mark.parametrize("name", ["it's.js", 'say "hi".js', "back\\slash.js", "tab\there.js", "plain.js"])
+def test_every_completed_path_reads_back_as_the_file(tree: Path, name: str) -> None:
+    from repl.dotcommands import parse
+
+    (tree / name).write_text("x")
+    for typed in (name[:2], '"' + name[:2], "'" + name[:2]):
+        texts = [t for t in paths(f".load {typed}", tree).texts if "dev" not in t and "demo" not in t]
+        assert len(texts) == 1, (typed, texts)
+        command = parse(".load " + texts[0])
+        assert command is not None and command.args == (name,), (typed, texts[0])
+
+
 def test_tilde_and_absolute_paths(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tree))
     assert paths(".upload ~", tree).texts == ["~/"]
