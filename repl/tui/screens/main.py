@@ -630,6 +630,7 @@ running execution.
     def _close_completions(self) -> bool:
         return self._completion is not None and self._completion.close()
 
+
 def commands_table():
     """The dot-commands as a two-column table: a long summary wraps inside its
     column instead of under the command names."""
