@@ -99,6 +99,7 @@ if TYPE_CHECKING:
 
 from repl.continuity import ExpiryAlarm, KeepAlive, ReplayBatch, SessionEpoch, clock_time
 from repl.js.await_rewrite import rewrite_top_level_await
+from repl.js.completion import Completer
 from repl.js.last_values import LastValueError, LastValues, substitute_last_values
 
 #: What the local pool writes when a session's kernel was replaced (its state lost).
@@ -166,6 +167,7 @@ class ReplEngine:
         self._run_lock = asyncio.Lock()
         self._queue_open = asyncio.Event()  # cleared while the user decides about the queue
         self._queue_open.set()
+        self.completer = Completer(self)  # completion and its property cache, per engine
 
     @property
     def client(self) -> SessionsClient:

@@ -21,8 +21,9 @@ millisecond for typical input).
   ``needs_more_input`` so front ends need a single call, and exposed for front
   ends that want to strip those lines before sending.
 
-How: a small hand lexer (strings, templates with ``${}`` nesting, comments,
-regex-vs-division, bracket stack) finds what is open at the end; tree-sitter
+How: a small hand lexer, :func:`scan` (strings, templates with ``${}``
+nesting, comments, regex-vs-division, bracket stack), finds what is open at the
+end; tree-sitter
 (:mod:`repl.js.parser`) decides: an input that parses cleanly is complete;
 otherwise the input is incomplete iff appending closers for what is open (plus
 a few fillers such as ``0`` or ``{}``) yields a clean parse.
@@ -30,15 +31,36 @@ a few fillers such as ``0`` or ``{}``) yields a clean parse.
 ``continuation_indent(source) -> str``: the indentation for the next line, two
 spaces per nesting level (brackets opened on the same line count once), one
 extra level after a trailing operator, none inside template/string content.
+
+``is_code_at(source, cursor) -> bool``: is ``cursor`` in code, not inside a
+string, template text, comment or regex literal? The completion core
+(:mod:`repl.js.completion`) asks this, so completeness and completion read
+JavaScript with the one lexer.
+
+The lexer tells a regex from a division by the token before the ``/``: after
+an identifier, a number, a literal, ``)``, ``]``, ``++``/``--`` or a property
+name (``a.return``) it divides; after an operator, an opening bracket, ``}``,
+the start of the input or a keyword that takes an expression (``return``,
+``typeof``, ``case``...) it starts a regex. (``)`` ending an ``if (...)`` head
+before a regex, ``if (x) /re/.test(s)``, is read as a division, like most
+editors do.) After a genuine error (a closer with no opener, a string or regex
+cut by a newline) it records ``error`` and reads on, so the state at the end
+is still meaningful.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from repl.dotcommands import is_dot_command
 from repl.js import parser as _parser
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import tree_sitter
 
 INDENT = "  "
 
@@ -106,6 +128,21 @@ _REGEX_CLASS_TAIL = re.compile(r"\[(?:[^\]\\\n]|\\[^\n])*\\?$")
 _FLAGS = re.compile(r"[\w$]*")
 
 
+def _after_word(s: Scan, word: str, after_dot: bool) -> bool:
+    """Record ``word`` as the last token; True when a ``/`` after it starts a regex."""
+    if word in _REGEX_KEYWORDS and not after_dot:  # `a.return / 2` divides
+        s.last, s.last_kind = word, "keyword"
+        return True
+    s.last, s.last_kind = word, "value"
+    return False
+
+
+def _match(pattern: re.Pattern[str], source: str, i: int) -> re.Match[str]:
+    m = pattern.match(source, i)
+    assert m is not None  # every pattern passed here can match the empty string or any character
+    return m
+
+
 def scan(source: str) -> Scan:
     """Lex ``source`` just enough to know what is open at its end."""
     s = Scan()
@@ -116,7 +153,7 @@ def scan(source: str) -> Scan:
     plain_match = _PLAIN.match
     while i < n:
         if stack and stack[-1] == "`":  # template literal content
-            j = _TEMPLATE_BODY.match(source, i).end()
+            j = _match(_TEMPLATE_BODY, source, i).end()
             line += source.count("\n", i, j)
             if j >= n:
                 s.end = "template"
@@ -136,28 +173,27 @@ def scan(source: str) -> Scan:
                 s.end, s.end_closer = "template", "\n"
                 return s
             continue
-        m = plain_match(source, i)
-        if m is not None:  # a run of code with nothing that opens or closes
-            j = m.end()
-            chunk = m.group()
+        plain = plain_match(source, i)
+        if plain is not None:  # a run of code with nothing that opens or closes
+            j = plain.end()
+            chunk = plain.group()
             line += chunk.count("\n")
             i = j
             body = chunk.rstrip()
             if body:
                 w = _TRAILING_WORD.search(body)
                 if w is not None:
-                    word = w.group()
-                    if word in _REGEX_KEYWORDS:
-                        s.last, s.last_kind, regex_ok = word, "keyword", True
-                    else:
-                        s.last, s.last_kind, regex_ok = word, "value", False
+                    before = body[: w.start()].rstrip()
+                    after_dot = before.endswith(".") and not before.endswith("...")
+                    regex_ok = _after_word(s, w.group(), after_dot)
                 elif body.endswith(("++", "--")):
                     s.last, s.last_kind, regex_ok = body[-2:], "value", False
                 else:
-                    op = _TRAILING_OP.search(body)
-                    s.last, s.last_kind, regex_ok = (op.group() if op else body[-1]), "punct", True
+                    trailing = _TRAILING_OP.search(body)
+                    s.last, s.last_kind, regex_ok = (trailing.group() if trailing else body[-1]), "punct", True
             continue
         m = code_match(source, i)
+        assert m is not None  # `other` matches any character
         kind = m.lastgroup
         j = m.end()
         if kind == "ws":
@@ -166,12 +202,8 @@ def scan(source: str) -> Scan:
             line += 1
             i = j
         elif kind == "word":
-            word = m.group()
             i = j
-            if word in _REGEX_KEYWORDS:
-                s.last, s.last_kind, regex_ok = word, "keyword", True
-            else:
-                s.last, s.last_kind, regex_ok = word, "value", False
+            regex_ok = _after_word(s, m.group(), s.last in (".", "?."))
         elif kind == "op" or kind == "other":
             op = m.group()
             i = j
@@ -186,35 +218,35 @@ def scan(source: str) -> Scan:
             s.last, s.last_kind, regex_ok = m.group(), "open", True
         elif kind == "close":
             ch = m.group()
-            if not stack:
-                s.error = True
-                return s
-            top = stack[-1]
-            stack.pop()
-            lines.pop()
             i = j
+            if not stack:
+                s.error = True  # a closer with no opener: read on
+                s.last, s.last_kind, regex_ok = ch, "value", False
+                continue
+            top = stack.pop()
+            lines.pop()
             if ch == "}" and top == "${":
                 continue  # back to template content
             if top != _CLOSERS[ch]:
-                s.error = True
-                return s
+                s.error = True  # `(]`: taken as closing the innermost opener
             # after `}` a statement (so a regex) may follow; after `)`/`]` a `/` divides
             s.last, s.last_kind, regex_ok = ch, "value", ch == "}"
         elif kind == "quote":
             q = m.group()
-            k = _STRING_BODY[q].match(source, j).end()
+            k = _match(_STRING_BODY[q], source, j).end()
             if k >= n:
                 s.end, s.end_closer = "string", q
                 return s
             c = source[k]
-            if c == "\n":
-                s.error = True  # unterminated string before the end
-                return s
             if c == "\\":  # a backslash at the very end escapes the newline to come
                 s.end, s.end_closer = "string", "\n" + q
                 return s
             line += source.count("\n", j, k)  # escaped newlines
-            i = k + 1
+            if c == "\n":
+                s.error = True  # unterminated string: it ends at the newline
+                i = k
+            else:
+                i = k + 1
             s.last, s.last_kind, regex_ok = q, "value", False
         elif kind == "tick":
             stack.append("`")
@@ -238,19 +270,21 @@ def scan(source: str) -> Scan:
                 i = j
                 s.last, s.last_kind, regex_ok = "/", "punct", True
                 continue
-            k = _REGEX_BODY.match(source, j).end()
+            k = _match(_REGEX_BODY, source, j).end()
             if k >= n:
                 s.end, s.end_closer, s.end_body = "regex", "/", source[j:]
                 return s
             c = source[k]
             if c == "/":
-                i = _FLAGS.match(source, k + 1).end()
+                i = _match(_FLAGS, source, k + 1).end()
                 s.last, s.last_kind, regex_ok = "/re/", "value", False
                 continue
             tail = source[k:]
             if "\n" in tail:
-                s.error = True  # a regex cannot span lines
-                return s
+                s.error = True  # a regex cannot span lines: it ends at the newline
+                i = source.index("\n", k)
+                s.last, s.last_kind, regex_ok = "/re/", "value", False
+                continue
             # unterminated at the very end: inside a class and/or after a backslash
             closer = "x" if tail.endswith("\\") and (len(tail) - len(tail.rstrip("\\"))) % 2 else ""
             if _REGEX_CLASS_TAIL.match(tail) or c == "[":
@@ -261,6 +295,13 @@ def scan(source: str) -> Scan:
             i = j
             s.last, s.last_kind, regex_ok = "0", "value", False
     return s
+
+
+def is_code_at(source: str, cursor: int) -> bool:
+    """True when ``cursor`` is in code: not inside a string, a template
+    literal's text, a comment or a regex literal (``${...}`` in a template is
+    code). The one lexer, :func:`scan`, decides."""
+    return scan(source[: max(0, cursor)]).end == "code"
 
 
 def forced_by_blank_lines(source: str) -> bool:
@@ -316,7 +357,7 @@ def _end_point(data: bytes) -> tuple[int, int]:
     return data.count(b"\n"), len(data) - (data.rfind(b"\n") + 1)
 
 
-def _probe(p, tree, data: bytes, suffix: bytes) -> bool:
+def _probe(p: tree_sitter.Parser, tree: tree_sitter.Tree, data: bytes, suffix: bytes) -> bool:
     """Does ``data + suffix`` parse cleanly? Incremental: reuses ``tree``'s nodes."""
     candidate = data + suffix
     edited = tree.copy()
@@ -332,7 +373,7 @@ def _probe(p, tree, data: bytes, suffix: bytes) -> bool:
     return not p.parse(candidate, edited).root_node.has_error
 
 
-def _probes(source: str):
+def _probes(source: str) -> Iterator[tuple[str, str]]:
     yield "", ""
     yield "0", ""
     for outer in _OUTER_FILLERS:
@@ -353,7 +394,7 @@ def continuation_indent(source: str) -> str:
         return ""
     if sc.end in ("string", "template", "regex") or (sc.stack and sc.stack[-1] == "`"):
         return ""  # the next line is literal content
-    depth = len(set(line for opener, line in zip(sc.stack, sc.lines) if opener != "`"))
+    depth = len(set(line for opener, line in zip(sc.stack, sc.lines, strict=True) if opener != "`"))
     if (
         sc.end == "code"
         and sc.last_kind == "punct"

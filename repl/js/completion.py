@@ -1,6 +1,8 @@
 """Tab completion for JavaScript on a kernel that has no completion request.
 
-Candidates come from three places:
+One :class:`Completer` per engine (``engine.completer``) holds the cache of
+property names; both front ends (repl.tui.completer, repl.line.completer) ask
+it and hold no completion logic of their own. Candidates come from:
 
 * a static list of JavaScript keywords and the globals of the NodeLTS kernel
   (kind ``"keyword"`` / ``"global"``);
@@ -8,16 +10,58 @@ Candidates come from three places:
   the current session (``engine.transcript``) with tree-sitter (kind
   ``"declared"``);
 * after a ``.``, the properties of the object on the left, asked from the
-  session with a small execution (kind ``"property"``).  Only a simple member
-  chain of identifiers (``a``, ``a.b``, ``a?.b.c``) is ever sent; calls,
-  indexing and any other expression are never evaluated.  The request resets
-  the session's cooldown, so front ends ask for it only on an explicit Tab
-  (``remote=True``).  A request slower than the bound
-  (``DEFAULT_REMOTE_TIMEOUT`` or ``engine.completion_timeout``) is dropped:
-  :func:`complete` returns the local candidates at once, and the late answer
-  (if any) only fills the cache for the next Tab.
+  session with a small execution, the *property probe* (kind ``"property"``);
+* in a dot-command, the command names (``.lo`` -> ``.load``, kind
+  ``"command"``) and, for arguments that name a local file (``Arg.local_path``:
+  ``.upload PATH``, ``.load FILE``, ``.save FILE``, ``.export FILE.md``,
+  ``.download NAME DEST``), paths on this machine relative to ``engine.cwd``
+  or the process's working directory (kinds ``"directory"``, shown with a
+  trailing ``/``, and ``"file"``). ``~`` is expanded; a path with spaces or
+  quotes is inserted quoted, as the dot-command parser (shlex) reads it.
+  Never JavaScript names there.
 
-``complete_locally`` is the pure part (no network).
+Where nothing may be offered: inside strings, template text, comments and
+regex literals (the one JavaScript lexer, :func:`repl.js.completeness.scan`,
+decides), inside a number, and after a ``.`` whose left side is not a simple
+member chain of identifiers (``f().x``, ``a[0].x``): those would need
+evaluating code.
+
+The property probe
+------------------
+**A property probe is an execution**: it names the session's identifier, so
+it resets the session's cooldown like any run (the countdown restarts). Front
+ends therefore send it only on an explicit Tab (``remote=True``), never while
+typing. It goes through ``engine.execute_hidden``: no cell, no history entry,
+and never while a run holds the session (then no properties are offered, at
+once). The answer is cached per engine, per identifier and member chain, until
+the next execution or for ``PROPERTY_CACHE_TTL`` seconds, so filtering as you
+type and the next Tab need no round trip. A probe slower than the bound
+(``Completer.timeout``, default ``DEFAULT_REMOTE_TIMEOUT``) is not waited for:
+the local candidates come at once and the late answer only fills the cache.
+
+The probe runs no getter and no Proxy trap of the session's objects. It
+resolves the chain ``a.b.c`` step by step with property descriptors
+(``Object.getOwnPropertyDescriptor`` up the prototype chain): a data property
+is followed, an accessor (getter) stops the walk and nothing is offered. It
+lists names with ``Object.getOwnPropertyNames`` up the prototype chain (no
+value is read, no ``for...in``). Proxies: ``ownKeys``,
+``getOwnPropertyDescriptor`` and ``getPrototypeOf`` traps would run on a
+Proxy, so the probe checks every object with ``util.types.isProxy`` (which
+runs no trap) and stops at a Proxy: its properties are not offered (an
+object whose prototype is a Proxy still offers its own names). Two
+exceptions, both the runtime's own code: the first name of the chain may be
+one of Node's lazily loaded globals, which Node defines as getters on
+``globalThis`` (``process``, ``Buffer``, ``crypto``, ``fs``...), and those
+getters are run; a getter further down (``process.stdout``) is not, so
+``process.stdout.`` offers nothing. The probe uses the built-ins (``Object``,
+``JSON``, ``console``...) by name: a session that rebinds them gets its own
+functions called.
+
+What the session sends back is untrusted: only a bounded list of strings that
+are JavaScript identifiers is kept.
+
+``complete_locally`` and ``completion_context`` are the pure parts (no
+network); :func:`dot_command_completions` touches only the local file system.
 """
 
 from __future__ import annotations
@@ -25,36 +69,47 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from repl.dotcommands import COMMANDS, lookup
+from repl.js.completeness import is_code_at
 from repl.js.parser import new_parser
 
 if TYPE_CHECKING:
     import tree_sitter
 
+    from repl.engine import ReplEngine
+
 __all__ = [
     "Completion",
     "Completions",
     "CompletionContext",
+    "Completer",
     "KEYWORDS",
     "GLOBALS",
     "DEFAULT_REMOTE_TIMEOUT",
-    "complete",
     "complete_locally",
     "completion_context",
     "declared_names",
     "declared_names_in",
-    "fetch_properties",
+    "dot_command_completions",
     "property_probe_code",
 ]
 
-DEFAULT_REMOTE_TIMEOUT = 0.5  # seconds; engine.completion_timeout overrides
+DEFAULT_REMOTE_TIMEOUT = 1.0  # seconds the caller waits for a probe (Completer.timeout overrides)
+PROBE_TIMEOUT = 5.0  # timeoutInSeconds of the probe execution itself
 PROPERTY_CACHE_TTL = 30.0  # seconds, and only until the next execution
+PROPERTY_CACHE_SIZE = 256  # member chains kept per engine
 PROBE_MARKER = "\x1eacajs-completion:"  # prefixes the JSON line the probe prints
+MAX_NAMES = 5000  # names kept from one probe answer
+MAX_NAME_LENGTH = 200
+MAX_PATHS = 1000  # directory entries offered
 
 KEYWORDS: tuple[str, ...] = (
     "async", "await", "break", "case", "catch", "class", "const", "continue",
@@ -90,30 +145,60 @@ GLOBALS: tuple[str, ...] = (
     "$$",
 )  # fmt: skip
 
-_KIND_ORDER = {"declared": 0, "property": 1, "global": 2, "keyword": 3}
+# Globals Node defines as getters on globalThis (lazily loaded; `node --eval`
+# also exposes the built-in modules that way). The probe may run these, and
+# only these, getters: they are the runtime's code, not the session's.
+RUNTIME_GETTER_GLOBALS: frozenset[str] = frozenset(
+    """process Buffer DOMException AbortController AbortSignal TextEncoder TextDecoder
+    TransformStream WritableStream ReadableStream TextEncoderStream TextDecoderStream
+    CompressionStream DecompressionStream atob btoa BroadcastChannel MessageChannel
+    MessagePort MessageEvent Blob File Performance performance FormData Headers Request
+    Response crypto Crypto CryptoKey SubtleCrypto navigator WebSocket
+    assert async_hooks buffer child_process cluster constants dgram diagnostics_channel
+    dns domain events fs http http2 https inspector module net os path perf_hooks
+    punycode querystring readline repl stream string_decoder sys timers tls
+    trace_events tty url util v8 vm wasi worker_threads zlib""".split()
+)
+
+_KIND_ORDER = {"declared": 0, "property": 1, "global": 2, "keyword": 3, "command": 4, "directory": 5, "file": 6}
 
 _ID_START = r"[A-Za-z_$\u00aa-\uffff]"
 _ID_PART = r"[\w$\u00aa-\uffff]"
 _IDENT = rf"{_ID_START}{_ID_PART}*"
-_IDENT_RE = re.compile(rf"{_IDENT}\Z")
+_IDENT_RE = re.compile(_IDENT)
 _PREFIX_RE = re.compile(rf"{_ID_PART}*\Z")
 _DOT_RE = re.compile(r"(\?\.|\.)\s*\Z")
 _CHAIN_RE = re.compile(rf"({_IDENT}(?:\s*\??\.\s*{_IDENT})*)\s*\Z")
-_CHAIN_PART_RE = re.compile(rf"\s*(\??\.)\s*")
+_CHAIN_PART_RE = re.compile(r"\s*(\??\.)\s*")
+_MEMBER_CHAIN_RE = re.compile(rf"{_IDENT}(?:\??\.{_IDENT})*")
+_COMMAND_WORD_RE = re.compile(r"\s*\.([A-Za-z][A-Za-z_-]*)?")
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    text: str
-    kind: str  # "keyword" | "global" | "declared" | "property"
+    text: str  # what replaces the typed word
+    kind: str  # "keyword" | "global" | "declared" | "property" | "command" | "directory" | "file"
+    display: str = ""  # what a list shows when not ``text`` (a path's last part, a command's usage)
+
+    @property
+    def label(self) -> str:
+        return self.display or self.text
 
 
 @dataclass(frozen=True, slots=True)
 class Completions:
-    """Candidates replacing ``source[start:cursor]`` (the word being typed)."""
+    """Candidates replacing ``source[start:cursor]`` (the word being typed).
+
+    ``context`` says what is completed: ``"code"`` (a name), ``"property"``
+    (after a ``.``; ``object_expr`` is the member chain on the left and
+    ``properties`` the names known for it, None when not known), ``"command"``,
+    ``"path"``, or ``"none"`` (nothing may be offered here)."""
 
     start: int
     items: list[Completion] = field(default_factory=list)
+    context: str = "code"
+    object_expr: str | None = None
+    properties: tuple[str, ...] | None = None
 
     @property
     def texts(self) -> list[str]:
@@ -133,129 +218,37 @@ class CompletionContext:
 # --------------------------------------------------------------------------- context
 
 
-_REGEX_AFTER_WORDS = frozenset(
-    {"return", "typeof", "case", "in", "of", "new", "delete", "void", "throw", "yield", "await", "else", "do", "instanceof"}
-)
-
-
-def _inside_string_or_comment(source: str, cursor: int) -> bool:
-    """A small lexer over ``source[:cursor]``: is the cursor inside a string,
-    a template literal's text, a comment or a regex literal?  (Works on
-    unfinished input, where a parser only sees an error.)"""
-    text = source[:cursor]
-    i, n = 0, len(text)
-    stack: list[str] = []  # "`" for template text, "{" for braces (inside ${ } or code)
-    last = ""  # last significant token, to tell a regex from a division
-    while i < n:
-        ch = text[i]
-        if stack and stack[-1] == "`":
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == "`":
-                stack.pop()
-                last = ")"
-                i += 1
-                continue
-            if text.startswith("${", i):
-                stack.append("{")
-                last = "("
-                i += 2
-                continue
-            i += 1
-            continue
-        if ch in "'\"":
-            j = i + 1
-            while j < n and text[j] != ch and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                return True
-            i, last = j + 1, ")"
-            continue
-        if text.startswith("//", i):
-            j = text.find("\n", i)
-            if j < 0:
-                return True
-            i = j + 1
-            continue
-        if text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j < 0:
-                return True
-            i = j + 2
-            continue
-        if ch == "/":
-            if last == "" or last in "([{,;:=!&|?+-*%<>~^" or last in _REGEX_AFTER_WORDS:
-                j, in_class = i + 1, False
-                while j < n and text[j] != "\n":
-                    c = text[j]
-                    if c == "\\":
-                        j += 2
-                        continue
-                    if c == "[":
-                        in_class = True
-                    elif c == "]":
-                        in_class = False
-                    elif c == "/" and not in_class:
-                        break
-                    j += 1
-                if j >= n:
-                    return True
-                i, last = j + 1, ")"
-                continue
-            i, last = i + 1, "/"
-            continue
-        if ch == "`":
-            stack.append("`")
-            i += 1
-            continue
-        if ch == "{":
-            stack.append("{")
-        elif ch == "}":
-            if stack and stack[-1] == "{":
-                stack.pop()
-        if ch.isspace():
-            i += 1
-            continue
-        m = re.match(rf"{_ID_PART}+", text[i:])
-        if m:
-            last = m.group(0) if m.group(0) in _REGEX_AFTER_WORDS else ")"
-            i += len(m.group(0))
-            continue
-        last = ")" if ch in ")]}" else ch
-        i += 1
-    return bool(stack) and stack[-1] == "`"
-
-
 def completion_context(source: str, cursor: int) -> CompletionContext | None:
     """What is being completed at ``cursor``; None where nothing should be offered.
 
-    None inside strings, comments and regexes, inside a number, and after a
-    ``.`` whose left side is not a simple member chain of identifiers
-    (``f().x``, ``a[0].x``): those would need evaluating code.
+    None inside strings, template text, comments and regexes (the lexer of
+    :mod:`repl.js.completeness` decides), inside a number, and after a ``.``
+    whose left side is not a simple member chain of identifiers (``f().x``,
+    ``a[0].x``): those would need evaluating code.
     """
     cursor = max(0, min(cursor, len(source)))
     before = source[:cursor]
-    prefix = _PREFIX_RE.search(before).group(0)
+    found = _PREFIX_RE.search(before)
+    prefix = found.group(0) if found is not None else ""
     if prefix and prefix[0].isdigit():
         return None
     start = cursor - len(prefix)
-    if _inside_string_or_comment(source, cursor):
+    if not is_code_at(source, start):
         return None
     head = before[:start]
     dot = _DOT_RE.search(head)
     if dot is None:
-        # ``1.5`` style numbers and `..` never reach here; a word after nothing special.
         return CompletionContext(start, prefix, None)
     left = head[: dot.start()]
     chain = _CHAIN_RE.search(left)
     if chain is None:
         return None
-    rest = left[: chain.start()].rstrip()
+    glued = left[: chain.start()]
+    if re.search(rf"(?:{_ID_PART}|#)\Z", glued):
+        return None  # the chain starts inside a word: ``0x1f.``, ``1e5.``, ``this.#secret.``
+    rest = glued.rstrip()
     if rest.endswith(".") and not (rest.endswith("...") and not rest.endswith("....")):
         return None  # ``f().a.`` / ``x[0].a.`` / ``1..a.``: not a plain chain
-    if re.search(rf"{_ID_PART}\Z", rest) and not re.search(r"(?:^|\W)(?:new|typeof|void|return|in|of|await|yield|delete|case|instanceof)\Z", rest):
-        return None
     expr = _CHAIN_PART_RE.sub(lambda m: m.group(1), chain.group(1))
     return CompletionContext(start, prefix, expr)
 
@@ -342,15 +335,14 @@ def declared_names_in(code: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def declared_names(engine: Any) -> list[str]:
+def declared_names(engine: ReplEngine) -> list[str]:
     """Names declared by the inputs run in the engine's current session."""
-    identifier = getattr(engine, "identifier", None)
+    identifier = engine.identifier
     seen: dict[str, None] = {}
-    for cell in getattr(engine, "transcript", ()):
-        session = getattr(cell, "session", None)
-        if session is not None and identifier is not None and session != identifier:
+    for cell in engine.transcript:
+        if cell.session is not None and cell.session != identifier:
             continue
-        if getattr(cell, "error", None) is not None:
+        if cell.error is not None:
             continue  # never reached the kernel
         for name in declared_names_in(cell.code):
             seen.setdefault(name, None)
@@ -380,7 +372,7 @@ def complete_locally(
     declared: Iterable[str] = (),
     properties: Iterable[str] | None = None,
 ) -> Completions:
-    """Candidates without the network.
+    """JavaScript candidates without the network.
 
     ``declared``: names known to exist in the session (see :func:`declared_names`).
     ``properties``: property names of the object left of the ``.`` when known.
@@ -391,10 +383,11 @@ def complete_locally(
     """
     ctx = completion_context(source, cursor)
     if ctx is None:
-        return Completions(cursor, [])
+        return Completions(cursor, [], context="none")
     if ctx.object_expr is not None:
-        items = [Completion(p, "property") for p in (properties or ())]
-        return Completions(ctx.start, _rank(items, ctx.prefix))
+        known = tuple(properties) if properties is not None else None
+        items = [Completion(p, "property") for p in (known or ())]
+        return Completions(ctx.start, _rank(items, ctx.prefix), "property", ctx.object_expr, known)
     if not ctx.prefix:
         return Completions(ctx.start, [])
     own = declared_names_in(source[: ctx.start] + source[cursor:])
@@ -404,129 +397,339 @@ def complete_locally(
     return Completions(ctx.start, _rank(items, ctx.prefix))
 
 
-# --------------------------------------------------------------------------- remote
+# --------------------------------------------------------------------------- dot-commands and paths
+
+
+def _current_argument(source: str, begin: int, cursor: int) -> tuple[int, int, str, str]:
+    """Read ``source[begin:cursor]`` as the dot-command parser (shlex, POSIX)
+    does: (index of the argument at the cursor, where it starts, its value so
+    far without quotes and escapes, the quote still open or "")."""
+    index, arg_start, quote = -1, cursor, ""
+    value: list[str] = []
+    in_arg = False
+    i = begin
+    while i < cursor:
+        c = source[i]
+        if not in_arg:
+            if c.isspace():
+                i += 1
+                continue
+            in_arg, index, arg_start, value = True, index + 1, i, []
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and quote == '"' and i + 1 < cursor and source[i + 1] in '\\"':
+                value.append(source[i + 1])
+                i += 1
+            else:
+                value.append(c)
+        elif c.isspace():
+            in_arg = False
+        elif c in "'\"":
+            quote = c
+        elif c == "\\" and i + 1 < cursor:
+            value.append(source[i + 1])
+            i += 1
+        else:
+            value.append(c)
+        i += 1
+    if not in_arg:
+        index, arg_start, value, quote = index + 1, cursor, [], ""
+    return index, arg_start, "".join(value), quote
+
+
+def _quoted(path: str, quote: str, closed: bool) -> str:
+    """``path`` written so that the dot-command parser reads it back."""
+    if not quote and not re.search(r"[\s'\"\\]", path):
+        return path
+    if quote != "'" or "'" in path:
+        quote = '"'
+        path = path.replace("\\", "\\\\").replace('"', '\\"')
+    return quote + path + (quote if closed else "")
+
+
+def path_completions(value: str, quote: str, start: int, cursor: int, cwd: Path | None) -> Completions:
+    """Local paths completing the argument ``value`` (typed from ``start``):
+    entries of its directory part whose names start with its last part."""
+    if value.startswith("~") and "/" not in value:
+        items = [Completion(_quoted("~/", quote, False), "directory", "~/")] if value == "~" else []
+        return Completions(start, items, "path")
+    head, slash, prefix = value.rpartition("/")
+    directory = head + slash  # as typed ("" or ending with "/")
+    base = Path(os.path.expanduser(directory or "."))
+    if not base.is_absolute():
+        base = (cwd if cwd is not None else Path.cwd()) / base
+    entries: list[tuple[str, bool]] = []
+    try:
+        with os.scandir(base) as it:
+            for entry in it:
+                name = entry.name
+                if not name.startswith(prefix) or (name.startswith(".") and not prefix.startswith(".")):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                entries.append((name, is_dir))
+                if len(entries) >= MAX_PATHS:
+                    break
+    except OSError:  # no such directory, not a directory, no permission: nothing to offer
+        entries = []
+    entries.sort(key=lambda e: (e[0].lower(), e[0]))
+    items = []
+    for name, is_dir in entries:
+        full = directory + name + ("/" if is_dir else "")
+        label = name + ("/" if is_dir else "")
+        items.append(Completion(_quoted(full, quote, not is_dir), "directory" if is_dir else "file", label))
+    return Completions(start, items, "path")
+
+
+def dot_command_completions(source: str, cursor: int, cwd: Path | None = None) -> Completions | None:
+    """Completions inside a one-line dot-command, or None when ``source`` is
+    not one (then it is JavaScript). The command word completes to command
+    names; an argument that names a local file (``Arg.local_path``) to paths;
+    any other argument to nothing."""
+    if "\n" in source:
+        return None
+    m = _COMMAND_WORD_RE.match(source)
+    if m is None:
+        return None
+    word_start = m.start(1) if m.group(1) is not None else m.end()
+    word_end = m.end()
+    if word_end < len(source) and not source[word_end].isspace():
+        return None  # `.5`, `.foo(`: JavaScript
+    word = source[word_start:word_end].lower()
+    cursor = max(0, min(cursor, len(source)))
+    if cursor < word_start:
+        return Completions(cursor, [], "none")
+    if cursor <= word_end:
+        typed = source[word_start:cursor].lower()
+        items = [Completion(spec.name, "command", spec.usage) for spec in COMMANDS if spec.name.startswith(typed)]
+        return Completions(word_start, items, "command")
+    spec = lookup(word)
+    if spec is None:
+        return None  # `.frob x`: not a command the REPL knows
+    index, start, value, quote = _current_argument(source, word_end, cursor)
+    if index >= len(spec.args) or not spec.args[index].local_path:
+        return Completions(cursor, [], "none")  # never JavaScript names in a command
+    return path_completions(value, quote, start, cursor, cwd)
+
+
+# --------------------------------------------------------------------------- the property probe
+
+_PROBE_JS = r"""void ((get, path, runtimeGetter) => {
+  let names = [];
+  try {
+    let isProxy = null;
+    try {
+      const util = typeof process.getBuiltinModule === "function"
+        ? process.getBuiltinModule("util") : require("util");
+      isProxy = util.types.isProxy;
+    } catch (e) {}
+    const STOP = {};
+    const proxy = (p) => isProxy !== null && isProxy(p);
+    const find = (o, k) => {
+      for (let p = o, n = 0; p !== null && n < 1000; p = Object.getPrototypeOf(p), n++) {
+        if (proxy(p)) return STOP;
+        const d = Object.getOwnPropertyDescriptor(p, k);
+        if (d !== undefined) return d;
+      }
+      return undefined;
+    };
+    const g = find(globalThis, path[0]);
+    if (g === STOP || (g !== undefined && !("value" in g) && !runtimeGetter)) throw STOP;
+    let o = get();
+    for (const k of path.slice(1)) {
+      if (o === null || o === undefined) throw STOP;
+      const d = find(Object(o), k);
+      if (d === undefined || d === STOP || !("value" in d)) throw STOP;
+      o = d.value;
+    }
+    if (o !== null && o !== undefined) {
+      const seen = new Set();
+      const ident = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+      for (let p = Object(o), n = 0; p !== null && n < 1000 && seen.size < @MAX@; p = Object.getPrototypeOf(p), n++) {
+        if (proxy(p)) break;
+        if (ArrayBuffer.isView(p)) continue;  // typed arrays: only indices
+        const len = Array.isArray(p) ? Object.getOwnPropertyDescriptor(p, "length").value : 0;
+        for (const k of len > 10000 ? ["length"] : Object.getOwnPropertyNames(p)) if (ident.test(k)) seen.add(k);
+      }
+      names = [...seen];
+    }
+  } catch (e) {}
+  console.log(@MARKER@ + JSON.stringify(names));
+})"""
 
 
 def property_probe_code(expr: str) -> str:
     """The script that lists the property names of ``expr`` (a member chain).
 
-    It prints one line, ``PROBE_MARKER`` + a JSON array of the own and inherited
-    string property names (valid identifiers only), and has no value.  A
-    missing name or a throwing getter prints ``[]``.
+    It prints one line, ``PROBE_MARKER`` + a JSON array of the own and
+    inherited string property names that are identifiers, and has no value.
+    A missing name, a getter or a Proxy in the chain prints ``[]`` (see the
+    module docstring: no getter and no Proxy trap of the session runs).
     """
-    if not re.fullmatch(rf"{_IDENT}(?:\??\.{_IDENT})*", expr):
+    if not _MEMBER_CHAIN_RE.fullmatch(expr):
         raise ValueError(f"not a simple member chain: {expr!r}")
-    marker = json.dumps(PROBE_MARKER)
-    # ``expr`` is evaluated in a thunk written at the top level, outside the
+    path = re.split(r"\??\.", expr)
+    head = path[0]
+    # The head is evaluated in a thunk written at the top level, outside the
     # helper's own scope, so the helper's names (o, p, k, names, ...) never
     # shadow the user's: ``const o = {...}`` then ``o.`` must see that ``o``.
-    return (
-        "void ((get) => { let names = []; try { const o = get(); "
-        "if (o !== null && o !== undefined) { const seen = new Set(); "
-        "for (let p = Object(o); p !== null && seen.size < 5000; p = Object.getPrototypeOf(p)) "
-        "for (const k of Object.getOwnPropertyNames(p)) if (/^[A-Za-z_$][\\w$]*$/.test(k)) seen.add(k); "
-        "names = [...seen]; } } catch (e) {} "
-        "console.log(" + marker + " + JSON.stringify(names)); })(() => (" + expr + "))"
-    )
+    code = _PROBE_JS.replace("@MARKER@", json.dumps(PROBE_MARKER)).replace("@MAX@", str(MAX_NAMES))
+    runtime = "true" if head in RUNTIME_GETTER_GLOBALS else "false"
+    return f"{code}(() => ({head}), {json.dumps(path)}, {runtime})"
 
 
-def _parse_probe(stdout: str) -> list[str] | None:
+def parse_probe_answer(stdout: str) -> list[str] | None:
+    """The names in a probe's stdout; None when the answer is missing or garbled.
+
+    The session is untrusted: only strings that are identifiers (no control
+    characters, no markup) of a bounded length, and at most ``MAX_NAMES``
+    of them, are kept."""
     for line in stdout.split("\n"):  # not splitlines(): it splits at \x1e too
         idx = line.find(PROBE_MARKER)
-        if idx >= 0:
-            try:
-                names = json.loads(line[idx + len(PROBE_MARKER) :])
-            except ValueError:
-                return None
-            if isinstance(names, list):
-                return [n for n in names if isinstance(n, str)]
+        if idx < 0:
+            continue
+        try:
+            names = json.loads(line[idx + len(PROBE_MARKER) :])
+        except ValueError:
+            return None
+        if not isinstance(names, list):
+            return None
+        kept: dict[str, None] = {}
+        for name in names:
+            if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and _IDENT_RE.fullmatch(name):
+                kept.setdefault(name, None)
+                if len(kept) >= MAX_NAMES:
+                    break
+        return list(kept)
     return None
 
 
-@dataclass
+# --------------------------------------------------------------------------- per engine
+
+
+@dataclass(slots=True)
 class _CacheEntry:
     names: list[str]
     at: float
     execution_count: int
 
 
-_cache: dict[tuple[str, str], _CacheEntry] = {}
-_pending: dict[tuple[str, str], asyncio.Task] = {}
+class Completer:
+    """Completion for one engine: the property cache and the probes in flight.
 
-
-def cached_properties(engine: Any, expr: str) -> list[str] | None:
-    entry = _cache.get((engine.identifier, expr))
-    if entry is None:
-        return None
-    if time.monotonic() - entry.at > PROPERTY_CACHE_TTL or entry.execution_count != getattr(engine, "execution_count", 0):
-        _cache.pop((engine.identifier, expr), None)
-        return None
-    return entry.names
-
-
-async def _probe(engine: Any, expr: str) -> list[str] | None:
-    touch = getattr(getattr(engine, "cooldown", None), "touch", None)
-    if touch is not None:
-        touch()  # the execution names the identifier: it resets the session's cooldown
-    count = getattr(engine, "execution_count", 0)
-    execution = await engine.connection.client.execute(
-        property_probe_code(expr), identifier=engine.identifier, timeout=10
-    )
-    names = _parse_probe(execution.stdout or "")
-    if names is not None:
-        _cache[(engine.identifier, expr)] = _CacheEntry(names, time.monotonic(), count)
-    return names
-
-
-def _forget(task: asyncio.Task) -> None:
-    if not task.cancelled():
-        task.exception()  # retrieved: a late failure is not an unhandled error
-
-
-async def fetch_properties(engine: Any, expr: str, timeout: float | None = None) -> list[str] | None:
-    """Property names of ``expr`` in the session, or None when not known in time.
-
-    A request still running when ``timeout`` expires keeps running in the
-    background and fills the cache; the caller is not kept waiting.
+    ``engine.completer`` is one; the front ends call :meth:`complete` on Tab
+    (``remote=True``: may probe the session) and :meth:`complete_locally` or
+    :meth:`refine` while the user types (never the network).
     """
-    names = cached_properties(engine, expr)
-    if names is not None:
+
+    def __init__(self, engine: ReplEngine, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.engine = engine
+        self.timeout: float = DEFAULT_REMOTE_TIMEOUT  # how long complete() waits for a probe
+        self._clock = clock
+        self._cache: dict[tuple[str, str], _CacheEntry] = {}
+        self._pending: dict[tuple[str, str], asyncio.Task[list[str] | None]] = {}
+
+    # ------------------------------------------------------------------ cache
+    def cached_properties(self, expr: str) -> list[str] | None:
+        key = (self.engine.identifier, expr)
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        if self._clock() - entry.at > PROPERTY_CACHE_TTL or entry.execution_count != self.engine.execution_count:
+            del self._cache[key]
+            return None
+        return entry.names
+
+    def forget(self) -> None:
+        """Drop every cached answer."""
+        self._cache.clear()
+
+    def _store(self, key: tuple[str, str], names: list[str], execution_count: int) -> None:
+        self._cache.pop(key, None)
+        self._cache[key] = _CacheEntry(names, self._clock(), execution_count)
+        while len(self._cache) > PROPERTY_CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]  # the oldest
+
+    # ------------------------------------------------------------------ probe
+    async def _probe(self, key: tuple[str, str], expr: str) -> list[str] | None:
+        count = self.engine.execution_count
+        try:
+            execution = await self.engine.execute_hidden(property_probe_code(expr), timeout=PROBE_TIMEOUT)
+        except Exception:  # noqa: BLE001 - an ApiError or a bad answer: no remote candidates
+            return None
+        if execution is None:
+            return None  # a run holds the session: never wait behind it
+        names = parse_probe_answer(execution.stdout or "")
+        if names is not None and key[0] == self.engine.identifier:
+            self._store(key, names, count)
         return names
-    if timeout is None:
-        timeout = getattr(engine, "completion_timeout", None) or DEFAULT_REMOTE_TIMEOUT
-    key = (engine.identifier, expr)
-    task = _pending.get(key)
-    if task is None or task.done():
-        task = asyncio.ensure_future(_probe(engine, expr))
-        task.add_done_callback(_forget)
-        task.add_done_callback(lambda t, key=key: _pending.pop(key, None) if _pending.get(key) is t else None)
-        _pending[key] = task
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), timeout)
-    except asyncio.TimeoutError:
-        return None
-    except Exception:  # noqa: BLE001 - an ApiError or a bad answer: no remote candidates
-        return None
 
+    def _settled(self, key: tuple[str, str], task: asyncio.Task[list[str] | None]) -> None:
+        if self._pending.get(key) is task:
+            del self._pending[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: a late failure is not an unhandled error
 
-async def complete(
-    engine: Any,
-    source: str,
-    cursor: int,
-    *,
-    remote: bool = True,
-    timeout: float | None = None,
-) -> Completions:
-    """Completions at ``cursor``: local candidates, plus the session's property
-    names after a ``.`` when ``remote`` (an explicit Tab) and they arrive within
-    ``timeout`` seconds."""
-    ctx = completion_context(source, cursor)
-    if ctx is None:
-        return Completions(cursor, [])
-    declared = declared_names(engine)
-    properties: list[str] | None = None
-    if ctx.object_expr is not None:
-        properties = cached_properties(engine, ctx.object_expr)
-        if properties is None and remote:
-            properties = await fetch_properties(engine, ctx.object_expr, timeout)
-    return complete_locally(source, cursor, declared, properties)
+    async def fetch_properties(self, expr: str, timeout: float | None = None) -> list[str] | None:
+        """Property names of ``expr`` in the session, or None when not known in time.
+
+        A probe still running when ``timeout`` expires keeps running in the
+        background and fills the cache; the caller is not kept waiting. One
+        probe per member chain at a time."""
+        names = self.cached_properties(expr)
+        if names is not None:
+            return names
+        key = (self.engine.identifier, expr)
+        task = self._pending.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._probe(key, expr))
+            self._pending[key] = task
+            task.add_done_callback(functools.partial(self._settled, key))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.timeout if timeout is None else timeout)
+        except TimeoutError:
+            return None
+
+    # ------------------------------------------------------------------ candidates
+    def complete_locally(self, source: str, cursor: int, *, known: Completions | None = None) -> Completions:
+        """Candidates without the network: dot-command words and local paths,
+        or JavaScript names with the cached properties (or those of ``known``,
+        an earlier answer for the same member chain)."""
+        command = dot_command_completions(source, cursor, self.engine.cwd)
+        if command is not None:
+            return command
+        ctx = completion_context(source, cursor)
+        properties: Iterable[str] | None = None
+        if ctx is not None and ctx.object_expr is not None:
+            if known is not None and known.object_expr == ctx.object_expr and known.properties is not None:
+                properties = known.properties
+            else:
+                properties = self.cached_properties(ctx.object_expr)
+        return complete_locally(source, cursor, declared_names(self.engine), properties)
+
+    async def complete(
+        self, source: str, cursor: int, *, remote: bool = True, timeout: float | None = None
+    ) -> Completions:
+        """Completions at ``cursor``: the local candidates, plus the session's
+        property names after a ``.`` when ``remote`` (an explicit Tab: the
+        probe resets the cooldown) and they arrive within ``timeout`` seconds."""
+        local = self.complete_locally(source, cursor)
+        if local.context != "property" or local.properties is not None or not remote:
+            return local
+        assert local.object_expr is not None
+        names = await self.fetch_properties(local.object_expr, timeout)
+        if names is None:
+            return local
+        return complete_locally(source, cursor, (), names)
+
+    def refine(self, previous: Completions, source: str, cursor: int) -> Completions:
+        """``previous`` filtered for the text as it is now (the user typed on):
+        local only, no probe. Empty when the cursor left the completed word
+        (another word, another member chain, a ``.`` typed)."""
+        now = self.complete_locally(source, cursor, known=previous)
+        if now.start != previous.start or now.context != previous.context or now.object_expr != previous.object_expr:
+            return Completions(cursor, [], "none")
+        return now

@@ -76,6 +76,7 @@ class LineRepl:
         self.printer = Printer(self.session.output, colour=colour)
 
     def _make_session(self, engine: ReplEngine, colour: bool) -> PromptSession[str]:
+        completer = JsCompleter(engine)
         return PromptSession(
             message=[("class:prompt", PROMPT)],
             multiline=True,
@@ -87,8 +88,9 @@ class LineRepl:
             key_bindings=build_key_bindings(lambda: self.engine.editor_mode,
                                             dumb_echo=self._dumb_echo if self.dumb else None),
             bottom_toolbar=self._toolbar,
-            completer=JsCompleter(engine),
-            complete_while_typing=False,
+            completer=completer,
+            # the menu a Tab opened filters as you type (repl.line.completer)
+            complete_while_typing=completer.while_typing,
             style=STYLE,
             include_default_pygments_style=colour,
             color_depth=None if colour else ColorDepth.DEPTH_1_BIT,

@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState
 from repl.dotcommands import CommandResult, CommandSpec, DotCommand, DotCommandError, parse
 from repl.history import History, HistoryCursor
 from repl.paths import history_file
+from repl.tui.completer import CompletionController
 from repl.tui.messages import (
     CommandDone,
     Connected,
@@ -40,7 +41,6 @@ from repl.tui.messages import (
     RunStarted,
 )
 from repl.tui.widgets.cell import CellView, highlighter
-from repl.tui.widgets.completion import CompletionList
 from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import Countdown
 from repl.tui.widgets.editor import InputEditor
@@ -61,14 +61,6 @@ if TYPE_CHECKING:
 POOL_POLL_S = 15.0
 SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
 NARROW_BELOW = 100  # columns: a narrower side panel below this width
-
-
-class Completed(Message):
-    def __init__(self, source: str, cursor: int, completions: Any) -> None:
-        super().__init__()
-        self.source = source
-        self.cursor = cursor
-        self.completions = completions
 
 
 class ReplScreen(Screen[None]):
@@ -111,6 +103,7 @@ running execution.
         self._history_cursor: HistoryCursor | None = None
         self._connect_error: str | None = None
         self._history_problem_shown = False
+        self._completion: CompletionController | None = None
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -733,89 +726,23 @@ running execution.
         self.editor.focus()
 
     # ---------------------------------------------------------------- completion
+    # Tab completion lives in repl.tui.completer; these are its hooks.
+
+    @property
+    def completion(self) -> CompletionController:
+        if self._completion is None:
+            keys = getattr(self.settings, "keys", None) or {}
+            self._completion = CompletionController(self, self.editor, lambda: self.engine, keymap=keys)
+        return self._completion
+
     def on_input_editor_complete_requested(self, message: InputEditor.CompleteRequested) -> None:
-        if self.engine is None:
-            self.editor.indent()  # no completion: Tab indents
-            return
-        self.complete(message.source, message.cursor)
-
-    @work(exclusive=True, group="complete")
-    async def complete(self, source: str, cursor: int) -> None:
-        from repl.js.completion import complete
-
-        try:
-            result = await complete(self.engine, source, cursor)
-        except Exception as exc:  # completion is a nicety: never an error
-            result = None
-            self.log(f"completion failed: {exc}")
-        self.post_message(Completed(source, cursor, result))
-
-    def on_completed(self, message: Completed) -> None:
-        result = message.completions
-        editor = self.editor
-        if editor.text != message.source:
-            return  # the user typed on: the answer is stale
-        items = list(getattr(result, "items", []) or []) if result is not None else []
-        if not items:
-            editor.indent()  # nothing to complete (blank space): Tab indents
-            return
-        from repl.tui.widgets.completion import CompletionList, apply_completion
-
-        if len(items) == 1:
-            text, cursor = apply_completion(message.source, message.cursor, result, items[0])
-            self._set_editor_text(text, cursor)
-            return
-        start = max(0, min(result.start, message.cursor))
-        typed = message.source[start : message.cursor]
-        common = os.path.commonprefix([i.text for i in items])
-        if len(common) > len(typed):
-            text = message.source[:start] + common + message.source[message.cursor :]
-            self._set_editor_text(text, start + len(common))
-            return
-        try:
-            menu = self.query_one(CompletionList)
-        except Exception:
-            menu = CompletionList(id="completions")
-            self.mount(menu)
-        x, y = editor.cursor_screen_offset
-        menu.show_completions(message.source, message.cursor, result, at=(x, y + 1))
-
-    def _set_editor_text(self, text: str, cursor: int) -> None:
-        editor = self.editor
-        editor.load_text(text)
-        before = text[:cursor]
-        row = before.count("\n")
-        col = len(before) - (before.rfind("\n") + 1)
-        editor.move_cursor((row, col))
-        editor.focus()
-
-    def on_completion_list_chosen(self, event: CompletionList.Chosen) -> None:
-        self._set_editor_text(event.text, event.cursor)
-
-    def on_completion_list_dismissed(self, event: CompletionList.Dismissed) -> None:
-        self.editor.focus()
-        if event.key:
-            self.editor.insert(event.key)
+        self.completion.request(message.source, message.cursor)
 
     def _completions_open(self) -> bool:
-        from repl.tui.widgets.completion import CompletionList
-
-        try:
-            return self.query_one(CompletionList).is_open
-        except NoMatches:
-            return False
+        return self._completion is not None and self._completion.is_open
 
     def _close_completions(self) -> bool:
-        try:
-            from repl.tui.widgets.completion import CompletionList
-
-            menu = self.query_one(CompletionList)
-        except Exception:
-            return False
-        if menu.is_open:
-            menu.action_dismiss()
-            return True
-        return False
+        return self._completion is not None and self._completion.close()
 
 
 def commands_table() -> Table:

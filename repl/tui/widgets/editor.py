@@ -14,6 +14,7 @@ wiped by a later clear.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from textual import events
@@ -182,7 +183,15 @@ Lines starting with a dot are commands: try `.help`.
         if text.strip():
             self.post_message(self.Submitted(self, text))
 
+    # Set by repl.tui.completer: while its list is open it takes Up/Down/Enter/
+    # Tab/Escape first (True: the key is used); the editor keeps the focus.
+    completion_keys: Callable[[events.Key], bool] | None = None
+
     async def _on_key(self, event: events.Key) -> None:
+        if self.completion_keys is not None and self.completion_keys(event):
+            event.stop()
+            event.prevent_default()
+            return
         if event.key == "escape":
             # Escape never leaves the editor (TextArea's indent mode would move
             # focus on, and later letters would become cell actions); the
