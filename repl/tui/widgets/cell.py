@@ -229,7 +229,7 @@ open it in the pager, save it to a file or copy it.
     def _add(self, *widgets: Widget) -> None:
         """Mount parts of the cell; a cell already gone (cleared, the app
         exiting) takes nothing, and that is no error."""
-        if not self.is_attached or not self.is_mounted:
+        if not self.is_attached:
             return
         try:
             self.mount_all(widgets)
