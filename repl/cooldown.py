@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 DEFAULT_PERIOD_S = 300.0
 
@@ -40,11 +40,11 @@ class Cooldown:
     def sync(self, expire_at: datetime, now: datetime | None = None) -> None:
         """Correct the countdown from the server's ``expireAt`` (``now`` = wall time)."""
         if now is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
         if expire_at.tzinfo is None:
-            expire_at = expire_at.replace(tzinfo=timezone.utc)
+            expire_at = expire_at.replace(tzinfo=UTC)
         if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
+            now = now.replace(tzinfo=UTC)
         left = (expire_at - now).total_seconds()
         self._deadline = self._clock() + left
 
