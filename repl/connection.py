@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 from repl.config import Settings
 
 if TYPE_CHECKING:
+    from repl.api.auth import AuthProvider
     from repl.api.client import SessionsClient
+    from repl.api.endpoint import PoolRef
     from repl.local.embedded import EmbeddedPool
 
 DYNAMIC_SESSIONS_SCOPE = "https://dynamicsessions.io/.default"
 ARM_SCOPE = "https://management.azure.com/.default"
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An auth provider that holds resources (azure-identity's credential)."""
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -29,15 +38,13 @@ class Connection:
     endpoint: str
     label: str  # short text for status bars: "local pool 127.0.0.1:PORT", "my-pool (eastus)"
     pool: EmbeddedPool | None = None
-    auths: tuple = ()  # auth providers to close with the connection
+    auths: tuple[Closeable, ...] = ()  # auth providers to close with the connection
 
     async def aclose(self) -> None:
         try:
             await self.client.aclose()
             for auth in self.auths:
-                close = getattr(auth, "aclose", None)
-                if close is not None:
-                    await close()
+                await auth.aclose()
         finally:
             if self.pool is not None:
                 pool, self.pool = self.pool, None
@@ -70,7 +77,9 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
     if settings.endpoint:
         endpoint = settings.endpoint
         auth, arm_base, arm_auth = _auths(settings, endpoint)
-        client = await _new_client(endpoint, auth, api_version=settings.api_version, **_arm_kw(arm_base, arm_auth))
+        client = await _new_client(
+            endpoint, auth, api_version=settings.api_version, arm_base=arm_base, arm_auth=arm_auth
+        )
         return Connection(client, _kind(endpoint), client.endpoint, endpoint_label(endpoint),
                           auths=_closeable(auth, arm_auth))
 
@@ -124,31 +133,41 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
     return Connection(client, "local", client.endpoint, f"local pool {host}", pool)
 
 
-async def _new_client(*args, **kw) -> SessionsClient:
+async def _new_client(
+    endpoint: str,
+    auth: AuthProvider,
+    *,
+    api_version: str | None,
+    arm_base: str | None = None,
+    arm_auth: AuthProvider | None = None,
+    pool_ref: PoolRef | None = None,
+) -> SessionsClient:
     """Build the client off the event loop: importing httpx and creating its SSL
-    context take a few hundred milliseconds, which would freeze a UI."""
+    context take a few hundred milliseconds, which would freeze a UI. No
+    ``arm_base``: the client's default (Azure's public cloud)."""
 
     def build() -> SessionsClient:
         from repl.api.client import SessionsClient
+        from repl.api.endpoint import ARM_BASE
 
-        return SessionsClient(*args, **kw)
+        return SessionsClient(
+            endpoint, auth, api_version=api_version, arm_base=arm_base or ARM_BASE, arm_auth=arm_auth, pool_ref=pool_ref
+        )
 
     return await asyncio.to_thread(build)
 
 
-def _auths(settings: Settings, endpoint: str):
+def _auths(settings: Settings, endpoint: str) -> tuple[AuthProvider, str | None, AuthProvider]:
     """(data-plane auth, ARM base or None, ARM auth) for an explicit endpoint."""
     from repl.api.auth import AzureToken, StaticToken
 
     if _kind(endpoint) == "local":
         # A local pool (`acajs-repl serve`) serves its ARM-shaped route at its root
         # and takes the same token for it.
-        parts = urlsplit(endpoint)
-        auth = StaticToken(settings.token) if settings.token else None
-        if auth is None:
-            from repl.api.auth import NoAuth
+        from repl.api.auth import NoAuth
 
-            auth = NoAuth()
+        parts = urlsplit(endpoint)
+        auth: AuthProvider = StaticToken(settings.token) if settings.token else NoAuth()
         return auth, f"{parts.scheme}://{parts.netloc}", auth
     if settings.token:
         # A static data-plane token has the wrong audience for ARM: pool status
@@ -158,15 +177,8 @@ def _auths(settings: Settings, endpoint: str):
     return data, settings.arm_base, data.for_scope(ARM_SCOPE)
 
 
-def _arm_kw(arm_base: str | None, arm_auth) -> dict:
-    kw = {"arm_auth": arm_auth}
-    if arm_base:
-        kw["arm_base"] = arm_base
-    return kw
-
-
-def _closeable(*auths) -> tuple:
-    return tuple(a for a in auths if hasattr(a, "aclose"))
+def _closeable(*auths: AuthProvider) -> tuple[Closeable, ...]:
+    return tuple(a for a in auths if isinstance(a, Closeable))
 
 
 def _kind(endpoint: str) -> Literal["local", "azure"]:

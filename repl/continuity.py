@@ -59,7 +59,9 @@ class ExpiryAlarm:
     (about once a second). Each fires once per deadline; a request that
     restarts the countdown re-arms both."""
 
-    def __init__(self, cooldown: Cooldown, *, lead_s: float = DEFAULT_LEAD_S, describe: Callable[[], str] = str) -> None:
+    def __init__(
+        self, cooldown: Cooldown, *, lead_s: float = DEFAULT_LEAD_S, describe: Callable[[], str] = str
+    ) -> None:
         self.cooldown = cooldown
         self.lead_s = lead_s
         self.describe = describe  # the session, as the front end names it

@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -60,7 +60,7 @@ class History:
         duration_ms: float | None = None,
         time: datetime | None = None,
     ) -> HistoryEntry:
-        when = time or datetime.now(timezone.utc)
+        when = time or datetime.now(UTC)
         entry = HistoryEntry(
             code=code,
             time=when.isoformat(),
@@ -190,7 +190,7 @@ class HistoryCursor:
         if self.at_draft:
             return None
         self._index += 1
-        if self.at_draft:
+        if self._index == len(self._items):  # back at the draft
             return self.draft
         return self._items[self._index]
 

@@ -39,7 +39,6 @@ line 1), so line numbers in stack traces match what the user typed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from repl.js.parser import new_parser
@@ -206,9 +205,9 @@ def _visit(node: tree_sitter.Node, state: _State, top_level: bool) -> list[tree_
     elif t == "variable_declaration":
         _visit_declaration(node, state, "var")
     elif t == "lexical_declaration" and top_level:
-        kind = node.children[0].type
-        if kind in ("let", "const"):
-            _visit_declaration(node, state, kind)
+        keyword = node.children[0].type
+        if keyword in ("let", "const"):
+            _visit_declaration(node, state, keyword)
     return node.children
 
 

@@ -12,7 +12,8 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from enum import Enum
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from repl.line.detect import should_use_line_mode
 
@@ -21,10 +22,17 @@ if TYPE_CHECKING:
 
 __all__ = ["run_line_mode", "should_use_line_mode", "main_async"]
 
-_UNSET = object()
+
+class _Unset(Enum):
+    """``reason`` not given (``None`` means: no reason to show)."""
+
+    UNSET = "unset"
 
 
-def run_line_mode(settings: Settings, *, reason: str | None | object = _UNSET) -> int:
+_UNSET = _Unset.UNSET
+
+
+def run_line_mode(settings: Settings, *, reason: str | None | Literal[_Unset.UNSET] = _UNSET) -> int:
     """Run the line-mode REPL until Ctrl+D or ``.exit``; returns the exit status.
 
     ``reason`` is why line mode was chosen automatically; by default it is
@@ -37,12 +45,12 @@ def run_line_mode(settings: Settings, *, reason: str | None | object = _UNSET) -
         # lines (its full renderer would write every repaint as text).
         os.environ["TERM"] = "dumb"
     try:
-        return asyncio.run(main_async(settings, reason=reason))  # type: ignore[arg-type]
+        return asyncio.run(main_async(settings, reason=reason))
     except KeyboardInterrupt:  # a SIGINT between prompts
         return 130
 
 
-def _isatty(stream) -> bool:
+def _isatty(stream: TextIO | None) -> bool:
     try:
         return bool(stream is not None and stream.isatty())
     except (AttributeError, ValueError, OSError):

@@ -8,15 +8,28 @@ worker after the screen is shown.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
 
+from repl.config import Settings
 from repl.tui import terminal_keys
 from repl.tui.commands import ReplCommands
 
+if TYPE_CHECKING:
+    from rich.syntax import SyntaxTheme
+
+    from repl.engine import ReplEngine
+    from repl.tui.screens.main import ReplScreen
+    from repl.tui.themes import ReplTheme
+
 terminal_keys.install()
+
+#: builds the engine for the main screen instead of ``open_engine`` (tests)
+EngineFactory = Callable[[Settings], Awaitable["ReplEngine"]]
 
 
 class AcajsApp(App[int]):
@@ -29,14 +42,22 @@ class AcajsApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, show=True),
     ]
 
-    def __init__(self, settings: Any, *, engine_factory=None, clock=None, extra_theme_dirs=None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine_factory: EngineFactory | None = None,
+        clock: Callable[[], float] | None = None,
+        extra_theme_dirs: list[Path] | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self._engine_factory = engine_factory
         self._clock = clock
         self._extra_theme_dirs = extra_theme_dirs
-        self.repl_themes: dict[str, Any] = {}
+        self.repl_themes: dict[str, ReplTheme] = {}
         self._theme_problems: list[str] = []
+        self._main_screen: ReplScreen | None = None
         self._load_themes()
 
     # ---------------------------------------------------------------- themes
@@ -52,12 +73,14 @@ class AcajsApp(App[int]):
                 problems.append(f"theme {theme.name}: {exc}")
                 continue
             self.repl_themes[theme.name] = theme
-        wanted = getattr(self.settings, "theme", None) or DEFAULT_THEME
+        wanted = self.settings.theme or DEFAULT_THEME
         if wanted in self.available_themes:
             self.theme = wanted
         else:
             if wanted != DEFAULT_THEME:
-                problems.append(f"Unknown theme {wanted!r}; using {DEFAULT_THEME!r}. Themes: {', '.join(self.theme_names())}")
+                problems.append(
+                    f"Unknown theme {wanted!r}; using {DEFAULT_THEME!r}. Themes: {', '.join(self.theme_names())}"
+                )
             if DEFAULT_THEME in self.available_themes:
                 self.theme = DEFAULT_THEME
 
@@ -71,7 +94,7 @@ class AcajsApp(App[int]):
 
         self.push_screen(ThemePicker(self.theme_names(), self.theme))
 
-    def current_repl_theme(self):
+    def current_repl_theme(self) -> ReplTheme:
         from repl.tui.themes import fallback_for
 
         theme = self.repl_themes.get(self.theme)
@@ -80,7 +103,7 @@ class AcajsApp(App[int]):
             self.repl_themes.setdefault(f"~{theme.name}", theme)
         return theme
 
-    def syntax_theme(self):
+    def syntax_theme(self) -> SyntaxTheme:
         return self.current_repl_theme().syntax_theme()
 
     def _apply_theme(self, *_: Any) -> None:
@@ -98,7 +121,7 @@ class AcajsApp(App[int]):
         screen.rehighlight()
 
     # ---------------------------------------------------------------- lifecycle
-    def get_default_screen(self):
+    def get_default_screen(self) -> ReplScreen:
         # The main screen is the default screen: no blank frame before it.
         from repl.tui.screens.main import ReplScreen
 
@@ -106,7 +129,7 @@ class AcajsApp(App[int]):
         return self._main_screen
 
     def on_mount(self) -> None:
-        keys = dict(getattr(self.settings, "keys", {}) or {})
+        keys = dict(self.settings.keys)
         if keys:
             unknown = sorted(set(keys) - set(all_binding_ids()))
             self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
@@ -119,11 +142,9 @@ class AcajsApp(App[int]):
         for problem in self._theme_problems:
             self.notify(problem, title="Configuration", severity="warning", timeout=8)
 
-    _main_screen = None
-
     async def on_unmount(self) -> None:
         screen = self._main_screen
-        engine = getattr(screen, "engine", None) if screen is not None else None
+        engine = screen.engine if screen is not None else None
         if engine is not None:
             try:
                 await engine.connection.aclose()
@@ -157,7 +178,15 @@ def all_binding_ids() -> list[str]:
     return ids
 
 
-def run_app(settings: Any) -> int:
+def acajs_app(app: App[Any]) -> AcajsApp:
+    """``app`` as the acajs app, for widgets that use its theme methods (they
+    only ever run inside it)."""
+    if not isinstance(app, AcajsApp):
+        raise TypeError(f"expected the acajs-repl app, got {type(app).__name__}")
+    return app
+
+
+def run_app(settings: Settings) -> int:
     app = AcajsApp(settings)
     result = app.run()
     return int(result or app.return_code or 0)

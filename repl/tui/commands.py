@@ -3,21 +3,25 @@ output, copy a cell as curl, switch theme, toggle the side panel, history)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from repl.dotcommands import COMMANDS
 
+#: (name, help, what choosing it does)
+PaletteEntry = tuple[str, str, Callable[[], object]]
+
 
 class ReplCommands(Provider):
-    def _commands(self) -> list[tuple[str, str, object]]:
+    def _commands(self) -> list[PaletteEntry]:
         from repl.tui.screens.main import ReplScreen
 
         screen = self.screen
         if not isinstance(screen, ReplScreen):
             return []
-        out: list[tuple[str, str, object]] = []
+        out: list[PaletteEntry] = []
         for spec in COMMANDS:
             out.append((f".{spec.name}", spec.summary + (f"  ({spec.usage})" if spec.args else ""),
                         partial(screen.palette_dot_command, spec)))
@@ -28,17 +32,20 @@ class ReplCommands(Provider):
         out.append(("History…", "Browse and search the input history", screen.action_history))
         out.append(("Help for the focused area", "F1", screen.action_help))
         for view in reversed(screen.cell_views()[-20:]):
+            view_id = view.id
+            if view_id is None:  # every cell view gets an id when it is made
+                continue
             label = f"In [{view.n}]"
             out.append((f"Copy output of {label}", "stdout, stderr and value, in full",
-                        partial(screen.cell_action, view.id, "copy_output")))
+                        partial(screen.cell_action, view_id, "copy_output")))
             out.append((f"Copy {label} as curl", "the service tutorial's form, with $AUTH_HEADER",
-                        partial(screen.cell_action, view.id, "curl")))
-            out.append((f"Open output of {label} in pager", "$PAGER", partial(screen.cell_action, view.id, "pager")))
-            out.append((f"Save output of {label} to a file", "", partial(screen.cell_action, view.id, "save")))
+                        partial(screen.cell_action, view_id, "curl")))
+            out.append((f"Open output of {label} in pager", "$PAGER", partial(screen.cell_action, view_id, "pager")))
+            out.append((f"Save output of {label} to a file", "", partial(screen.cell_action, view_id, "save")))
             cell = view.cell
             if cell is not None and cell.sent_code and cell.sent_code != cell.code:
                 out.append((f"Show the code sent for {label}", "the top-level await rewrite the session ran",
-                            partial(screen.cell_action, view.id, "sent_code")))
+                            partial(screen.cell_action, view_id, "sent_code")))
         return out
 
     async def discover(self) -> Hits:

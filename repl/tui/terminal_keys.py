@@ -10,12 +10,13 @@ highlighting) makes it the ``alt+enter`` key the editor binds.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
+from typing import cast
 
 from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 
 
-class ExtraKey(str, Enum):
+class ExtraKey(StrEnum):
     ALT_ENTER = "alt+enter"
 
 
@@ -25,6 +26,8 @@ EXTRA_SEQUENCES: dict[str, ExtraKey] = {"\x1b\r": ExtraKey.ALT_ENTER}
 
 def install() -> None:
     """Teach Textual's input parser the sequences above (idempotent)."""
-    table: dict[str, object] = ANSI_SEQUENCES_KEYS  # type: ignore[assignment]
+    # Textual declares the table a read-only Mapping of its own ``Keys``; it is
+    # a dict, and the parser only reads ``.value`` of each key in a tuple.
+    table = cast("dict[str, object]", ANSI_SEQUENCES_KEYS)
     for sequence, key in EXTRA_SEQUENCES.items():
         table.setdefault(sequence, (key,))

@@ -19,10 +19,15 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.style import Style
 from textual.theme import Theme
+
+if TYPE_CHECKING:
+    from pygments.style import Style as PygmentsStyle
+    from rich.syntax import SyntaxTheme
+    from textual.widgets.text_area import TextAreaTheme
 
 DEFAULT_THEME = "dark"
 
@@ -109,12 +114,26 @@ class ReplTheme:
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def textual_theme(self) -> Theme:
-        kwargs = {k: v for k, v in self.colors.items() if k in COLOR_KEYS}
-        return Theme(name=self.name, dark=self.dark, **kwargs)
+        c = self.colors.get
+        return Theme(
+            name=self.name,
+            dark=self.dark,
+            primary=self.colors["primary"],
+            secondary=c("secondary"),
+            accent=c("accent"),
+            foreground=c("foreground"),
+            background=c("background"),
+            surface=c("surface"),
+            panel=c("panel"),
+            boost=c("boost"),
+            warning=c("warning"),
+            error=c("error"),
+            success=c("success"),
+        )
 
-    def text_area_theme(self):
+    def text_area_theme(self) -> TextAreaTheme:
         """The editor theme (tree-sitter capture names -> styles)."""
-        from textual._text_area_theme import TextAreaTheme
+        from textual.widgets.text_area import TextAreaTheme
 
         s = self.syntax
 
@@ -146,10 +165,11 @@ class ReplTheme:
             },
         )
 
-    def pygments_style(self):
+    def pygments_style(self) -> type[PygmentsStyle]:
         """A pygments ``Style`` class with this theme's syntax colours (cached)."""
-        if "pygments" in self._cache:
-            return self._cache["pygments"]
+        cached: type[PygmentsStyle] | None = self._cache.get("pygments")
+        if cached is not None:
+            return cached
         from pygments.style import Style as PygmentsStyle
         from pygments.token import (
             Comment,
@@ -188,7 +208,7 @@ class ReplTheme:
             Name.Tag: s["keyword"],
             Error: s["error"],
         }
-        style = type(
+        style: type[PygmentsStyle] = type(
             f"Acajs{self.name.title().replace('-', '')}Style",
             (PygmentsStyle,),
             {"styles": styles, "background_color": s.get("background", "#000000")},
@@ -196,14 +216,14 @@ class ReplTheme:
         self._cache["pygments"] = style
         return style
 
-    def syntax_theme(self):
+    def syntax_theme(self) -> SyntaxTheme:
         """A Rich ``SyntaxTheme`` for ``rich.syntax.Syntax`` (cached)."""
         if "rich" not in self._cache:
-            from rich.syntax import PygmentsSyntaxTheme
+            from rich.syntax import PygmentsSyntaxTheme, TokenType
 
             class NoBackground(PygmentsSyntaxTheme):
                 # Cells and the preview have their own background (from CSS).
-                def get_style_for_token(self, token_type):
+                def get_style_for_token(self, token_type: TokenType) -> Style:
                     style = super().get_style_for_token(token_type)
                     return Style(color=style.color, bold=style.bold, italic=style.italic, underline=style.underline)
 
@@ -211,7 +231,8 @@ class ReplTheme:
                     return Style()
 
             self._cache["rich"] = NoBackground(self.pygments_style())
-        return self._cache["rich"]
+        theme: SyntaxTheme = self._cache["rich"]
+        return theme
 
 
 def parse_theme(data: dict[str, Any], *, path: Path | None = None, name: str | None = None) -> ReplTheme:
@@ -240,10 +261,11 @@ def parse_theme(data: dict[str, Any], *, path: Path | None = None, name: str | N
                 Color.parse(value)
             except ColorParseError:
                 raise ThemeError(f"{where}: [{table}] {key} = {value!r} is not a colour") from None
+    colours: dict[str, str] = dict(colors)  # checked above: colour strings by known key
     merged = dict(_FALLBACK_DARK if dark else _FALLBACK_LIGHT)
-    merged["background"] = colors.get("surface", colors.get("background", "#000000" if dark else "#FFFFFF"))
+    merged["background"] = colours.get("surface", colours.get("background", "#000000" if dark else "#FFFFFF"))
     merged.update(syntax)
-    return ReplTheme(theme_name, dark, dict(colors), merged, path)
+    return ReplTheme(theme_name, dark, colours, merged, path)
 
 
 def load_theme_file(path: Path) -> ReplTheme:

@@ -11,16 +11,20 @@ warning-coloured box that says what to do.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Static
 
+from repl.tui.app import acajs_app
 from repl.tui.widgets.output_view import OutputView, cap_text
 from repl.vocabulary import ABANDONED_TEXT, DROPPED_TEXT, status_words
 
@@ -39,11 +43,11 @@ SEVERITY_CLASS = {
 }
 
 
-def highlighter(app: Any):
+def highlighter(app: App[Any]) -> Callable[[str], Text]:
     """A function str -> Text highlighting JavaScript with the current theme."""
     from rich.syntax import Syntax
 
-    theme = app.syntax_theme() if hasattr(app, "syntax_theme") else "ansi_dark"
+    theme = acajs_app(app).syntax_theme()
 
     def highlight(code: str) -> Text:
         text = Syntax(code, "javascript", theme=theme).highlight(code)
@@ -86,7 +90,7 @@ open it in the pager, save it to a file or copy it.
             self.view = view
             self.action = action
 
-    _seq = 0
+    _seq: ClassVar[int] = 0  # numbers the views' ids
 
     def __init__(
         self, n: int, code: str, *, cell: Cell | None = None, started: float | None = None, queued: bool = False
@@ -97,13 +101,13 @@ open it in the pager, save it to a file or copy it.
         self.code = code
         self.cell: Cell | None = None
         self._started = time.monotonic() if started is None else started
-        self._timer = None
+        self._timer: Timer | None = None
         self._state = "queued" if queued else "running"
         self._pending_cell = cell
         self._badge_class: str | None = None
 
     # ------------------------------------------------------------ building
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Static(id="cell-head", classes="cell-head")
         yield Static(id="cell-code", classes="cell-code")
 
@@ -199,15 +203,16 @@ open it in the pager, save it to a file or copy it.
         self._state = cell.status
         self.remove_class("-running")
         ex = cell.execution
-        widgets = []
+        widgets: list[Static] = []
         if ex is not None:
             if ex.stdout:
                 widgets.append(OutputView(ex.stdout, "stdout", classes="out-stdout"))
             if ex.stderr:
                 widgets.append(OutputView(ex.stderr, "stderr", classes="out-stderr"))
             if ex.has_value:
+                prefix, highlight = f"Out[{cell.n}]: ", highlighter(self.app)
                 widgets.append(
-                    OutputView(ex.value_text, "value", prefix=f"Out[{cell.n}]: ", highlight=highlighter(self.app), classes="out-value")
+                    OutputView(ex.value_text, "value", prefix=prefix, highlight=highlight, classes="out-value")
                 )
         if cell.error is not None:
             widgets.append(Static(Text(cell.error), classes="service-error"))

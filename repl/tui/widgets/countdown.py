@@ -7,9 +7,14 @@ tests drive time) once a second, or when :meth:`tick` is called.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from repl.cooldown import Cooldown
 
 WARN_BELOW_S = 60.0
 EXPIRED_TEXT = "expired: state lost, the next run starts a fresh session"
@@ -41,10 +46,10 @@ Pool status polling never touches the session.
             self.summary = summary
             self.level = level
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__("", **kwargs)
-        self.cooldown = None
-        self.summary = ("", "idle")
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes)
+        self.cooldown: Cooldown | None = None
+        self.summary: tuple[str, str] = ("", "idle")
 
     def _summarise(self, summary: str, level: str) -> None:
         if (summary, level) != self.summary:
@@ -55,7 +60,7 @@ Pool status polling never touches the session.
         self.set_interval(1.0, self.tick)
         self.tick()
 
-    def attach(self, cooldown) -> None:
+    def attach(self, cooldown: Cooldown) -> None:
         self.cooldown = cooldown
         self.tick()
 

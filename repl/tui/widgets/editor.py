@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.binding import Binding
@@ -24,7 +25,13 @@ from textual.widgets import TextArea
 
 from repl.input_rules import CLOSERS, closer_dedent, enter_action, newline_indent
 
-_QUERIES: dict = {}
+if TYPE_CHECKING:
+    from textual.widgets.text_area import SyntaxAwareDocument
+    from tree_sitter import Language, Query
+
+#: (id of the language, query text) -> (the language, kept alive with its query; the query)
+_QUERIES: dict[tuple[int, str], tuple[Language, Query | None]] = {}
+_queries_kept_alive = False
 
 
 def _keep_queries_alive() -> None:
@@ -33,27 +40,29 @@ def _keep_queries_alive() -> None:
     Textual prepares the highlight query again on every ``load_text``; cache the
     prepared queries (one per language and query text) so none is ever freed.
     """
-    try:
-        from textual.document._syntax_aware_document import SyntaxAwareDocument
-    except ImportError:  # no tree-sitter support in Textual
+    global _queries_kept_alive
+    if _queries_kept_alive:
         return
-    if getattr(SyntaxAwareDocument.prepare_query, "_acajs_cached", False):
+    try:
+        from textual.widgets.text_area import SyntaxAwareDocument
+    except ImportError:  # no tree-sitter support in Textual
         return
     original = SyntaxAwareDocument.prepare_query
 
-    def prepare_query(self, query: str):
+    def prepare_query(self: SyntaxAwareDocument, query: str) -> Query | None:
         key = (id(self.language), query)
         prepared = _QUERIES.get(key)
         if prepared is None:
             prepared = _QUERIES[key] = (self.language, original(self, query))
         return prepared[1]
 
-    prepare_query._acajs_cached = True
-    SyntaxAwareDocument.prepare_query = prepare_query
+    # Replacing a method of Textual's (private) document class: no typed way to patch it.
+    SyntaxAwareDocument.prepare_query = prepare_query  # type: ignore[method-assign]
+    _queries_kept_alive = True
 
 
 @lru_cache(maxsize=1)
-def _javascript_language():
+def _javascript_language() -> tuple[Language, str]:
     """tree-sitter JavaScript and the highlight query the package ships."""
     from importlib.resources import files
 
@@ -121,7 +130,9 @@ Lines starting with a dot are commands: try `.help`.
             self.source = source
             self.cursor = cursor
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None, disabled: bool = False
+    ) -> None:
         super().__init__(
             "",
             soft_wrap=True,
@@ -129,7 +140,10 @@ Lines starting with a dot are commands: try `.help`.
             show_line_numbers=False,
             highlight_cursor_line=False,
             placeholder=PLACEHOLDER,
-            **kwargs,
+            name=name,
+            id=id,
+            classes=classes,
+            disabled=disabled,
         )
         self.editor_mode = False
 

@@ -9,8 +9,11 @@ a single ``Static``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
+from textual.screen import Screen
 from textual.widgets import Static
 
 
@@ -33,7 +36,7 @@ class KeyHints(Static):
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
         self._render_hints()
 
-    def _bindings_changed(self, _screen) -> None:
+    def _bindings_changed(self, _screen: Screen[Any]) -> None:
         if self.is_attached:
             self._render_hints()
 
@@ -41,15 +44,15 @@ class KeyHints(Static):
         """(key display, description, key) of the hints shown, in order."""
         out: list[tuple[str, str, str]] = []
         seen: set[str] = set()
-        palette = getattr(self.app, "COMMAND_PALETTE_BINDING", None)
-        for key, (node, binding, enabled, _tooltip) in self.screen.active_bindings.items():
+        palette = self.app.COMMAND_PALETTE_BINDING
+        for key, (_node, binding, enabled, _tooltip) in self.screen.active_bindings.items():
             if not binding.show or not enabled or not binding.description or key == palette:
                 continue
             if binding.action in seen:
                 continue
             seen.add(binding.action)
             out.append((self.app.get_key_display(binding), binding.description, key))
-        if palette and getattr(self.app, "ENABLE_COMMAND_PALETTE", False) and palette in self.screen.active_bindings:
+        if palette and self.app.ENABLE_COMMAND_PALETTE and palette in self.screen.active_bindings:
             binding = self.screen.active_bindings[palette].binding
             out.append((self.app.get_key_display(binding), "palette", palette))
         return out
@@ -62,7 +65,7 @@ class KeyHints(Static):
         hints = self._fit(hints)
         key_style = f"bold {self.app.current_theme.accent or ''}".strip()
         text = Text(no_wrap=True, overflow="ellipsis")
-        for display, description, key in hints:
+        for display, description, _key in hints:
             text.append(f" {display} ", style=Style.parse(key_style))
             text.append(f"{description} ")
         text.append(" ")
@@ -72,7 +75,7 @@ class KeyHints(Static):
     def _fit(self, hints: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         width = self.size.width or self.app.size.width
 
-        def length(items) -> int:
+        def length(items: list[tuple[str, str, str]]) -> int:
             return sum(len(d) + len(desc) + 3 for d, desc, _ in items) + 1
 
         if length(hints) <= width:

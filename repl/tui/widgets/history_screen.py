@@ -4,14 +4,18 @@ entry into the editor, Escape closes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from repl.history import History, HistoryEntry
 
 MAX_SHOWN = 500
 
@@ -28,7 +32,7 @@ STATUS_MARKS = {"succeeded": ("✓", "green"), "failed": ("✗", "red"), "timed_
                 "error": ("!", "yellow"), "abandoned": ("…", "yellow")}
 
 
-def entry_label(entry) -> Text:
+def entry_label(entry: HistoryEntry) -> Text:
     """One line per entry, never wrapped: status mark, time, then the code's
     first line (cut with an ellipsis where the list is narrow)."""
     label = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -58,14 +62,16 @@ Type to filter (case-insensitive substring), **Up/Down** to choose,
         Binding("ctrl+r", "move(1)", "Older match", show=False, id="history.older"),
     ]
 
-    def __init__(self, history, *, query: str = "", highlight=None) -> None:
+    def __init__(
+        self, history: History, *, query: str = "", highlight: Callable[[str], Text] | None = None
+    ) -> None:
         super().__init__()
         self.history = history
         self.initial_query = query
         self._highlight = highlight
-        self._entries = []
+        self._entries: list[HistoryEntry] = []
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         with Vertical(id="history-dialog"):
             yield Label("History — type to search, Enter inserts, Esc closes", id="history-title")
             yield Input(value=self.initial_query, placeholder="search history", id="history-search")

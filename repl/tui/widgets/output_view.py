@@ -8,6 +8,7 @@ the full text through the pager, save and copy actions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -114,12 +115,21 @@ class OutputView(Static):
     OutputView { height: auto; }
     """
 
-    def __init__(self, text: str, kind: str, *, prefix: str = "", highlight=None, **kwargs) -> None:
-        super().__init__("", **kwargs)
+    def __init__(
+        self,
+        text: str,
+        kind: str,
+        *,
+        prefix: str = "",
+        highlight: Callable[[str], Text] | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__("", id=id, classes=classes)
         self.full_text = text
         self.kind = kind
         self.prefix = prefix
-        self._highlight = highlight  # callable(str) -> Text, for values
+        self._highlight = highlight  # for values
         self.capped = cap_text(text)
         self.add_class(f"-{kind}")
 
@@ -130,7 +140,7 @@ class OutputView(Static):
     def on_mount(self) -> None:
         self.update(self._renderable())
 
-    def rehighlight(self, highlight=None) -> None:
+    def rehighlight(self, highlight: Callable[[str], Text] | None = None) -> None:
         if highlight is not None:
             self._highlight = highlight
         self.update(self._renderable())

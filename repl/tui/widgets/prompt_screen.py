@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -16,7 +17,7 @@ class PromptScreen(ModalScreen[str | None]):
         self.question = question
         self.value = value
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog"):
             yield Label(self.question)
             yield Input(value=self.value, id="prompt-input")

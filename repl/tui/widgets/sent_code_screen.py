@@ -7,6 +7,7 @@ session ran. Escape closes it, ``y`` copies the code.
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -34,7 +35,7 @@ class SentCodeScreen(ModalScreen[None]):
         self.n = n
         self.code = code
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         with Vertical(id="sent-code-dialog"):
             yield Label(
                 f"In [{self.n}] as sent to the session (top-level await rewritten for the kernel)"

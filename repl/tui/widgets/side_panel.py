@@ -3,12 +3,18 @@ cooldown countdown and a sparkline of recent round trips."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
 from repl.tui.widgets.countdown import Countdown
+
+if TYPE_CHECKING:
+    from repl.api.models import PoolStatus
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -29,12 +35,12 @@ def sparkline(values: list[float], width: int) -> Text:
     return Text("".join(out))
 
 
-def pool_lines(status) -> list[tuple[str, str]]:
+def pool_lines(status: PoolStatus | None) -> list[tuple[str, str]]:
     """(label, value) rows for a :class:`repl.api.models.PoolStatus`."""
     if status is None:
         return [("status", "loading…")]
 
-    def val(v) -> str:
+    def val(v: object) -> str:
         return "?" if v is None else str(v)
 
     in_use = status.sessions_in_use
@@ -70,7 +76,11 @@ session alive), the cooldown countdown and recent round-trip times.
         Binding("c", "copy_identifier", "Copy identifier", id="panel.copy_identifier"),
     ]
 
-    def compose(self):
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._round_trips: list[float] = []
+
+    def compose(self) -> ComposeResult:
         yield Label("Endpoint", classes="panel-title")
         yield Static(id="panel-endpoint", classes="panel-value")
         yield Label("Session", classes="panel-title")
@@ -94,7 +104,7 @@ session alive), the cooldown countdown and recent round-trip times.
             Text.assemble(identifier or "—", ("  [c] copy" if identifier else "", "dim"))
         )
 
-    def show_pool(self, status, error: str | None = None) -> None:
+    def show_pool(self, status: PoolStatus | None, error: str | None = None) -> None:
         text = Text()
         if error:
             text.append(error, style="italic")
@@ -120,8 +130,6 @@ session alive), the cooldown countdown and recent round-trip times.
             text = "no runs yet"
         self.query_one("#round-trip-text", Static).update(Text(text, style="dim"))
 
-    _round_trips: list[float] = []
-
     def _bar_width(self) -> int:
         width = self.scrollable_content_region.width
         return width if width > 0 else 30
@@ -131,4 +139,7 @@ session alive), the cooldown countdown and recent round-trip times.
             self.query_one("#round-trips", Static).update(sparkline(self._round_trips, self._bar_width()))
 
     def action_copy_identifier(self) -> None:
-        self.screen.action_copy_identifier() if hasattr(self.screen, "action_copy_identifier") else None
+        from repl.tui.screens.main import ReplScreen  # the screen imports this module
+
+        if isinstance(self.screen, ReplScreen):
+            self.screen.action_copy_identifier()

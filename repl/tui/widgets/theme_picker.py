@@ -3,6 +3,7 @@ theme; Enter keeps it, Escape restores the previous one."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -18,7 +19,7 @@ class ThemePicker(ModalScreen[str | None]):
         self.names = names
         self.original = current
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         with Vertical(id="theme-dialog"):
             yield Label("Theme — Up/Down previews, Enter keeps, Esc reverts", id="theme-title")
             yield OptionList(*[Option(n, id=n) for n in self.names], id="theme-list")

@@ -4,6 +4,7 @@ user scrolled up (Textual's scroll anchor)."""
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from repl.tui.widgets.cell import CellView
@@ -28,7 +29,7 @@ Click a cell (or Shift+Tab from the editor) to focus it, then use its keys.
         self.mount(view)
         return view
 
-    def add_note(self, text, classes: str = "note") -> Static:
+    def add_note(self, text: VisualType, classes: str = "note") -> Static:
         note = Static(text, classes=classes)
         self.mount(note)
         return note
