@@ -85,7 +85,9 @@ async def test_new_and_delete_are_said_on_the_next_cell(engine: ReplEngine) -> N
     assert cell.notice is None
 
 
-async def test_replay_rebuilds_let_const_functions_await_results_and_uploads(engine: ReplEngine, tmp_path: Path) -> None:
+async def test_replay_rebuilds_let_const_functions_await_results_and_uploads(
+    engine: ReplEngine, tmp_path: Path
+) -> None:
     data = tmp_path / "data.txt"
     data.write_text("from disk")
     for code in ("let a = 1", "const b = 2", "function f() { return a + b }",
@@ -158,7 +160,8 @@ async def test_keep_alive_holds_past_three_cooldowns_then_lets_go_when_idle(engi
 
 
 async def test_the_countdown_pauses_during_a_run_longer_than_the_cooldown(engine: ReplEngine) -> None:
-    task = asyncio.ensure_future(engine.run(f"const t0 = Date.now(); while (Date.now() - t0 < {COOLDOWN_S * 1000 + 1500}) {{}}; 'done'"))
+    busy_ms = COOLDOWN_S * 1000 + 1500
+    task = asyncio.ensure_future(engine.run(f"const t0 = Date.now(); while (Date.now() - t0 < {busy_ms}) {{}}; 'done'"))
     await _until(lambda: engine.cooldown.paused, "the run to start")
     await asyncio.sleep(COOLDOWN_S + 0.5)
     assert not engine.cooldown.expired and engine.cooldown.remaining() == engine.cooldown.period_s
