@@ -41,6 +41,10 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "theme": ("ACAJS_THEME",),
     "timeout": ("ACAJS_TIMEOUT",),
     "arm_base": ("ACAJS_ARM_BASE",),
+    "keep_alive": ("ACAJS_KEEP_ALIVE",),
+    "replay_on_expiry": ("ACAJS_REPLAY_ON_EXPIRY",),
+    "expiry_warning": ("ACAJS_EXPIRY_WARNING",),
+    "bell": ("ACAJS_BELL",),
 }
 
 # Keys a config file may hold, with the type expected (for error messages).
@@ -56,7 +60,16 @@ FILE_KEYS: dict[str, str] = {
     "timeout": f"a number of seconds between 1 and {int(MAX_TIMEOUT)}",
     "keys": "a table of binding id = \"key\" strings",
     "arm_base": "a string (the Azure Resource Manager URL, e.g. https://management.chinacloudapi.cn)",
+    "keep_alive": "a number of idle minutes after which keep-alive stops (0: off)",
+    "replay_on_expiry": "true or false",
+    "expiry_warning": "a number of seconds before expiry (0: no warning)",
+    "bell": "true or false",
 }
+
+#: Settings that are numbers or switches (the rest are strings).
+_NUMBERS = {"timeout", "keep_alive", "expiry_warning"}
+_SWITCHES = {"replay_on_expiry", "bell"}
+DEFAULT_EXPIRY_WARNING = 60.0
 
 # Settings that come from flags (argparse dest names are the same).
 FLAG_NAMES: dict[str, str] = {
@@ -69,6 +82,10 @@ FLAG_NAMES: dict[str, str] = {
     "subscription": "--subscription",
     "theme": "--theme",
     "timeout": "--timeout",
+    "keep_alive": "--keep-alive",
+    "replay_on_expiry": "--replay-on-expiry",
+    "expiry_warning": "--expiry-warning",
+    "bell": "--no-bell",
 }
 
 # Identifier characters the service accepts besides ASCII letters and digits (API.md §1;
@@ -106,6 +123,10 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     arm_base: str | None = None  # None: https://management.azure.com (sovereign clouds differ)
     plain: bool = False  # REPL: line mode instead of the Textual app
+    keep_alive: float | None = None  # idle minutes to keep the session alive for; None: off
+    replay_on_expiry: bool = False  # rebuild an expired session before the next run
+    expiry_warning: float = DEFAULT_EXPIRY_WARNING  # seconds before expiry to warn
+    bell: bool = True  # ring the terminal bell with the expiry warnings
     sources: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never show the token, even in a traceback or log
@@ -195,6 +216,13 @@ def load_settings(
         src = sources[name]
         if name == "timeout":
             settings.timeout = _timeout(value, src, path)
+        elif name == "keep_alive":
+            minutes = _number(name, value, src, path, low=0, high=24 * 60)
+            settings.keep_alive = minutes or None
+        elif name == "expiry_warning":
+            settings.expiry_warning = _number(name, value, src, path, low=0, high=3600)
+        elif name in _SWITCHES:
+            setattr(settings, name, _switch(name, value, src, path))
         elif name == "keys":
             settings.keys = dict(value)
         else:
@@ -288,10 +316,18 @@ def _read_file(path: Path, *, must_exist: bool) -> dict[str, Any]:
                         key=f"keys.{binding}",
                     )
             values[name] = {str(k): v.strip() for k, v in value.items()}
-        elif name == "timeout":
+        elif name in _SWITCHES:
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    f"config file {path}: key {key!r} must be {expected}, got {_tname(value)}",
+                    path=path,
+                    key=key,
+                )
+            values[name] = value
+        elif name in _NUMBERS:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(
-                    f"config file {path}: key 'timeout' must be {expected}, got {_tname(value)}",
+                    f"config file {path}: key {key!r} must be {expected}, got {_tname(value)}",
                     path=path,
                     key=key,
                 )
@@ -305,6 +341,41 @@ def _read_file(path: Path, *, must_exist: bool) -> dict[str, Any]:
                 )
             values[name] = value
     return values
+
+
+def _number(name: str, value: Any, src: str, path: Path, *, low: float, high: float) -> float:
+    """A number setting from a flag, the environment or the file, in range."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{_where(src, path)}: {name} {value!r} is not a number; expected {FILE_KEYS[name]}", path=path, key=name
+        ) from None
+    if not low <= number <= high:
+        raise ConfigError(
+            f"{_where(src, path)}: {name} {value!r} is out of range ({low:g} to {high:g}); expected {FILE_KEYS[name]}",
+            path=path,
+            key=name,
+        )
+    return number
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _switch(name: str, value: Any, src: str, path: Path) -> bool:
+    """A switch from a flag (True/False), the file (a TOML boolean) or the
+    environment (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{_where(src, path)}: {name} {value!r} is not on or off; expected {FILE_KEYS[name]}",
+                      path=path, key=name)
 
 
 def _tname(value: Any) -> str:
@@ -413,6 +484,11 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             shown = value
         rows.append((name, shown, s.source(name)))
     rows.append(("timeout", f"{s.timeout:g}", s.source("timeout")))
+    keep = f"on until idle {s.keep_alive:g} min" if s.keep_alive else "off"
+    rows.append(("keep_alive", keep, s.source("keep_alive")))
+    rows.append(("replay_on_expiry", "on" if s.replay_on_expiry else "off", s.source("replay_on_expiry")))
+    rows.append(("expiry_warning", f"{s.expiry_warning:g} s before expiry", s.source("expiry_warning")))
+    rows.append(("bell", "on" if s.bell else "off", s.source("bell")))
     rows.append(("arm_base", s.arm_base or "https://management.azure.com", s.source("arm_base")))
     if s.keys:
         for binding, key in sorted(s.keys.items()):

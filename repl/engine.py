@@ -250,6 +250,10 @@ class ReplEngine:
             except asyncio.CancelledError:
                 self._drop(cell)
                 raise
+            if self._abandoned is not None and (cell.session or self.identifier) == self.identifier:
+                # The service runs one execution at a time per session: this one
+                # starts there when the abandoned one ends.
+                cell.waiting_behind = self._abandoned.n
             if on_start is not None:
                 on_start()
             return await self._execute_cell(cell)
@@ -357,6 +361,12 @@ class ReplEngine:
     def user_activity(self) -> None:
         if self.keep_alive is not None:
             self.keep_alive.activity()
+
+    def configure_continuity(self, settings: Settings) -> None:
+        """The expiry warning's lead time, replay on expiry and keep-alive, as set."""
+        self.alarm.lead_s = settings.expiry_warning
+        self.replay_on_expiry = settings.replay_on_expiry
+        self.set_keep_alive(settings.keep_alive)
 
     def set_keep_alive(self, idle_minutes: float | None) -> None:
         """Keep the session alive while the REPL is open (None: off), until
@@ -757,10 +767,12 @@ async def open_engine(
     except BaseException:
         await connection.aclose()
         raise
-    return ReplEngine(
+    engine = ReplEngine(
         connection,
         history=history,
         identifier=settings.session or None,
         timeout=settings.timeout,
         clock=clock or time.monotonic,
     )
+    engine.configure_continuity(settings)
+    return engine

@@ -61,7 +61,7 @@ def format_remaining(seconds: float) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
-CooldownLevel = Literal["idle", "ok", "warning", "expired"]
+CooldownLevel = Literal["idle", "paused", "ok", "warning", "expired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +73,16 @@ class CooldownReading:
 
 
 EXPIRED_LONG = "expired: state lost, the next run starts a fresh session"
+PAUSED_LONG = "running: the countdown restarts from the answer"
 
 
 def read_cooldown(cooldown: Cooldown) -> CooldownReading:
     """How the countdown reads now."""
-    if not cooldown.started:
+    if not cooldown.started and not cooldown.paused:
         period = format_remaining(cooldown.period_s)
         return CooldownReading("idle", cooldown.period_s, "", f"{period} (starts with the first run)")
+    if cooldown.paused:
+        return CooldownReading("paused", cooldown.period_s, "session running", PAUSED_LONG)
     if cooldown.expired:
         return CooldownReading("expired", 0.0, "session expired", EXPIRED_LONG)
     left = cooldown.remaining()

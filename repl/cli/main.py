@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"acajs-repl {__version__}")
     parser.add_argument("--plain", action="store_true", default=None, help="line-mode REPL instead of full screen")
     parser.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, help="REPL colour theme")
+    _continuity_flags(parser)
     parser.add_argument("--json", action="store_true", default=None,
                         help="with code on stdin: print the execution as one JSON object")
     common = [_common(suppress=True)]
@@ -247,3 +248,16 @@ def _run_repl(settings) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def _continuity_flags(parser: argparse.ArgumentParser) -> None:
+    """The REPL's session-continuity flags (docs/repl.md, "When the session expires")."""
+    parser.add_argument("--keep-alive", metavar="MINUTES", nargs="?", type=float, const=60.0, default=None,
+                        help="keep the session from expiring while the REPL is open, until you have been idle "
+                             "MINUTES (default 60); off by default: a session is billed while allocated")
+    parser.add_argument("--replay-on-expiry", action="store_true", default=None,
+                        help="when the session has expired, rebuild it (re-run what succeeded) before the next run")
+    parser.add_argument("--expiry-warning", metavar="SECONDS", type=float, default=None,
+                        help="warn this long before the session expires (default 60)")
+    parser.add_argument("--no-bell", dest="bell", action="store_false", default=None,
+                        help="no terminal bell with the expiry warnings")

@@ -22,6 +22,13 @@ FORWARDED_FLAGS: tuple[tuple[str, str], ...] = (
     ("config", "--config"),
     ("timeout", "--timeout"),
     ("theme", "--theme"),
+    ("keep_alive", "--keep-alive"),
+    ("expiry_warning", "--expiry-warning"),
+)
+#: switches: dest -> (flag when True, flag when False)
+FORWARDED_SWITCHES: tuple[tuple[str, str | None, str | None], ...] = (
+    ("replay_on_expiry", "--replay-on-expiry", None),
+    ("bell", None, "--no-bell"),
 )
 WEB_TOKEN_ENV = "ACAJS_WEB_TOKEN"
 
@@ -36,6 +43,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser], epilog: str) ->
         "URL to open, which carries an access token.\n"
         "Needs the web extra: pip install 'acajs-repl[web]'. See docs/demos.md.")
     p.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, help="REPL colour theme")
+    from repl.cli.main import _continuity_flags
+
+    _continuity_flags(p)
     g = p.add_argument_group("web server")
     g.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     g.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
@@ -52,6 +62,11 @@ def forwarded(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         value = getattr(args, dest, None)
         if value is not None:
             argv += [flag, str(value)]
+    for dest, when_true, when_false in FORWARDED_SWITCHES:
+        value = getattr(args, dest, None)
+        chosen = when_true if value is True else when_false if value is False else None
+        if chosen is not None:
+            argv.append(chosen)
     env: dict[str, str] = {}
     token = getattr(args, "token", None)
     if token is not None:

@@ -79,6 +79,8 @@ async def main_async(settings: Settings, *, reason: str | None = None,
             printer.message(f"Cannot connect: {exc}", "error")
             return 3  # as the CLI: the service could not be reached
         try:
-            return await LineRepl(engine, colour=colour, notice=reason).run()
+            repl = LineRepl(engine, colour=colour, notice=reason)
+            repl.bell = settings.bell
+            return await repl.run()
         finally:
             await engine.connection.aclose()

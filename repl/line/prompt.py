@@ -23,7 +23,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import create_app_session, get_app_session
+from prompt_toolkit.application import create_app_session, get_app_session, run_in_terminal
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import PygmentsLexer
@@ -44,6 +44,7 @@ from repl.vocabulary import EXIT_HINT
 if TYPE_CHECKING:
     from repl.dotcommands import CommandResult
     from repl.engine import ReplEngine
+    from repl.transcript import Cell
 
 #: Seconds before the "running" indicator appears (most runs finish sooner).
 INDICATOR_DELAY_S = 0.5
@@ -62,6 +63,8 @@ class LineRepl:
         self._queue: deque[str] = deque()  # inputs typed ahead, run in order
         self._typed = ""  # typed ahead after the last Enter: the next prompt's text
         self._exit_requested = False
+        self._replays: deque[Cell] = deque()  # .replay cells still to run
+        self.bell = True
         self.dumb = is_dumb_terminal()
         if self.dumb:
             # PromptSession builds its full-screen Application now, whose renderer
@@ -130,10 +133,41 @@ class LineRepl:
             else:
                 self.printer.notice(f"{first} · {hints}")
         status = asyncio.ensure_future(self._pool_status())
+        watcher = asyncio.ensure_future(self._watch_session())
         try:
             return await self._loop()
         finally:
             status.cancel()
+            watcher.cancel()
+
+    async def _watch_session(self) -> None:
+        """Once a second: the expiry alarm (a line in the scrollback, with the
+        clock time, and the bell) and keep-alive."""
+        engine = self.engine
+        while True:
+            await asyncio.sleep(1.0)
+            alarm = engine.alarm.check()
+            if alarm is not None:
+                kind = "warning" if alarm.kind == "warning" else "error"
+                await self._say(alarm.text, kind, bell=self.bell)
+            try:
+                await engine.keep_alive_tick()
+            except Exception:  # keep-alive is best effort: the next tick tries again
+                pass
+
+    async def _say(self, text: str, kind: str, *, bell: bool = False) -> None:
+        """A line in the scrollback above the prompt, whether or not a prompt
+        is being edited."""
+        def write() -> None:
+            if bell:
+                self.printer.write_plain("\a")
+            self.printer.message(text, kind)
+
+        app = self.session.app
+        if app.is_running:
+            await run_in_terminal(write)
+        else:
+            write()
 
     async def _pool_status(self) -> None:
         """Learn the pool's cooldown period (pool-level calls only, never the identifier)."""
@@ -144,6 +178,11 @@ class LineRepl:
 
     async def _loop(self) -> int:
         while True:
+            if self._replays:
+                cell = self._replays.popleft()
+                self.printer.echo_input(PROMPT, CONTINUATION, cell.code)
+                await self._run_cell(cell)
+                continue
             if self._queue:
                 text = self._queue.popleft()
                 self.printer.echo_input(PROMPT, CONTINUATION, text)
@@ -175,15 +214,7 @@ class LineRepl:
             self.printer.message(str(exc), "error")
             return False
         if cmd is None:
-            cell = self.engine.prepare(text)
-            result = await self.wait(self.engine.execute_cell(cell))
-            self.printer.cell(cell)
-            problem = self.engine.history_problem
-            if problem and not self._history_warned:
-                self._history_warned = True
-                self.printer.message(problem, "warning")
-            if result is _ABANDONED:
-                await self._ask_drop_queue()
+            await self._run_cell(self.engine.prepare(text))
             return False
         question = self.engine.confirmation(cmd)
         if question is not None and not await self.confirm(question):
@@ -195,6 +226,19 @@ class LineRepl:
             await self._ask_drop_queue()
             return False
         return self.apply(result)
+
+    async def _run_cell(self, cell: Cell) -> None:
+        result = await self.wait(self.engine.execute_cell(cell), cell=cell)
+        if cell.notice:  # said first: the session was lost, a replay stopped here
+            self.printer.message(cell.notice, "warning")
+        self.printer.cell(cell)
+        problem = self.engine.history_problem
+        if problem and not self._history_warned:
+            self._history_warned = True
+            self.printer.message(problem, "warning")
+        if result is _ABANDONED:
+            self._replays.clear()
+            await self._ask_drop_queue()
 
     async def confirm(self, question: str) -> bool:
         """A yes/no question on its own line (no history, Enter means no)."""
@@ -234,6 +278,8 @@ class LineRepl:
             self.printer.message(message, result.kind)
         if action == "exit":
             return True
+        if action == "replay" and isinstance(result.data, list):
+            self._replays.extend(result.data)
         if action == "load" and isinstance(result.data, str):
             # The file goes into the next prompt, before anything typed ahead.
             loaded = result.data.rstrip("\n")
@@ -241,7 +287,7 @@ class LineRepl:
         return False
 
     # ------------------------------------------------------------------ waiting
-    async def wait(self, awaitable: Any) -> Any:
+    async def wait(self, awaitable: Any, *, cell: Cell | None = None) -> Any:
         """Await ``awaitable`` while watching the keyboard.
 
         Keys typed meanwhile are type-ahead: each input completed with Enter
@@ -293,7 +339,7 @@ class LineRepl:
 
         t0 = time.monotonic()
         stopper = asyncio.ensure_future(abandon.wait())
-        indicator = asyncio.ensure_future(self._indicator(t0))
+        indicator = asyncio.ensure_future(self._indicator(t0, cell))
         try:
             with inp.raw_mode(), inp.attach(on_keys):
                 await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -315,8 +361,9 @@ class LineRepl:
             return _ABANDONED
         return task.result()
 
-    async def _indicator(self, t0: float) -> None:
-        """``… running 3.2 s · Ctrl+C stops waiting`` on one line, erased afterwards."""
+    async def _indicator(self, t0: float, cell: Cell | None = None) -> None:
+        """``… running 3.2 s · Ctrl+C stops waiting`` on one line, erased
+        afterwards; behind an abandoned run, what it waits for."""
         shown = 0
         try:
             await asyncio.sleep(INDICATOR_DELAY_S)
@@ -324,7 +371,9 @@ class LineRepl:
                 self.printer.write_plain("… running (Ctrl+C stops waiting)\n")
                 await asyncio.Event().wait()
             while True:
-                line = f"\r… running {time.monotonic() - t0:.1f} s · Ctrl+C stops waiting"
+                behind = cell.waiting_behind if cell is not None else None
+                what = f"waiting for In [{behind}], still running on the server" if behind else "running"
+                line = f"\r… {what} {time.monotonic() - t0:.1f} s · Ctrl+C stops waiting"
                 self.printer.write_plain(line)
                 shown = len(line)
                 await asyncio.sleep(0.2)

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from repl.vocabulary import format_ms, read_cooldown
+
 if TYPE_CHECKING:
     from repl.engine import ReplEngine
 
 Fragments = list[tuple[str, str]]
 
-WARN_BELOW_S = 60
 
-
-def _ms(value: float) -> str:
-    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
+_ms = format_ms
 
 
 def cooldown_fragments(engine: ReplEngine) -> Fragments:
-    cd = engine.cooldown
-    if not cd.started:
-        return [("", f"cooldown {cd.period_s:.0f} s (starts at the first run)")]
-    if cd.expired:
-        return [("class:toolbar.expired", "expired: state lost, the next run starts a fresh session")]
-    left = cd.remaining()
-    style = "class:toolbar.warn" if left < WARN_BELOW_S else ""
-    return [(style, f"cooldown {left:.0f} s left")]
+    """The countdown in seconds (a toolbar has room for digits, not a bar);
+    its levels and words are the core's (repl.vocabulary.read_cooldown)."""
+    reading = read_cooldown(engine.cooldown)
+    if reading.level == "idle":
+        return [("", f"cooldown {engine.cooldown.period_s:.0f} s (starts at the first run)")]
+    if reading.level == "paused":
+        return [("", "cooldown paused while the session runs")]
+    if reading.level == "expired":
+        return [("class:toolbar.expired", reading.long)]
+    style = "class:toolbar.warn" if reading.level == "warning" else ""
+    return [(style, f"cooldown {reading.seconds_left:.0f} s left")]
 
 
 def last_round_trip(engine: ReplEngine) -> float | None:

@@ -26,6 +26,8 @@ class ReplCommands(Provider):
             out.append((f".{spec.name}", spec.summary + (f"  ({spec.usage})" if spec.args else ""),
                         partial(screen.palette_dot_command, spec)))
         out.append(("Switch theme…", "Pick a theme with live preview", screen.action_pick_theme))
+        out.append(("Toggle keep-alive", "Keep the session from expiring while the REPL is open (on/off)",
+                    screen.action_toggle_keep_alive))
         out.append(("Toggle side panel", "Show or hide the side panel", screen.action_toggle_side_panel))
         out.append(("Copy session identifier", "The identifier is access to the session: share with care",
                     screen.action_copy_identifier))

@@ -30,6 +30,15 @@ class RunStarted(Message):
     """A queued cell got the session: it is running now."""
 
     view_id: str
+    waiting_behind: int | None = None  # an abandoned cell still running on the server
+
+
+@dataclass
+class SessionAlarm(Message):
+    """The countdown reached the warning lead time, or expiry."""
+
+    kind: str  # "warning" | "expired"
+    text: str
 
 
 @dataclass

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from repl.transcript import Cell
 
 POOL_POLL_S = 15.0
+DEFAULT_KEEP_ALIVE_MINUTES = 60.0
 SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
 NARROW_BELOW = 100  # columns: a narrower side panel below this width
 
@@ -172,6 +173,49 @@ running execution.
         self.query_one("#countdown", Countdown).attach(self.engine.cooldown)
         self.poll_pool_status()
         self.set_interval(POOL_POLL_S, self.poll_pool_status)
+        self.set_interval(1.0, self._watch_session)
+
+    # ---------------------------------------------------------------- session continuity
+    def _watch_session(self) -> None:
+        """Once a second: the expiry alarm (a notification with the clock
+        time, and the bell) and keep-alive."""
+        engine = self.engine
+        if engine is None:
+            return
+        alarm = engine.alarm.check()
+        if alarm is not None:
+            self.notify(
+                alarm.text,
+                title="Session expiring" if alarm.kind == "warning" else "Session expired",
+                severity="warning" if alarm.kind == "warning" else "error",
+                timeout=15,
+            )
+            if self.settings.bell:
+                self.app.bell()
+        if engine.keep_alive is not None and not engine.busy:
+            self.keep_alive_worker()
+
+    @work(exclusive=True, group="keep-alive")
+    async def keep_alive_worker(self) -> None:
+        engine = self.engine
+        if engine is not None:
+            await engine.keep_alive_tick()
+
+    def action_toggle_keep_alive(self) -> None:
+        """Palette: keep the session alive while the REPL is open (or stop)."""
+        engine = self.engine
+        if engine is None:
+            return
+        if engine.keep_alive is None:
+            minutes = self.settings.keep_alive or DEFAULT_KEEP_ALIVE_MINUTES
+            engine.set_keep_alive(minutes)
+            self.notify(
+                f"Keep-alive on: the session is kept until you have been idle {minutes:g} min "
+                "(on Azure a session is billed while it is allocated)."
+            )
+        else:
+            engine.set_keep_alive(None)
+            self.notify("Keep-alive off: the session expires after the pool's cooldown.")
 
     def on_connect_failed(self, message: ConnectFailed) -> None:
         self._connect_error = message.error
@@ -230,8 +274,13 @@ running execution.
             why = self._connect_error or "still connecting"
             self.notify(f"Not connected ({why}); your input is back in the editor.", severity="warning")
             return
-        queued = self.engine.busy or bool(self._runs)
-        cell = self.engine.prepare(text)
+        self._start_cell(self.engine.prepare(text))
+
+    def _start_cell(self, cell: Cell) -> None:
+        """Show ``cell`` (running, or queued behind the runs before it) and run it."""
+        engine = self.engine
+        assert engine is not None
+        queued = engine.busy or bool(self._runs)
         view = CellView(cell.n, cell.code, queued=queued)
         self.transcript.add_cell(view)
         self.transcript.anchor()
@@ -251,7 +300,9 @@ running execution.
         engine = self.engine
         assert engine is not None
         try:
-            finished = await engine.execute_cell(cell, on_start=lambda: self._post(RunStarted(view_id)))
+            finished = await engine.execute_cell(
+                cell, on_start=lambda: self._post(RunStarted(view_id, cell.waiting_behind))
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an unexpected bug below: keep the app
@@ -265,7 +316,7 @@ running execution.
     def on_run_started(self, message: RunStarted) -> None:
         view = self._view(message.view_id)
         if view is not None:
-            view.start()
+            view.start(message.waiting_behind)
 
     def on_run_finished(self, message: RunFinished) -> None:
         view = self._view(message.view_id)
@@ -480,6 +531,9 @@ running execution.
             self._update_mode_line()
         elif action == "break":
             self.editor.clear()
+        elif action == "replay":
+            for cell in result.data or []:
+                self._start_cell(cell)
         elif action == "help":
             self.transcript.add_note(Text(".help", style="bold"), classes="note -command")
             self.transcript.add_note(commands_table(), classes="note help-table")

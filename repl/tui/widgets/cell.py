@@ -105,6 +105,9 @@ open it in the pager, save it to a file or copy it.
         self._state = "queued" if queued else "running"
         self._pending_cell = cell
         self._badge_class: str | None = None
+        #: an abandoned cell this one waits behind on the server (the service
+        #: runs one execution at a time per session)
+        self.waiting_behind: int | None = None
 
     # ------------------------------------------------------------ building
     def compose(self) -> ComposeResult:
@@ -121,9 +124,12 @@ open it in the pager, save it to a file or copy it.
             if self._state == "running":
                 self._timer = self.set_interval(0.1, self._render_head)
 
-    def start(self) -> None:
+    def start(self, waiting_behind: int | None = None) -> None:
         """A queued cell got the session: it runs now (the clock starts)."""
+        self.waiting_behind = waiting_behind
         if self._state != "queued":
+            if self.is_mounted:
+                self._render_head()
             return
         self._state = "running"
         self._started = time.monotonic()
@@ -177,6 +183,9 @@ open it in the pager, save it to a file or copy it.
             elapsed = time.monotonic() - self._started
             frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
             head.append(f" {frame} running {elapsed:.1f} s ", style="reverse")
+            if self.waiting_behind is not None:
+                head.append(f"  waiting for In [{self.waiting_behind}], which is still running on the server",
+                            style="italic")
         else:
             head.append(f" {label} ", style="reverse bold")
             timing = self.cell.timing_text() if self.cell is not None else ""
@@ -204,6 +213,8 @@ open it in the pager, save it to a file or copy it.
         self.remove_class("-running")
         ex = cell.execution
         widgets: list[Static] = []
+        if cell.notice:  # said first: the session was lost, a replay stopped here
+            widgets.append(Static(Text(cell.notice), classes="cell-notice"))
         if ex is not None:
             if ex.stdout:
                 widgets.append(OutputView(ex.stdout, "stdout", classes="out-stdout"))

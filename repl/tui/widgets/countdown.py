@@ -13,17 +13,13 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
 
+from repl.vocabulary import EXPIRED_LONG, read_cooldown
+
 if TYPE_CHECKING:
     from repl.cooldown import Cooldown
 
-WARN_BELOW_S = 60.0
-EXPIRED_TEXT = "expired: state lost, the next run starts a fresh session"
+EXPIRED_TEXT = EXPIRED_LONG
 BAR_WIDTH = 20
-
-
-def format_remaining(seconds: float) -> str:
-    s = int(seconds + 0.999) if seconds > 0 else 0  # ceil: 0 only when really expired
-    return f"{s // 60}:{s % 60:02d}"
 
 
 class Countdown(Static):
@@ -65,6 +61,8 @@ Pool status polling never touches the session.
         self.tick()
 
     def tick(self) -> None:
+        """Redraw from the countdown; the words and levels are the core's
+        (repl.vocabulary.read_cooldown), shared with line mode."""
         cd = self.cooldown
         self.remove_class("-warning", "-expired", "-idle")
         if cd is None:
@@ -72,25 +70,21 @@ Pool status polling never touches the session.
             self.update("not connected")
             self._summarise("", "idle")
             return
+        reading = read_cooldown(cd)
         text = Text()
-        if not cd.started:
+        if reading.level in ("idle", "paused"):
             self.add_class("-idle")
-            text.append(f"{format_remaining(cd.period_s)} (starts with the first run)")
-            self.update(text)
-            self._summarise("", "idle")
-            return
-        if cd.expired:
+            text.append(reading.long)
+        elif reading.level == "expired":
             self.add_class("-expired")
-            text.append(EXPIRED_TEXT, style="bold")
-            self.update(text)
-            self._summarise("session expired", "expired")
-            return
-        left = cd.remaining()
-        if left < WARN_BELOW_S:
-            self.add_class("-warning")
-        filled = round(cd.fraction * BAR_WIDTH)
-        text.append(f"{format_remaining(left)} left ({int(left + 0.999)} s)\n", style="bold")
-        text.append("█" * filled)
-        text.append("░" * (BAR_WIDTH - filled), style="dim")
+            text.append(reading.long, style="bold")
+        else:
+            if reading.level == "warning":
+                self.add_class("-warning")
+            left = reading.seconds_left
+            filled = round(cd.fraction * BAR_WIDTH)
+            text.append(f"{reading.long} ({int(left + 0.999)} s)\n", style="bold")
+            text.append("█" * filled)
+            text.append("░" * (BAR_WIDTH - filled), style="dim")
         self.update(text)
-        self._summarise(f"session {format_remaining(left)} left", "warning" if left < WARN_BELOW_S else "ok")
+        self._summarise(reading.short, reading.level)
