@@ -13,11 +13,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from repl.local.embedded import EmbeddedPool
 from repl.local.settings import PoolSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 # Short enough that idle sessions of finished tests go away during a run, long
 # enough that no test's session expires under it.
@@ -41,6 +45,25 @@ def local_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPoo
         ready=1,
         cooldown=TEST_COOLDOWN_SECONDS,
         data_dir=tmp_path_factory.mktemp("local-pool"),
+    )
+    pool = EmbeddedPool(settings).start()
+    pool.wait_started()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+#: The cooldown of ``short_pool``: sessions expire while a test watches.
+SHORT_COOLDOWN_SECONDS = 3
+
+
+@pytest.fixture(scope="session")
+def short_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPool]:
+    """A second local pool whose sessions expire after ``SHORT_COOLDOWN_SECONDS``
+    (session continuity: warnings, expiry, replay, keep-alive)."""
+    settings = PoolSettings(
+        max_sessions=16, ready=1, cooldown=SHORT_COOLDOWN_SECONDS, data_dir=tmp_path_factory.mktemp("short-pool")
     )
     pool = EmbeddedPool(settings).start()
     pool.wait_started()
@@ -85,7 +108,7 @@ def identifier() -> str:
 
 
 @pytest.fixture
-def pool_http(local_pool: EmbeddedPool) -> Iterator["httpx.Client"]:
+def pool_http(local_pool: EmbeddedPool) -> Iterator[httpx.Client]:
     """An httpx client for ``local_pool`` with its bearer token and base URL set."""
     import httpx
 

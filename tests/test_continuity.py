@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,21 +21,8 @@ from repl.dotcommands import parse
 from repl.engine import ReplEngine
 from repl.history import History
 from repl.local.embedded import EmbeddedPool
-from repl.local.settings import PoolSettings
 
-COOLDOWN_S = 3
-
-
-@pytest.fixture(scope="module")
-def short_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPool]:
-    pool = EmbeddedPool(
-        PoolSettings(max_sessions=8, ready=1, cooldown=COOLDOWN_S, data_dir=tmp_path_factory.mktemp("short"))
-    ).start()
-    pool.wait_started()
-    try:
-        yield pool
-    finally:
-        pool.stop()
+from .conftest import SHORT_COOLDOWN_SECONDS as COOLDOWN_S
 
 
 @pytest.fixture
