@@ -189,3 +189,19 @@ def test_type_ahead_and_pastes_run_each_input_in_a_real_terminal(tmux, tmp_path)
     tmux.type("function g() {")
     tmux.send("Escape", "Enter")
     tmux.wait_for(r"SyntaxError")
+
+
+def test_expiry_is_a_line_in_the_scrollback_and_the_next_run_says_it_ran_fresh(tmux, tmp_path, short_pool):
+    env = _env(tmp_path, ACAJS_ENDPOINT=short_pool.endpoint, ACAJS_TOKEN=short_pool.token,
+               ACAJS_EXPIRY_WARNING="1")
+    tmux.start(f"{_command()} --plain", env)
+    tmux.wait_for(r"js> ")
+    tmux.type("globalThis.k = 42; k")
+    tmux.send("Enter")
+    tmux.wait_for(r"\n42\n")
+    tmux.wait_for(r"expires in \d+ s \(at \d\d:\d\d:\d\d\)")
+    tmux.wait_for(r"expired at \d\d:\d\d:\d\d")
+    tmux.type("typeof k")
+    tmux.send("Enter")
+    tmux.wait_for(r"Session expired at \d\d:\d\d:\d\d; this run started a fresh session")
+    tmux.wait_for(r"'undefined'")

@@ -95,3 +95,23 @@ async def test_a_run_behind_an_abandoned_one_says_what_it_waits_for(short_pool):
         assert "waiting for In [1], which is still running on the server" in head
         await _until(pilot, lambda: not screen.waiting, "the run to end")
         assert "'next'" in screen.cell_views()[-1].output_text()
+
+
+async def test_keep_alive_holds_the_session_past_three_cooldowns_then_lets_it_go(short_pool):
+    settings = _settings(short_pool)
+    settings.keep_alive = (SHORT_COOLDOWN_SECONDS * 4) / 60  # idle minutes
+    app = AcajsApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        engine = screen.engine
+        assert engine.keep_alive is not None
+        await run_code(pilot, "globalThis.alive = 'yes'")
+        start = time.monotonic()
+        while time.monotonic() - start < SHORT_COOLDOWN_SECONDS * 3:
+            assert not engine.cooldown.expired
+            await pilot.pause(0.2)
+        await _until(pilot, lambda: engine.cooldown.expired, "keep-alive to stop after the idle limit", 40)
+        assert engine.keep_alive.stopped_for_idle
+        view = await run_code(pilot, "typeof alive")
+        assert "'undefined'" in view.output_text()

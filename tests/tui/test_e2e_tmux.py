@@ -204,3 +204,17 @@ def test_pasting_three_inputs_runs_each(tmux, tmp_path, bracketed):
         tmux.wait_for(r"Out\[1\]: 42")
     else:
         tmux.wait_for(r"Out\[1\]: 20", r"Out\[2\]: 22", r"Out\[3\]: 42")
+
+
+def test_expiry_is_announced_and_the_next_cell_says_it_ran_fresh(tmux, tmp_path, short_pool):
+    env = _tui_env(tmp_path)
+    env.update(ACAJS_ENDPOINT=short_pool.endpoint, ACAJS_TOKEN=short_pool.token, ACAJS_EXPIRY_WARNING="1")
+    tmux.start(installed_command(), env)
+    tmux.wait_for(r"NodeLTS")
+    tmux.type("globalThis.k = 42; k")
+    tmux.send("Enter")
+    tmux.wait_for(r"Out\[1\]: 42")
+    tmux.wait_for(r"expired at \d\d:\d\d:\d\d")
+    tmux.type("typeof k")
+    tmux.send("Enter")
+    tmux.wait_for(r"Session expired at \d\d:\d\d:\d\d; this run started a fresh session", r"Out\[2\]: 'undefined'")
