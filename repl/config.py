@@ -65,6 +65,7 @@ FILE_KEYS: dict[str, str] = {
     "expiry_warning": "a number of seconds before expiry (0: no warning)",
     "bell": "true or false",
 }
+_FLAG_ONLY_HELP = {"play_speed": "a number of characters per second (0: the whole step at once)"}
 
 #: Settings that are numbers or switches (the rest are strings).
 _NUMBERS = {"timeout", "keep_alive", "expiry_warning"}
@@ -127,6 +128,9 @@ class Settings:
     replay_on_expiry: bool = False  # rebuild an expired session before the next run
     expiry_warning: float = DEFAULT_EXPIRY_WARNING  # seconds before expiry to warn
     bell: bool = True  # ring the terminal bell with the expiry warnings
+    present: bool = False  # presenter mode: identifiers hidden on screen (--present)
+    play: str | None = None  # a play file to start with (--play FILE)
+    play_speed: float = 0.0  # characters per second a step is typed at (0: at once)
     sources: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never show the token, even in a traceback or log
@@ -253,6 +257,11 @@ def load_settings(
     settings.plain = bool(flags.get("plain"))
     if settings.plain:
         sources["plain"] = "flag --plain"
+    settings.present = bool(flags.get("present"))
+    if flags.get("play"):
+        settings.play = str(flags["play"])
+    if flags.get("play_speed") is not None:
+        settings.play_speed = _number("play_speed", flags["play_speed"], "flag --play-speed", path, low=0, high=10_000)
     settings.sources = sources
     return settings
 
@@ -349,15 +358,19 @@ def _number(name: str, value: Any, src: str, path: Path, *, low: float, high: fl
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"{_where(src, path)}: {name} {value!r} is not a number; expected {FILE_KEYS[name]}", path=path, key=name
+            f"{_where(src, path)}: {name} {value!r} is not a number; expected {_expected(name)}", path=path, key=name
         ) from None
     if not low <= number <= high:
         raise ConfigError(
-            f"{_where(src, path)}: {name} {value!r} is out of range ({low:g} to {high:g}); expected {FILE_KEYS[name]}",
+            f"{_where(src, path)}: {name} {value!r} is out of range ({low:g} to {high:g}); expected {_expected(name)}",
             path=path,
             key=name,
         )
     return number
+
+
+def _expected(name: str) -> str:
+    return FILE_KEYS.get(name) or _FLAG_ONLY_HELP.get(name, "a number")
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -40,8 +40,10 @@ Kind = Literal["info", "error"]
 #: mode, ``exit``, ``load`` ``data`` into the input, ``session`` changed
 #: (refresh the header), ``break`` (drop the pending input), ``help`` (``data``
 #: is the command registry, for a front end that draws a table), ``replay``
-#: (``data`` is the list of replay cells to run, in order, as queued runs).
-Action = Literal["clear", "editor", "exit", "load", "session", "break", "help", "replay"]
+#: (``data`` is the list of replay cells to run, in order, as queued runs),
+#: ``play`` (a play moved: ``data`` is the step's code for the input, or None;
+#: the message is the progress, "step 3 of 9").
+Action = Literal["clear", "editor", "exit", "load", "session", "break", "help", "replay", "play"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +192,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Export the transcript with outputs and timings as Markdown",
         lambda e, c: e.export(c.args[0]),
         confirm=_replaces_file,
+    ),
+    _spec(
+        "play",
+        "[FILE]",
+        "Play a demo file step by step (.play next, back, skip, stop; PageDown/PageUp)",
+        lambda e, c: e.play(c.arg(0)),
+        queued=False,
     ),
     _spec("clear", "", "Clear the screen (the session keeps its state)", lambda e, c: e.effect("clear"), queued=False),
     _spec(

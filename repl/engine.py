@@ -101,6 +101,12 @@ from repl.continuity import ExpiryAlarm, KeepAlive, ReplayBatch, SessionEpoch, c
 from repl.js.await_rewrite import rewrite_top_level_await
 from repl.js.completion import Completer
 from repl.js.last_values import LastValueError, LastValues, substitute_last_values
+from repl.play import Player, PlayError, Step, load_script
+from repl.presenter import PresenterMode, Redactor
+from repl.recording import to_cast
+
+PLAY_CONTROLS = ("next", "back", "skip", "stop")
+PRESENTER_KEEP_ALIVE_MINUTES = 120.0
 
 #: What the local pool writes when a session's kernel was replaced (its state lost).
 LOCAL_KERNEL_REPLACED = "[local pool] The session's previous kernel had ended"
@@ -157,7 +163,10 @@ class ReplEngine:
         self._abandoned: Cell | None = None  # stopped waiting; may still run on the server
         self.keep_alive: KeepAlive | None = None
         self.replay_on_expiry = False
-        self.alarm = ExpiryAlarm(self.cooldown, describe=lambda: f"Session {self.short_identifier}")
+        self.alarm = ExpiryAlarm(self.cooldown, describe=lambda: f"Session {self.show(self.short_identifier)}")
+        self.player: Player | None = None  # .play: the scripted steps of a demo
+        self._play_pending = False  # a step is in the input: the next run is that step
+        self.presenter = PresenterMode(Redactor.for_connection(connection.endpoint, sessions=[self.identifier]))
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
         self._background: set[asyncio.Task[object]] = set()  # countdown corrections still in flight
@@ -200,6 +209,8 @@ class ReplEngine:
         code = strip_trailing_blank_lines(code)
         self.execution_count += 1
         cell = Cell(n=self.execution_count, code=code, sent_code=code, session=self.identifier)
+        if self._play_pending:
+            cell.play_step, self._play_pending = True, False
         self.transcript.add(cell)
         try:
             substituted = substitute_last_values(code, self.last_values)
@@ -342,6 +353,7 @@ class ReplEngine:
             # The correction from GET session is one more round trip: the cell
             # is shown without waiting for it.
             self._in_background(self.sync_cooldown())
+        self._record_play_step(cell)
         if batch is not None:
             batch.done += 1
             if not execution.ok:
@@ -363,10 +375,18 @@ class ReplEngine:
             self.keep_alive.activity()
 
     def configure_continuity(self, settings: Settings) -> None:
-        """The expiry warning's lead time, replay on expiry and keep-alive, as set."""
+        """The expiry warning's lead time, replay on expiry and keep-alive, as
+        set; presenter mode with the pool's names (``--pool`` lookups)."""
         self.alarm.lead_s = settings.expiry_warning
         self.replay_on_expiry = settings.replay_on_expiry
         self.set_keep_alive(settings.keep_alive)
+        redactor = self.presenter.redactor
+        for value, placeholder in ((settings.subscription, "<subscription>"),
+                                   (settings.resource_group, "<resource-group>"), (settings.pool, "<pool>")):
+            if value:
+                redactor.add(value, placeholder)
+        if settings.present:
+            self.set_presenting(True)
 
     def set_keep_alive(self, idle_minutes: float | None) -> None:
         """Keep the session alive while the REPL is open (None: off), until
@@ -598,6 +618,7 @@ class ReplEngine:
 
     async def new_session(self) -> CommandResult:
         self.identifier = new_identifier()
+        self.presenter.redactor.add_session(self.identifier)
         self.cooldown.reset()
         self._abandoned = None
         self._lose_epoch()
@@ -613,6 +634,7 @@ class ReplEngine:
         if not is_valid_identifier(identifier):
             return CommandResult(f"Not a session identifier: it is {IDENTIFIER_RULE}.", "error")
         self.identifier = identifier
+        self.presenter.redactor.add_session(identifier)
         self.cooldown.reset()
         try:
             info = await self.client.get_session(identifier)
@@ -699,7 +721,76 @@ class ReplEngine:
         return self._write(file, self.transcript.to_javascript(), f"{len(self.transcript)} inputs")
 
     def export(self, file: str) -> CommandResult:
-        return self._write(file, self.transcript.to_markdown(), f"{len(self.transcript)} cells")
+        """The transcript as Markdown, or as an asciinema recording when the
+        name ends in ``.cast``; identifiers redacted in presenter mode."""
+        show = self.presenter.show
+        n = len(self.transcript)
+        if file.lower().endswith(".cast"):
+            return self._write(file, to_cast(self.transcript, redact=show), f"a recording of {n} cells")
+        return self._write(file, show(self.transcript.to_markdown()), f"{n} cells")
+
+    # ------------------------------------------------------------------ play
+    def play(self, arg: str | None) -> CommandResult:
+        """``.play FILE`` starts a play (its first step goes into the input);
+        ``.play next|back|skip|stop`` steers it; ``.play`` says where it is."""
+        if arg is None:
+            if self.player is None:
+                return CommandResult("No play: .play FILE starts one (steps at // %% markers or blank lines).")
+            return CommandResult(self.player.progress)
+        if arg in PLAY_CONTROLS:
+            return self.play_control(arg)
+        try:
+            script = load_script(self.resolve_path(arg))
+        except PlayError as exc:
+            return CommandResult(str(exc), "error")
+        self.player = Player(script)
+        return self.play_control("next")
+
+    def play_control(self, word: str) -> CommandResult:
+        player = self.player
+        if player is None:
+            return CommandResult("No play: .play FILE starts one.", "error")
+        try:
+            if word == "stop":
+                self._play_pending = False
+                message = player.leave()
+                self.player = None
+                return CommandResult(message, action="play")
+            if word == "back":
+                step: Step | None = player.back()
+            elif word == "skip":
+                step = player.skip()
+            elif player.state.value == "failed":
+                step = player.resume()
+            else:
+                step = player.next()
+        except PlayError as exc:
+            return CommandResult(str(exc), "error")
+        if step is None:
+            self._play_pending = False
+            return CommandResult(player.progress, action="play")
+        self._play_pending = True
+        return CommandResult(player.progress, data=step.code, action="play")
+
+    def _record_play_step(self, cell: Cell) -> None:
+        player = self.player
+        if player is None or not cell.play_step:
+            return
+        failure = player.record(cell)
+        if failure is not None:
+            cell.notice = " ".join(filter(None, [cell.notice, failure]))
+
+    # ------------------------------------------------------------------ presenter
+    def set_presenting(self, on: bool) -> None:
+        """Presenter mode: every identifier hidden on screen and in exports;
+        keep-alive on while presenting (a demo must not lose its session)."""
+        self.presenter.enabled = on
+        if on and self.keep_alive is None and self.presenter.keep_alive:
+            self.set_keep_alive(PRESENTER_KEEP_ALIVE_MINUTES)
+
+    def show(self, text: str) -> str:
+        """``text`` as the screen may show it (redacted in presenter mode)."""
+        return self.presenter.show(text)
 
     def _write(self, file: str, text: str, what: str) -> CommandResult:
         path = self._path(file)

@@ -37,6 +37,7 @@ class Cell:
     notice: str | None = None  # said before the output: the session was lost, a replay stopped here
     waiting_behind: int | None = None  # the n of an abandoned cell still running on the server
     replay: ReplayBatch | None = field(default=None, repr=False, compare=False)  # part of a .replay
+    play_step: bool = False  # the step of a .play that was in the input
 
     @property
     def running(self) -> bool:

@@ -81,7 +81,7 @@ def test_help_lists_every_command() -> None:
     names = [c.name for c in COMMANDS]
     assert names == [
         "help", "new", "session", "delete", "replay", "files", "upload", "download",
-        "load", "save", "export", "clear", "editor", "break", "exit",
+        "load", "save", "export", "play", "clear", "editor", "break", "exit",
     ]
     for c in COMMANDS:
         assert c.usage in text

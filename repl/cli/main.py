@@ -261,3 +261,10 @@ def _continuity_flags(parser: argparse.ArgumentParser) -> None:
                         help="warn this long before the session expires (default 60)")
     parser.add_argument("--no-bell", dest="bell", action="store_false", default=None,
                         help="no terminal bell with the expiry warnings")
+    demo = parser.add_argument_group("live demos (docs/demos.md)")
+    demo.add_argument("--present", action="store_true", default=None,
+                      help="presenter mode: subscription, resource group, endpoint host and session hidden on screen")
+    demo.add_argument("--play", metavar="FILE", default=None,
+                      help="start a play: FILE's steps (// %%%% markers or blank lines) come into the input one by one")
+    demo.add_argument("--play-speed", metavar="CHARS", type=float, default=None,
+                      help="type each step out at CHARS characters per second (default: at once)")

@@ -24,11 +24,14 @@ FORWARDED_FLAGS: tuple[tuple[str, str], ...] = (
     ("theme", "--theme"),
     ("keep_alive", "--keep-alive"),
     ("expiry_warning", "--expiry-warning"),
+    ("play", "--play"),
+    ("play_speed", "--play-speed"),
 )
 #: switches: dest -> (flag when True, flag when False)
 FORWARDED_SWITCHES: tuple[tuple[str, str | None, str | None], ...] = (
     ("replay_on_expiry", "--replay-on-expiry", None),
     ("bell", None, "--no-bell"),
+    ("present", "--present", None),
 )
 WEB_TOKEN_ENV = "ACAJS_WEB_TOKEN"
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from repl.config import Settings
 from repl.tui import terminal_keys
@@ -150,6 +151,28 @@ class AcajsApp(App[int]):
                 await engine.connection.aclose()
             except Exception:
                 pass
+
+
+    # ---------------------------------------------------------------- presenter mode
+    def shown(self, text: str) -> str:
+        """``text`` as the screen may show it: in presenter mode with every
+        identifier of the connection replaced (repl.presenter)."""
+        screen = self._main_screen
+        engine = screen.engine if screen is not None else None
+        return engine.show(text) if engine is not None else text
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification goes through :meth:`shown` (presenter mode)."""
+        super().notify(self.shown(message), title=self.shown(title), severity=severity, timeout=timeout,
+                       markup=markup)
 
 
 def all_binding_ids() -> list[str]:

@@ -8,7 +8,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from repl.dotcommands import COMMANDS
+from repl.dotcommands import COMMANDS, DotCommand, lookup
 
 #: (name, help, what choosing it does)
 PaletteEntry = tuple[str, str, Callable[[], object]]
@@ -26,6 +26,14 @@ class ReplCommands(Provider):
             out.append((f".{spec.name}", spec.summary + (f"  ({spec.usage})" if spec.args else ""),
                         partial(screen.palette_dot_command, spec)))
         out.append(("Switch theme…", "Pick a theme with live preview", screen.action_pick_theme))
+        out.append(("Toggle presenter mode", "Hide subscription, resource group, endpoint host and session on screen",
+                    screen.action_toggle_presenter))
+        engine = screen.engine
+        if engine is not None and engine.player is not None:
+            for word, what in (("next", "Next step"), ("back", "Previous step"), ("skip", "Skip this step"),
+                               ("stop", "Leave play mode")):
+                out.append((f"Play: {what}", f".play {word}", partial(screen.run_dot_command,
+                            DotCommand("play", (word,), lookup("play")))))
         out.append(("Toggle keep-alive", "Keep the session from expiring while the REPL is open (on/off)",
                     screen.action_toggle_keep_alive))
         out.append(("Toggle side panel", "Show or hide the side panel", screen.action_toggle_side_panel))

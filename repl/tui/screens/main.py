@@ -27,9 +27,10 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
-from repl.dotcommands import CommandResult, CommandSpec, DotCommand, DotCommandError, parse
+from repl.dotcommands import CommandResult, CommandSpec, DotCommand, DotCommandError, lookup, parse
 from repl.history import History, HistoryCursor
 from repl.paths import history_file
+from repl.play import typewriter
 from repl.tui.completer import CompletionController
 from repl.tui.messages import (
     CommandDone,
@@ -83,6 +84,8 @@ running execution.
         Binding("ctrl+l", "clear", "Clear", show=False, id="app.clear"),
         Binding("escape", "cancel", "Stop waiting", id="app.cancel", priority=True),
         Binding("ctrl+c", "interrupt", "Clear / stop", show=False, id="app.interrupt", priority=True),
+        Binding("pagedown", "play('next')", "Next step", id="play.next", priority=True),
+        Binding("pageup", "play('back')", "Previous step", id="play.back", priority=True),
         Binding("ctrl+t", "focus_transcript", "Cells", show=False, id="app.focus_cells"),
     ]
 
@@ -171,6 +174,8 @@ running execution.
         self._connect_error = None
         self._show_session()
         self.query_one("#countdown", Countdown).attach(self.engine.cooldown)
+        if self.settings.play:
+            self.run_dot_command(DotCommand("play", (self.settings.play,), lookup("play")))
         self.poll_pool_status()
         self.set_interval(POOL_POLL_S, self.poll_pool_status)
         self.set_interval(1.0, self._watch_session)
@@ -232,8 +237,23 @@ running execution.
         if engine is None:
             return
         conn = engine.connection
-        self.app.sub_title = f"{conn.label} · session {engine.identifier}"
+        self.app.sub_title = engine.show(f"{conn.label} · session {engine.identifier}")
         self.query_one(SidePanel).show_connection(conn.endpoint, engine.identifier)
+        self.set_class(engine.presenter.enabled and engine.presenter.roomy, "-present")
+
+    def action_toggle_presenter(self) -> None:
+        """Palette: presenter mode on/off; everything on screen is drawn again."""
+        engine = self.engine
+        if engine is None:
+            return
+        engine.set_presenting(not engine.presenter.enabled)
+        self._show_session()
+        panel = self.query_one(SidePanel)
+        panel.show_pool(engine.last_pool_status)
+        for view in self.cell_views():
+            view.rerender()
+        state = "on: identifiers are hidden on screen" if engine.presenter.enabled else "off"
+        self.notify(f"Presenter mode {state}.")
 
     # ---------------------------------------------------------------- pool status
     @work(exclusive=True, group="pool")
@@ -369,6 +389,8 @@ running execution.
         # The footer shows the keys that matter now: "Stop waiting" only while
         # an execution runs; from a cell or the side panel Escape goes back to
         # the editor; otherwise Escape belongs to the focused widget.
+        if action == "play":
+            return self.check_play()
         if action == "cancel" and not self.waiting:
             return isinstance(self.focused, (CellView, SidePanel)) or self._completions_open()
         return True
@@ -464,8 +486,38 @@ running execution.
         except NoMatches:
             return None
 
+    # ---------------------------------------------------------------- play mode
+    def _put_step(self, code: str) -> None:
+        """A play's step into the editor, at once or typed out for the audience."""
+        speed = self.settings.play_speed
+        if speed <= 0:
+            self.editor.set_text(code)
+            self.editor.focus()
+            return
+        self.editor.set_text("")
+        self.type_step(code, speed)
+
+    @work(exclusive=True, group="typewriter")
+    async def type_step(self, code: str, speed: float) -> None:
+        for chunk in typewriter(code, speed):
+            await asyncio.sleep(chunk.delay)
+            self.editor.insert(chunk.text)
+
+    def check_play(self) -> bool:
+        engine = self.engine
+        return engine is not None and engine.player is not None and engine.player.state.value in ("playing", "failed")
+
+    def action_play(self, word: str) -> None:
+        """PageDown / PageUp in play mode: the next / previous step."""
+        if self.engine is None or not self.check_play():
+            return
+        self._command_effect(self.engine.play_control(word))
+
     def _update_mode_line(self) -> None:
         parts = []
+        engine = self.engine
+        if engine is not None and engine.player is not None:
+            parts.append(f"play: {engine.player.progress} · PageDown next · PageUp back")
         if self.editor.editor_mode:
             parts.append("editor mode: Enter = newline, Ctrl+J runs")
         if self._runs:
@@ -531,6 +583,10 @@ running execution.
             self._update_mode_line()
         elif action == "break":
             self.editor.clear()
+        elif action == "play":
+            if isinstance(result.data, str):
+                self._put_step(result.data)
+            self._update_mode_line()
         elif action == "replay":
             for cell in result.data or []:
                 self._start_cell(cell)

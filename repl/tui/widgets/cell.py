@@ -139,7 +139,7 @@ open it in the pager, save it to a file or copy it.
 
     def _render_code(self) -> None:
         hl = highlighter(self.app)
-        capped = cap_text(self.code)
+        capped = cap_text(acajs_app(self.app).shown(self.code))
         text = hl(capped.head)
         if capped.capped:  # a pasted megabyte of code must not freeze the screen either
             text.append("\n")
@@ -151,6 +151,14 @@ open it in the pager, save it to a file or copy it.
             self.query_one("#cell-code", Static).update(text)
         except NoMatches:  # removed (Ctrl+L) before it was mounted
             return
+
+    def rerender(self) -> None:
+        """Draw the cell again (presenter mode switched: what it shows changes)."""
+        self._render_code()
+        cell = self.cell
+        if cell is not None and self.is_attached:
+            self.remove_children([child for child in self.children if child.id not in ("cell-head", "cell-code")])
+            self.finish(cell)
 
     def rehighlight(self) -> None:
         self._render_code()
@@ -212,21 +220,22 @@ open it in the pager, save it to a file or copy it.
         self._state = cell.status
         self.remove_class("-running")
         ex = cell.execution
+        shown = acajs_app(self.app).shown  # redacted in presenter mode
         widgets: list[Static] = []
         if cell.notice:  # said first: the session was lost, a replay stopped here
-            widgets.append(Static(Text(cell.notice), classes="cell-notice"))
+            widgets.append(Static(Text(shown(cell.notice)), classes="cell-notice"))
         if ex is not None:
             if ex.stdout:
-                widgets.append(OutputView(ex.stdout, "stdout", classes="out-stdout"))
+                widgets.append(OutputView(shown(ex.stdout), "stdout", classes="out-stdout"))
             if ex.stderr:
-                widgets.append(OutputView(ex.stderr, "stderr", classes="out-stderr"))
+                widgets.append(OutputView(shown(ex.stderr), "stderr", classes="out-stderr"))
             if ex.has_value:
                 prefix, highlight = f"Out[{cell.n}]: ", highlighter(self.app)
                 widgets.append(
-                    OutputView(ex.value_text, "value", prefix=prefix, highlight=highlight, classes="out-value")
+                    OutputView(shown(ex.value_text), "value", prefix=prefix, highlight=highlight, classes="out-value")
                 )
         if cell.error is not None:
-            widgets.append(Static(Text(cell.error), classes="service-error"))
+            widgets.append(Static(Text(shown(cell.error)), classes="service-error"))
         if cell.abandoned:
             widgets.append(Static(ABANDONED_TEXT, classes="abandoned-note"))
         if any(isinstance(w, OutputView) and w.is_capped for w in widgets):
@@ -269,7 +278,7 @@ open it in the pager, save it to a file or copy it.
         self._stop_timer()
         self._state = "error"
         self.remove_class("-running")
-        self._add(Static(Text(message), classes="service-error"))
+        self._add(Static(Text(acajs_app(self.app).shown(message)), classes="service-error"))
         self._render_head()
 
     # ------------------------------------------------------------ data for actions

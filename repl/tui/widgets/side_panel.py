@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Label, Static
 
+from repl.tui.app import acajs_app
 from repl.tui.widgets.countdown import Countdown
 
 if TYPE_CHECKING:
@@ -99,15 +100,17 @@ session alive), the cooldown countdown and recent round-trip times.
         self.show_round_trips([])
 
     def show_connection(self, endpoint: str, identifier: str | None) -> None:
-        self.query_one("#panel-endpoint", Static).update(Text(endpoint))
+        shown = acajs_app(self.app).shown  # presenter mode hides identifiers
+        self.query_one("#panel-endpoint", Static).update(Text(shown(endpoint)))
         self.query_one("#panel-identifier", Static).update(
-            Text.assemble(identifier or "—", ("  [c] copy" if identifier else "", "dim"))
+            Text.assemble(shown(identifier or "—"), ("  [c] copy" if identifier else "", "dim"))
         )
 
     def show_pool(self, status: PoolStatus | None, error: str | None = None) -> None:
+        shown = acajs_app(self.app).shown
         text = Text()
         if error:
-            text.append(error, style="italic")
+            text.append(shown(error), style="italic")
         else:
             rows = pool_lines(status)
             width = max(len(k) for k, _ in rows)
@@ -115,7 +118,7 @@ session alive), the cooldown countdown and recent round-trip times.
                 if i:
                     text.append("\n")
                 text.append(k.ljust(width) + " ", style="dim")
-                text.append(v)
+                text.append(shown(v))
         self.query_one("#panel-pool", Static).update(text)
 
     def show_round_trips(self, values: list[float]) -> None:
