@@ -81,6 +81,8 @@ async def main_async(settings: Settings, *, reason: str | None = None,
         try:
             repl = LineRepl(engine, colour=colour, notice=reason)
             repl.bell = settings.bell
+            if settings.play:
+                repl.apply(engine.play(settings.play))
             return await repl.run()
         finally:
             await engine.connection.aclose()

@@ -77,6 +77,7 @@ class LineRepl:
         else:
             self.session = self._make_session(engine, colour)
         self.printer = Printer(self.session.output, colour=colour)
+        self.printer.redact = engine.show  # presenter mode: no identifier in the scrollback
 
     def _make_session(self, engine: ReplEngine, colour: bool) -> PromptSession[str]:
         completer = JsCompleter(engine)
@@ -106,7 +107,8 @@ class LineRepl:
 
     def _toolbar(self) -> FormattedText:
         engine = self.engine
-        return FormattedText(toolbar_fragments(engine, editor_mode=engine.editor_mode, width=self._columns()))
+        frags = toolbar_fragments(engine, editor_mode=engine.editor_mode, width=self._columns())
+        return FormattedText([(style, engine.show(text)) for style, text in frags])
 
     def _columns(self) -> int | None:
         try:
@@ -229,6 +231,14 @@ class LineRepl:
 
     async def _run_cell(self, cell: Cell) -> None:
         result = await self.wait(self.engine.execute_cell(cell), cell=cell)
+        player = self.engine.player
+        if cell.play_step and player is not None and cell.ok and not self._typed:
+            # In line mode the next step comes into the prompt by itself.
+            nxt = self.engine.play_control("next")
+            if nxt.message:
+                self.printer.notice(nxt.message)
+            if isinstance(nxt.data, str):
+                self._typed = nxt.data.rstrip("\n")
         if cell.notice:  # said first: the session was lost, a replay stopped here
             self.printer.message(cell.notice, "warning")
         self.printer.cell(cell)
@@ -278,6 +288,9 @@ class LineRepl:
             self.printer.message(message, result.kind)
         if action == "exit":
             return True
+        if action == "play" and isinstance(result.data, str):
+            # The step goes into the next prompt (Enter runs it; .play next / back / skip steer).
+            self._typed = result.data.rstrip("\n")
         if action == "replay" and isinstance(result.data, list):
             self._replays.extend(result.data)
         if action == "load" and isinstance(result.data, str):

@@ -9,7 +9,7 @@ neutralises escape characters, so remote output cannot drive the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from prompt_toolkit.formatted_text import FormattedText, to_plain_text
 from prompt_toolkit.output import Output
@@ -138,9 +138,11 @@ class Printer:
     def __init__(self, output: Output, *, colour: bool) -> None:
         self.output = output
         self.colour = colour
+        #: what every printed text goes through (presenter mode redacts identifiers)
+        self.redact: Callable[[str], str] = lambda text: text
 
     def print(self, frags: Iterable[tuple[str, str]]) -> None:
-        frags = list(frags)
+        frags = [(style, self.redact(text)) for style, text in frags]
         if not frags:
             return
         if self.colour:

@@ -205,3 +205,19 @@ def test_expiry_is_a_line_in_the_scrollback_and_the_next_run_says_it_ran_fresh(t
     tmux.send("Enter")
     tmux.wait_for(r"Session expired at \d\d:\d\d:\d\d; this run started a fresh session")
     tmux.wait_for(r"'undefined'")
+
+
+def test_play_and_presenter_mode_in_line_mode(tmux, tmp_path):
+    script = tmp_path / "talk.js"
+    script.write_text("// %% one\n6 * 7\n\n// %% two\n'second step'\n")
+    env = _env(tmp_path, ACAJS_SESSION="stage-session-9c1e7a")
+    tmux.start(f"{_command()} --plain --present --play {shlex.quote(str(script))}", env)
+    tmux.wait_for(r"js> 6 \* 7")
+    tmux.send("Enter")
+    tmux.wait_for(r"\n42\n")
+    tmux.wait_for(r"js> 'second step'")  # the next step came into the prompt
+    tmux.send("Enter")
+    tmux.wait_for(r"play finished: 2 of 2")
+    screen = tmux.screen()
+    assert "stage-session-9c1e7a" not in screen and "<session>" in screen
+    assert not re.search(r"127\.0\.0\.1:\d+", screen), screen

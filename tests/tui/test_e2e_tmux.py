@@ -218,3 +218,23 @@ def test_expiry_is_announced_and_the_next_cell_says_it_ran_fresh(tmux, tmp_path,
     tmux.type("typeof k")
     tmux.send("Enter")
     tmux.wait_for(r"Session expired at \d\d:\d\d:\d\d; this run started a fresh session", r"Out\[2\]: 'undefined'")
+
+
+def test_play_mode_and_presenter_mode_in_a_real_terminal(tmux, tmp_path):
+    """--play: the first step waits in the editor, Enter runs it, PageDown
+    brings the next, the mode line counts; --present: no identifier on screen."""
+    script = tmp_path / "talk.js"
+    script.write_text("// %% one\n6 * 7\n\n// %% two\n'second step'\n")
+    env = _tui_env(tmp_path)
+    env["ACAJS_SESSION"] = "stage-session-9c1e7a"
+    tmux.start(f"{installed_command()} --present --play {shlex.quote(str(script))}", env)
+    tmux.wait_for(r"play: step 1 of 2: one", r"6 \* 7")
+    tmux.send("Enter")
+    tmux.wait_for(r"Out\[1\]: 42")
+    tmux.send("NPage")
+    tmux.wait_for(r"play: step 2 of 2: two", r"'second step'")
+    tmux.send("Enter")
+    screen = tmux.wait_for(r"Out\[2\]: 'second step'")
+    assert "stage-session-9c1e7a" not in screen
+    assert not re.search(r"127\.0\.0\.1:\d+", screen), screen
+    assert "<session>" in screen
