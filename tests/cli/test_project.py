@@ -38,7 +38,7 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
     commands = re.findall(r"```sh\n(.*?)\n```", quick, re.S)
     assert len(commands) == 2, commands
     run_it, test_it = commands
-    assert "\n" not in run_it and run_it.endswith(".venv/bin/acajs-repl") and "'.[local]'" in run_it
+    assert "\n" not in run_it and run_it.endswith(".venv/bin/acajs-repl") and "'.[local,web]'" in run_it
     assert "\n" not in test_it and test_it.endswith(".venv/bin/pytest") and "'.[local,test]'" in test_it
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert test_it in ci
