@@ -18,6 +18,7 @@ import shlex
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -272,7 +273,10 @@ class Kernel:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.tmpdir = Path(tempfile.mkdtemp(prefix="acajs-kernel-tmp-")).resolve()
-        cmd_r, cmd_w = os.pipe()
+        # The command channel is a Unix socket: the harness makes it Node's IPC channel
+        # (nel's server gets its requests that way, and stacks show it).
+        cmd_a, cmd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cmd_r, cmd_w = cmd_b.detach(), cmd_a.detach()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
