@@ -174,12 +174,88 @@ function mapPath(p) {
   return p;
 }
 
-function wrap(obj, name, nargs) {
+// Under the permission model (the fallback sandbox, when no OS sandbox exists) a
+// refused file access throws ERR_ACCESS_DENIED where a machine of its own (the
+// service's session) would answer: existence checks say false, reads fail with
+// ENOENT, writes with EACCES, in Node's usual error shape.
+const WRITES = new Set(['appendFile', 'chmod', 'chown', 'lchmod', 'lchown', 'lutimes', 'mkdir', 'mkdtemp',
+  'rm', 'rmdir', 'truncate', 'unlink', 'utimes', 'writeFile', 'copyFile', 'cp', 'link', 'rename', 'symlink']);
+const SYSCALLS = { readFile: 'open', readdir: 'scandir', exists: 'access', realpath: 'lstat', opendir: 'opendir', glob: 'scandir' };
+function refusal(e, base, args) {
+  if (!e || e.code !== 'ERR_ACCESS_DENIED') return e;
+  let write = WRITES.has(base);
+  if (base === 'open') {
+    const flags = args[1];
+    write = !(flags === undefined || flags === null || flags === 'r' || flags === 'rs' || flags === 'sr' || flags === 0);
+  }
+  const code = write ? 'EACCES' : 'ENOENT';
+  const syscall = SYSCALLS[base] || base;
+  const p = typeof args[0] === 'string' ? args[0] : String(args[0]);
+  const x = new Error(`${code}: ${write ? 'permission denied' : 'no such file or directory'}, ${syscall} '${p}'`);
+  x.errno = write ? -13 : -2;
+  x.code = code;
+  x.syscall = syscall;
+  x.path = p;
+  return x;
+}
+const NO_REFUSAL = new Set(['createReadStream', 'createWriteStream', 'watch', 'watchFile', 'unwatchFile', 'openAsBlob']);
+function refusing(orig, name, promised) {
+  const base = name.endsWith('Sync') ? name.slice(0, -4) : name;
+  if (!OPTS.sandboxed || NO_REFUSAL.has(base)) return orig;
+  if (name === 'existsSync') {
+    return function existsSync(...args) {
+      try {
+        return orig.apply(this, args);
+      } catch (e) {
+        if (e && e.code === 'ERR_ACCESS_DENIED') return false;
+        throw e;
+      }
+    };
+  }
+  if (name.endsWith('Sync')) {
+    return function (...args) {
+      try {
+        return orig.apply(this, args);
+      } catch (e) {
+        throw refusal(e, base, args);
+      }
+    };
+  }
+  if (promised) {
+    return function (...args) {
+      try {
+        return orig.apply(this, args).catch((e) => { throw refusal(e, base, args); });
+      } catch (e) {
+        return Promise.reject(refusal(e, base, args));
+      }
+    };
+  }
+  return function (...args) {
+    const cb = args[args.length - 1];
+    if (typeof cb === 'function') {
+      args[args.length - 1] = name === 'exists'
+        ? cb
+        : function (e, ...rest) { return cb.call(this, e ? refusal(e, base, args) : e, ...rest); };
+    }
+    try {
+      return orig.apply(this, args);
+    } catch (e) {
+      if (name === 'exists' && e && e.code === 'ERR_ACCESS_DENIED') {
+        process.nextTick(cb, false);
+        return undefined;
+      }
+      throw refusal(e, base, args);
+    }
+  };
+}
+
+function wrap(obj, name, nargs, promised) {
   const orig = obj[name];
   if (typeof orig !== 'function') return;
+  const inner = refusing(orig, name, promised);
   const w = nargs === 2
-    ? function (a, b, ...rest) { return orig.call(this, mapPath(a), mapPath(b), ...rest); }
-    : function (a, ...rest) { return orig.call(this, mapPath(a), ...rest); };
+    ? function (a, b, ...rest) { return inner.call(this, mapPath(a), mapPath(b), ...rest); }
+    : function (a, ...rest) { return inner.call(this, mapPath(a), ...rest); };
   for (const k of Reflect.ownKeys(orig)) {
     if (k === 'length' || k === 'name' || k === 'prototype') continue;
     try {
@@ -237,8 +313,8 @@ let promisesWrapped = false;
 function wrapPromises(p) {
   if (!promisesWrapped && p) {
     promisesWrapped = true;
-    for (const n of ONE) wrap(p, n, 1);
-    for (const n of TWO) wrap(p, n, 2);
+    for (const n of ONE) wrap(p, n, 1, true);
+    for (const n of TWO) wrap(p, n, 2, true);
   }
   return p;
 }

@@ -527,7 +527,7 @@ async def test_sessions_are_isolated(start):
     r = await b.execute("[typeof secret, fs.existsSync('/mnt/data/f')]", timeout=10)
     assert r.value_text == "[ 'undefined', false ]"
     r = await b.execute(f"fs.readFileSync({str(a.workdir / 'f')!r}, 'utf8')", timeout=10)
-    assert r.status == "error" and ("ERR_ACCESS_DENIED" in r.stderr or "restricted" in r.stderr)
+    assert r.status == "error" and "ENOENT: no such file or directory" in r.stderr  # as if it did not exist
 
 
 SANDBOX_PROBES = {
@@ -554,8 +554,45 @@ async def test_sandbox_limits_files_processes_workers_and_addons(start, monkeypa
     for name, code in SANDBOX_PROBES.items():
         r = await kernel.execute(code, timeout=10)
         assert r.status == "error", (name, r)
-        assert "ERR_ACCESS_DENIED" in r.stderr or "restricted" in r.stderr or "ERR_DLOPEN_DISABLED" in r.stderr or "addons is disabled" in r.stderr, (name, r.stderr)
+        refused = ("ERR_ACCESS_DENIED", "restricted", "ERR_DLOPEN_DISABLED", "addons is disabled",
+                   "ENOENT: no such file", "EACCES: permission denied")
+        assert any(text in r.stderr for text in refused), (name, r.stderr)
+    assert not Path("/tmp/acajs-escape.txt").exists()
+    assert not (kernel.workdir / "hard-link").exists() and not (kernel.workdir / "link-inside").exists()
     assert (await kernel.execute("fs.writeFileSync('ok.txt', 'fine'); fs.readFileSync('/mnt/data/ok.txt', 'utf8')", timeout=10)).value_text == "'fine'"
+
+
+async def test_permission_model_refusals_look_like_ordinary_errors(start):
+    """The fallback sandbox: a refused path reads as missing, a refused write as EACCES; nothing leaks."""
+    kernel = await start(sandbox=True)
+    if not kernel.sandboxed:
+        pytest.skip("this Node has no permission model")
+    code = ("const probe = (f) => { try { return f() } catch (e) { return [e.code, e.syscall, e.message] } }; "
+            "$$.text(JSON.stringify([fs.existsSync('/no/such'), fs.existsSync('/etc/hostname'),"
+            " probe(() => fs.readFileSync('/etc/hostname', 'utf8')),"
+            " probe(() => fs.statSync('/no/such').size), probe(() => fs.readdirSync('/etc')),"
+            " probe(() => fs.writeFileSync('/tmp/acajs-escape.txt', 'x')), probe(() => fs.openSync('/tmp/acajs-escape.txt', 'w'))]))")
+    r = await kernel.execute(code, timeout=10)
+    assert r.status == "ok", r
+    assert r.value == [
+        False, False,  # /etc/hostname exists, but not for this session
+        ["ENOENT", "open", "ENOENT: no such file or directory, open '/etc/hostname'"],
+        ["ENOENT", "stat", "ENOENT: no such file or directory, stat '/no/such'"],
+        ["ENOENT", "scandir", "ENOENT: no such file or directory, scandir '/etc'"],
+        ["EACCES", "writeFile", "EACCES: permission denied, writeFile '/tmp/acajs-escape.txt'"],
+        ["EACCES", "open", "EACCES: permission denied, open '/tmp/acajs-escape.txt'"],
+    ], r.value_text
+    assert not Path("/tmp/acajs-escape.txt").exists()
+    r = await kernel.execute(
+        "$$.async(); Promise.all([fs.promises.readFile('/etc/hostname').catch((e) => e.code),"
+        " new Promise((ok) => fs.readFile('/etc/hostname', (e) => ok(e.code))),"
+        " new Promise((ok) => fs.exists('/etc/hostname', ok))]).then((v) => $$.text(JSON.stringify(v)))",
+        timeout=10,
+    )
+    assert r.value == ["ENOENT", "ENOENT", False], r
+    # inside the session everything is as usual
+    r = await kernel.execute("fs.writeFileSync('/mnt/data/in.txt', '1'); [fs.existsSync('in.txt'), fs.readFileSync('in.txt', 'utf8')]", timeout=10)
+    assert r.value_text == "[ true, '1' ]", r
 
 
 async def test_sandboxed_sessions_cannot_signal_other_processes(start):
