@@ -7,7 +7,10 @@ Two processes on the same Node binary, each sent ``N`` requests one after the ot
    one JSON line back; Python writes and reads with blocking ``os.write`` /
    ``os.read``;
 2. the local pool's kernel (``repl/local/kernel.py`` + ``harness.js``) as the
-   pool drives it: ``await kernel.execute('1+1', timeout=60)`` on an asyncio loop.
+   pool drives it: ``await kernel.execute('1+1', timeout=60)`` on an asyncio loop,
+   once without Node's permission model (``sandbox=False``: the kernel is stopped
+   at its timeout by a SIGINT, see docs/kernel.md) and once with it (the fallback
+   sandbox: vm's per-call timeout thread).
 
 For each it prints the wall time per call seen from Python (p50, p99) and the
 Node CPU time per call (user + system from ``/proc/PID/stat`` over the run,
@@ -91,9 +94,9 @@ def raw_pipe(node: str, calls: int) -> dict[str, float]:
     return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "node_cpu_us": cpu / calls * 1e6}
 
 
-async def kernel_calls(calls: int) -> dict[str, float]:
+async def kernel_calls(calls: int, sandbox: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        kernel = await Kernel.start(workdir=Path(tmp), settings=PoolSettings())
+        kernel = await Kernel.start(workdir=Path(tmp), settings=PoolSettings(sandbox=sandbox))
         try:
             for _ in range(200):
                 await kernel.execute("1+1", timeout=60)
@@ -107,7 +110,8 @@ async def kernel_calls(calls: int) -> dict[str, float]:
             cpu = cpu_seconds(kernel.pid) - cpu0
         finally:
             await kernel.kill()
-    return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "node_cpu_us": cpu / calls * 1e6}
+    return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "node_cpu_us": cpu / calls * 1e6,
+            "permission_model": kernel.sandboxed, "interrupt_by_signal": kernel.interrupt_by_signal}
 
 
 def main() -> None:
@@ -120,28 +124,33 @@ def main() -> None:
     rounds: list[dict[str, Any]] = []
     for _ in range(args.rounds):
         pipe = raw_pipe(node.path, args.calls)
-        kern = asyncio.run(kernel_calls(args.calls))
-        rounds.append({"pipe": pipe, "kernel": kern})
-    rounds.sort(key=lambda r: r["kernel"]["node_cpu_us"] - r["pipe"]["node_cpu_us"])
-    mid = rounds[len(rounds) // 2]
-    pipe, kern = mid["pipe"], mid["kernel"]
-    result = {
-        "node": f"{node.path} {node.version_text}",
-        "calls": args.calls,
-        "pipe": pipe,
-        "kernel": kern,
-        "wall_ratio": kern["p50_ms"] / pipe["p50_ms"],
-        "node_overhead_us": kern["node_cpu_us"] - pipe["node_cpu_us"],
-    }
+        plain = asyncio.run(kernel_calls(args.calls, sandbox=False))
+        permission = asyncio.run(kernel_calls(args.calls, sandbox=True))
+        rounds.append({"pipe": pipe, "no permission model": plain, "permission model": permission})
+
+    def median(key: str, field: str) -> float:
+        values = sorted(r[key][field] for r in rounds)
+        return values[len(values) // 2]
+
+    result: dict[str, Any] = {"node": f"{node.path} {node.version_text}", "calls": args.calls, "rounds": rounds}
+    pipe_cpu, pipe_p50 = median("pipe", "node_cpu_us"), median("pipe", "p50_ms")
+    for key in ("no permission model", "permission model"):
+        result[key] = {
+            "p50_ms": median(key, "p50_ms"),
+            "node_cpu_us": median(key, "node_cpu_us"),
+            "wall_ratio": median(key, "p50_ms") / pipe_p50,
+            "node_overhead_us": median(key, "node_cpu_us") - pipe_cpu,
+        }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"node: {result['node']}; {args.calls} calls per round, median of {args.rounds} interleaved rounds")
-    for name, r in (("raw Node pipe", pipe), ("Kernel.execute", kern)):
-        print(f"  {name:16} wall p50 {r['p50_ms']:6.3f} ms  p99 {r['p99_ms']:6.3f} ms   "
-              f"Node CPU {r['node_cpu_us']:6.1f} us/call")
-    print(f"  wall ratio (p50) {result['wall_ratio']:.2f}x; the kernel's Node-side overhead over the pipe "
-          f"{result['node_overhead_us']:.1f} us/call")
+    print(f"node: {result['node']}; {args.calls} calls per round, medians of {args.rounds} interleaved rounds")
+    print(f"  {'raw Node pipe':36} wall p50 {pipe_p50:6.3f} ms   Node CPU {pipe_cpu:6.1f} us/call")
+    for key in ("no permission model", "permission model"):
+        r = result[key]
+        print(f"  {'Kernel.execute, ' + key:36} wall p50 {r['p50_ms']:6.3f} ms   "
+              f"Node CPU {r['node_cpu_us']:6.1f} us/call"
+              f"   overhead over the pipe {r['node_overhead_us']:6.1f} us/call, wall {r['wall_ratio']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -334,6 +334,10 @@ class Kernel:
             raise
         ready = self._ready.result()
         self.boot_ms = float(ready.get("boot_ms", 0.0))  # Node's start-up until the harness was ready
+        # Synchronous code is stopped by a SIGINT from here when the harness has Node's
+        # SIGINT watchdog (cheaper than vm's per-call timeout thread) and this side can
+        # signal exactly the Node process; otherwise the harness uses vm's timeout.
+        self.interrupt_by_signal = bool(ready.get("sigint")) and ready.get("pid") == self.pid
         # Output printed while starting (none expected) is not the first execution's.
         self._pending_out.take()
         self._pending_err.take()
@@ -606,7 +610,12 @@ class Kernel:
         self._exec = ex
         timeout = max(0.001, float(timeout))
         t0 = time.perf_counter()
-        self._send({"op": "run", "id": ex.id, "code": code, "timeout": timeout * 1000, "limit": limit})
+        command: dict[str, Any] = {"op": "run", "id": ex.id, "code": code, "timeout": timeout * 1000, "limit": limit}
+        interrupt = None
+        if self.interrupt_by_signal:
+            command["interrupt"] = "sigint"
+            interrupt = self._loop.call_later(timeout, self._interrupt, ex)
+        self._send(command)
         self._start_rss_watch()
         try:
             try:
@@ -614,6 +623,8 @@ class Kernel:
             except asyncio.TimeoutError:
                 msg = {"ev": "unresponsive"}
         finally:
+            if interrupt is not None:
+                interrupt.cancel()
             self._stop_rss_watch()
             if self._exec is ex:
                 self._exec = None
@@ -727,6 +738,14 @@ class Kernel:
     _rss_checked = 0.0
     # seconds after the last memory check when an execution starts with one
     rss_idle_check_after = 1.0
+
+    interrupt_by_signal = False
+
+    def _interrupt(self, ex: _Execution) -> None:
+        """The timeout is up: SIGINT stops the execution's script if one still runs."""
+        if self._exec is ex and not ex.future.done() and not self._dead and self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGINT)
 
     # ------------------------------------------------------------------ memory watchdog
     def _start_rss_watch(self) -> None:

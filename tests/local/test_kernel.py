@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -329,9 +330,24 @@ async def test_uncaught_async_errors_and_rejections_do_not_kill_the_kernel(kerne
 
 
 # ---------------------------------------------------------------- timeouts
+# Two ways to stop synchronous code: without Node's permission model Python sends a
+# SIGINT at the timeout (Node's SIGINT watchdog); with it, vm's per-call timeout.
 
 
-async def test_synchronous_runaway_loop_is_stopped_and_state_kept(kernel: Kernel):
+@pytest.fixture(params=["sigint", "vm-timeout"])
+async def any_kernel(start, request) -> Kernel:
+    kernel = await start(sandbox=request.param == "vm-timeout")
+    if request.param == "sigint":
+        assert kernel.interrupt_by_signal and not kernel.sandboxed
+    elif not kernel.sandboxed:
+        pytest.skip("this Node has no permission model")
+    else:
+        assert not kernel.interrupt_by_signal
+    return kernel
+
+
+async def test_synchronous_runaway_loop_is_stopped_and_state_kept(any_kernel: Kernel):
+    kernel = any_kernel
     await kernel.execute("let kept = 41", timeout=10)
     r = await kernel.execute("console.log('before'); while (true) {}", timeout=0.3)
     assert r.status == "timeout"
@@ -341,7 +357,8 @@ async def test_synchronous_runaway_loop_is_stopped_and_state_kept(kernel: Kernel
     assert (await kernel.execute("kept + 1", timeout=10)).value == 42
 
 
-async def test_asynchronous_timeout_kills_the_kernel(kernel: Kernel):
+async def test_asynchronous_timeout_kills_the_kernel(any_kernel: Kernel):
+    kernel = any_kernel
     r = await kernel.execute("console.log('waiting'); $$.async()", timeout=0.3)
     assert r.status == "timeout"
     assert r.state_lost and not kernel.alive
@@ -351,10 +368,40 @@ async def test_asynchronous_timeout_kills_the_kernel(kernel: Kernel):
     assert (r.status, r.state_lost) == ("died", True)
 
 
-async def test_blocked_event_loop_is_killed_after_the_timeout(kernel: Kernel):
+async def test_blocked_event_loop_is_killed_after_the_timeout(any_kernel: Kernel):
+    kernel = any_kernel
     r = await kernel.execute("setTimeout(() => { while (true) {} }, 0); $$.async()", timeout=0.2)
     assert r.status == "timeout" and r.state_lost and not kernel.alive
     assert "did not respond" in r.stderr
+
+
+async def test_a_sigint_outside_a_script_is_harmless(start):
+    """The race the SIGINT stop must survive: the signal lands after the script ended."""
+    kernel = await start(sandbox=False)
+    assert kernel.interrupt_by_signal
+    await kernel.execute("let kept = 1", timeout=10)
+    os.kill(kernel.pid, signal.SIGINT)  # idle
+    r = await kernel.execute("$$.async(); setTimeout(() => $$.done(kept + 1), 200)", timeout=10)
+    assert (r.status, r.value) == ("ok", 2)
+    waiting = asyncio.ensure_future(kernel.execute("$$.async(); setTimeout(() => $$.done(kept + 2), 300)", timeout=10))
+    await asyncio.sleep(0.1)
+    os.kill(kernel.pid, signal.SIGINT)  # while an execution waits for its callback
+    r = await waiting
+    assert (r.status, r.value) == ("ok", 3) and kernel.alive
+    # the next runaway script is still stopped, the state kept, even with a SIGINT listener of the user's
+    r = await kernel.execute("process.on('SIGINT', () => console.log('user listener')); while (true) {}", timeout=0.3)
+    assert r.status == "timeout" and not r.state_lost and kernel.alive
+    r = await kernel.execute("try { while (true) {} } catch (e) { 'caught' }", timeout=0.3)
+    assert r.status == "timeout" and not r.state_lost
+    r = await kernel.execute("kept", timeout=10)
+    assert (r.status, r.value, r.stdout) == ("ok", 1, "")
+
+
+async def test_a_short_script_is_not_stopped_by_a_late_signal(start):
+    kernel = await start(sandbox=False)
+    for _ in range(30):  # each finishes well inside its timeout: no SIGINT is ever sent
+        r = await kernel.execute("var s = 0; for (let i = 0; i < 1e5; i++) s += i; s", timeout=5)
+        assert (r.status, r.value) == ("ok", 4999950000)
 
 
 # ---------------------------------------------------------------- death
