@@ -181,7 +181,10 @@ async def test_thrown_non_error_is_reported_like_nel(kernel: Kernel):
 
 
 async def test_stdio_streams_survive_end(kernel: Kernel):
-    r = await kernel.execute("process.stdout.end('bye\\n'); console.log('still here'); [typeof $$mimer$$, typeof console.Console]", timeout=10)
+    r = await kernel.execute(
+        "process.stdout.end('bye\\n'); console.log('still here'); [typeof $$mimer$$, typeof console.Console]",
+        timeout=10,
+    )
     assert (r.stdout, r.value_text) == ("bye\nstill here\n", "[ 'function', 'function' ]")
     assert (await kernel.execute("console.log('next'); 1", timeout=10)).stdout == "next\n"
 
@@ -323,7 +326,10 @@ async def test_uncaught_async_errors_and_rejections_do_not_kill_the_kernel(kerne
     assert r.status == "ok" and r.value_text == "'after'"
     assert "Error: async boom" in r.stderr
     assert "Error: nobody catches" in r.stderr
-    r = await kernel.execute("setTimeout(() => { throw 'str'; }, 0); $$.async(); setTimeout(() => $$.done(kept), 50)", timeout=10)
+    r = await kernel.execute(
+        "setTimeout(() => { throw 'str'; }, 0); $$.async(); setTimeout(() => $$.done(kept), 50)",
+        timeout=10,
+    )
     assert r.value_text == "'yes'"
     assert "Uncaught 'str'" in r.stderr
     assert kernel.alive
@@ -419,7 +425,10 @@ async def test_process_exit_ends_the_kernel(kernel: Kernel):
 
 
 async def test_exit_between_executions_is_reported_once_with_its_output(kernel: Kernel):
-    r = await kernel.execute("setTimeout(() => { console.log('timer ran'); process.exit(4); }, 20); 'armed'", timeout=10)
+    r = await kernel.execute(
+        "setTimeout(() => { console.log('timer ran'); process.exit(4); }, 20); 'armed'",
+        timeout=10,
+    )
     assert r.value_text == "'armed'"
     assert await asyncio.wait_for(kernel.wait(), 10) == 4  # the kernel ends on its own
     assert not kernel.alive
@@ -502,16 +511,23 @@ async def test_rss_bytes(kernel: Kernel):
 
 
 async def test_output_and_value_are_capped_with_a_marker(kernel: Kernel):
-    r = await kernel.execute("console.log('x'.repeat(5000)); console.error('y'.repeat(5000)); 'z'.repeat(300)", timeout=10, output_limit=100)
+    r = await kernel.execute(
+        "console.log('x'.repeat(5000)); console.error('y'.repeat(5000)); 'z'.repeat(300)",
+        timeout=10,
+        output_limit=100,
+    )
     assert r.stdout.startswith("x" * 100)
     assert "[output truncated: 4901 more characters" in r.stdout
     assert "[output truncated: 4901 more characters" in r.stderr
     assert r.value_text.startswith("'zzz") and "output truncated" in r.value_text
-    r = await kernel.execute(RAW_FD + "$$.async(); raw1.write('q'.repeat(500), () => $$.done(1))", timeout=10, output_limit=100)
+    r = await kernel.execute(
+        RAW_FD + "$$.async(); raw1.write('q'.repeat(500), () => $$.done(1))", timeout=10, output_limit=100
+    )
     assert r.stdout.startswith("q" * 100) and "400 more characters" in r.stdout
     # a flood straight to fd 1 is bounded on this side too
     r = await kernel.execute(
-        "$$.async(); for (let i = 0; i < 199; i++) raw1.write('f'.repeat(1e5)); raw1.write('f'.repeat(1e5), () => $$.done(2))",
+        "$$.async(); for (let i = 0; i < 199; i++) raw1.write('f'.repeat(1e5));"
+        " raw1.write('f'.repeat(1e5), () => $$.done(2))",
         timeout=20,
     )
     assert r.value == 2
@@ -526,7 +542,11 @@ async def test_invalid_utf8_is_replaced(kernel: Kernel):
     assert r.stdout == "a\ufffdb"
     assert "\ufffd(" in r.stderr
     # as in nel, each write is decoded on its own: a character split in two is two U+FFFD
-    r = await kernel.execute("const euro = Buffer.from('\u20ac'); process.stdout.write(euro.subarray(0, 2)); process.stdout.write(euro.subarray(2)); 1", timeout=10)
+    r = await kernel.execute(
+        "const euro = Buffer.from('\u20ac'); process.stdout.write(euro.subarray(0, 2)); "
+        "process.stdout.write(euro.subarray(2)); 1",
+        timeout=10,
+    )
     assert r.stdout == "\ufffd\ufffd", r
 
 
@@ -548,7 +568,10 @@ async def test_odd_session_directory_names(tmp_path: Path):
     workdir.mkdir()
     kernel = await Kernel.start(workdir=workdir, settings=PoolSettings())
     try:
-        r = await kernel.execute("fs.writeFileSync('/mnt/data/f.txt', 'ok'); fs.readFileSync('f.txt', 'utf8')", timeout=10)
+        r = await kernel.execute(
+            "fs.writeFileSync('/mnt/data/f.txt', 'ok'); fs.readFileSync('f.txt', 'utf8')",
+            timeout=10,
+        )
         assert (r.status, r.value_text, r.stderr) == ("ok", "'ok'", "")
         assert (kernel.workdir / "f.txt").read_text() == "ok"
     finally:
@@ -559,7 +582,11 @@ async def test_each_kernel_has_its_own_temporary_directory(start):
     a = await start()
     b = await start()
     assert a.tmpdir != b.tmpdir and a.tmpdir.is_dir()
-    r = await a.execute("const t = path.join(os.tmpdir(), 'scratch.txt'); fs.writeFileSync(t, 'tmp ok'); [t, fs.readFileSync(t, 'utf8')].join('|')", timeout=10)
+    r = await a.execute(
+        "const t = path.join(os.tmpdir(), 'scratch.txt'); fs.writeFileSync(t, 'tmp ok'); "
+        "[t, fs.readFileSync(t, 'utf8')].join('|')",
+        timeout=10,
+    )
     assert r.value_text == f"'{a.tmpdir}/scratch.txt|tmp ok'", r.stderr
     r = await b.execute(f"fs.readFileSync({str(a.tmpdir / 'scratch.txt')!r}, 'utf8')", timeout=10)
     assert r.status == "error"  # not another session's
@@ -606,7 +633,10 @@ async def test_sandbox_limits_files_processes_workers_and_addons(start, monkeypa
         assert any(text in r.stderr for text in refused), (name, r.stderr)
     assert not Path("/tmp/acajs-escape.txt").exists()
     assert not (kernel.workdir / "hard-link").exists() and not (kernel.workdir / "link-inside").exists()
-    assert (await kernel.execute("fs.writeFileSync('ok.txt', 'fine'); fs.readFileSync('/mnt/data/ok.txt', 'utf8')", timeout=10)).value_text == "'fine'"
+    r = await kernel.execute(
+        "fs.writeFileSync('ok.txt', 'fine'); fs.readFileSync('/mnt/data/ok.txt', 'utf8')", timeout=10
+    )
+    assert r.value_text == "'fine'"
 
 
 async def test_permission_model_refusals_look_like_ordinary_errors(start):
@@ -618,7 +648,8 @@ async def test_permission_model_refusals_look_like_ordinary_errors(start):
             "$$.text(JSON.stringify([fs.existsSync('/no/such'), fs.existsSync('/etc/hostname'),"
             " probe(() => fs.readFileSync('/etc/hostname', 'utf8')),"
             " probe(() => fs.statSync('/no/such').size), probe(() => fs.readdirSync('/etc')),"
-            " probe(() => fs.writeFileSync('/tmp/acajs-escape.txt', 'x')), probe(() => fs.openSync('/tmp/acajs-escape.txt', 'w'))]))")
+            " probe(() => fs.writeFileSync('/tmp/acajs-escape.txt', 'x')),"
+            " probe(() => fs.openSync('/tmp/acajs-escape.txt', 'w'))]))")
     r = await kernel.execute(code, timeout=10)
     assert r.status == "ok", r
     assert r.value == [
@@ -638,7 +669,10 @@ async def test_permission_model_refusals_look_like_ordinary_errors(start):
     )
     assert r.value == ["ENOENT", "ENOENT", False], r
     # inside the session everything is as usual
-    r = await kernel.execute("fs.writeFileSync('/mnt/data/in.txt', '1'); [fs.existsSync('in.txt'), fs.readFileSync('in.txt', 'utf8')]", timeout=10)
+    r = await kernel.execute(
+        "fs.writeFileSync('/mnt/data/in.txt', '1'); [fs.existsSync('in.txt'), fs.readFileSync('in.txt', 'utf8')]",
+        timeout=10,
+    )
     assert r.value_text == "[ true, '1' ]", r
 
 
@@ -675,7 +709,8 @@ CONNECT_PROBE = (
 )
 LOCAL_SERVER_PROBE = (
     "$$.async(); const srv = http.createServer((q, s) => s.end('inside')).listen(0, '127.0.0.1', () =>"
-    " fetch('http://localhost:' + srv.address().port + '/').then(r => r.text()).then($$.done, (e) => $$.done('failed')))"
+    " fetch('http://localhost:' + srv.address().port + '/').then(r => r.text())"
+    ".then($$.done, (e) => $$.done('failed')))"
 )
 
 
@@ -704,11 +739,17 @@ async def test_egress_disabled_with_a_network_namespace(start, host_port):
     assert r.value == [] or r.value_text == "[ 'lo' ]"
     r = await kernel.execute(LOCAL_SERVER_PROBE, timeout=10)
     assert r.value_text == "'inside'", r  # the session's own loopback works
-    r = await kernel.execute("$$.async(); net.connect(80, '10.0.0.1').on('error', (e) => $$.done(e.message))", timeout=10)
+    r = await kernel.execute(
+        "$$.async(); net.connect(80, '10.0.0.1').on('error', (e) => $$.done(e.message))",
+        timeout=10,
+    )
     assert "egress disabled" in r.value_text
     r = await kernel.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
     assert r.value_text == "'ENETUNREACH'"
-    r = await kernel.execute("$$.async(); fetch('http://example.com/').then(() => $$.done('fetched'), () => $$.done('failed'))", timeout=10)
+    r = await kernel.execute(
+        "$$.async(); fetch('http://example.com/').then(() => $$.done('fetched'), () => $$.done('failed'))",
+        timeout=10,
+    )
     assert r.value_text == "'failed'"
 
 
@@ -723,19 +764,26 @@ async def test_egress_disabled_harness_layer_alone(start, host_port, monkeypatch
     r = await kernel.execute("$$.async(); dns.lookup('example.com', (e) => $$.done(String(e && e.code)))", timeout=10)
     assert r.value_text == "'ENETUNREACH'"
     r = await kernel.execute(
-        "$$.async(); http.get('http://127.0.0.1:%d/').on('error', (e) => $$.done(e.message))" % host_port, timeout=10
+        f"$$.async(); http.get('http://127.0.0.1:{host_port}/').on('error', (e) => $$.done(e.message))", timeout=10
     )
     assert "egress disabled" in r.value_text
-    r = await kernel.execute("$$.async(); fetch('http://127.0.0.1:%d/').then(() => $$.done('fetched'), () => $$.done('failed'))" % host_port, timeout=10)
+    r = await kernel.execute(
+        f"$$.async(); fetch('http://127.0.0.1:{host_port}/').then(() => $$.done('fetched'), () => $$.done('failed'))",
+        timeout=10,
+    )
     assert r.value_text == "'failed'"
-    r = await kernel.execute("const d = dgram.createSocket('udp4'); d.send('x', %d, '127.0.0.1')" % host_port, timeout=10)
+    r = await kernel.execute(f"const d = dgram.createSocket('udp4'); d.send('x', {host_port}, '127.0.0.1')", timeout=10)
     assert r.status == "error" and "egress disabled" in r.stderr
     # Unix sockets: only inside the session directory
-    r = await kernel.execute("$$.async(); net.connect('/run/some.sock').on('error', (e) => $$.done(e.message))", timeout=10)
+    r = await kernel.execute(
+        "$$.async(); net.connect('/run/some.sock').on('error', (e) => $$.done(e.message))",
+        timeout=10,
+    )
     assert "egress disabled" in r.value_text
     r = await kernel.execute(
         "$$.async(); const u = net.createServer((c) => c.end('unix ok')).listen('/mnt/data/s.sock', () =>"
-        " net.connect('/mnt/data/s.sock').on('data', (d) => $$.done(String(d))).on('error', (e) => $$.done(e.message)))",
+        " net.connect('/mnt/data/s.sock').on('data', (d) => $$.done(String(d)))"
+        ".on('error', (e) => $$.done(e.message)))",
         timeout=10,
     )
     assert r.value_text == "'unix ok'", r
@@ -777,7 +825,9 @@ async def test_the_session_directory_is_never_created_by_the_kernel(tmp_path: Pa
 async def test_a_node_that_cannot_start_the_harness_is_reported(tmp_path: Path, monkeypatch):
     fake = tmp_path / "bin" / "node"
     fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo v22.0.0; exit 0; fi\necho "boom: no harness here" >&2\nexit 7\n')
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo v22.0.0; exit 0; fi\necho "boom: no harness here" >&2\nexit 7\n'
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("ACAJS_NODE", str(fake))
     (tmp_path / "s").mkdir()
