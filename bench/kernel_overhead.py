@@ -111,7 +111,7 @@ async def kernel_calls(calls: int, sandbox: bool) -> dict[str, float]:
         finally:
             await kernel.kill()
     return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "node_cpu_us": cpu / calls * 1e6,
-            "permission_model": kernel.sandboxed, "interrupt_by_signal": kernel.interrupt_by_signal}
+            "permission_model": kernel.sandboxed, "interrupt_by_signal": getattr(kernel, "interrupt_by_signal", False)}
 
 
 def main() -> None:

@@ -978,7 +978,9 @@ function begin(msg) {
     take(err);
   }
   limit = msg.limit > 0 ? msg.limit : DEFAULT_LIMIT;
-  const ctx = new nel.Context(msg.id);
+  const ctx = spare || new nel.Context(msg.id);
+  spare = null;
+  ctx.id = msg.id;
   ctx.timeout = msg.timeout > 0 ? Math.max(1, Math.ceil(msg.timeout)) : 0;
   ctx.interrupt = ctx.timeout && msg.interrupt === 'sigint' && SIGINT_WATCHDOG;
   ctx.options = !ctx.timeout ? undefined : ctx.interrupt ? BREAK_ON_SIGINT : { timeout: ctx.timeout };
@@ -1066,8 +1068,13 @@ function reply(ctx, extra) {
   if (cur === ctx) cur = null;
   limit = DEFAULT_LIMIT; // output until the next execution: that one's limit applies (in Python)
   sendRaw(msg);
+  // The next execution's context (its console alone costs ~25 us to make) is made
+  // now that the result is on its way, not once the next command has arrived.
+  if (!spare) spare = new nel.Context(0);
   if (queue.length && !cur) setImmediate_(() => nel.onMessage(queue.shift()));
 }
+
+let spare = null;
 
 function armTimer(ctx) {
   if (!ctx.timeout || ctx.finished) return;

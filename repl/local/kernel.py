@@ -335,9 +335,11 @@ class Kernel:
         ready = self._ready.result()
         self.boot_ms = float(ready.get("boot_ms", 0.0))  # Node's start-up until the harness was ready
         # Synchronous code is stopped by a SIGINT from here when the harness has Node's
-        # SIGINT watchdog (cheaper than vm's per-call timeout thread) and this side can
-        # signal exactly the Node process; otherwise the harness uses vm's timeout.
-        self.interrupt_by_signal = bool(ready.get("sigint")) and ready.get("pid") == self.pid
+        # SIGINT watchdog (cheaper than vm's per-call timeout thread) and this side knows
+        # the Node process's pid (the harness sees the same pid: no pid namespace between
+        # them); otherwise the harness uses vm's timeout.
+        if ready.get("sigint") and ready.get("pid") == self.pid:
+            self._interrupt_pid = self.pid
         # Output printed while starting (none expected) is not the first execution's.
         self._pending_out.take()
         self._pending_err.take()
@@ -667,7 +669,8 @@ class Kernel:
                 stdout=_well_formed(stdout),
                 stderr=_well_formed(stderr),
                 value_text=_well_formed(value_text),
-                value=value_from_text(value_text) if status == "ok" else "",
+                # a value sent before or after an error ($$.sendError(e, true); $$.done(v)) is kept, as nel reports it
+                value=value_from_text(value_text) if status in ("ok", "error") else "",
                 duration_ms=duration,
                 state_lost=state_lost,
             )
@@ -739,13 +742,18 @@ class Kernel:
     # seconds after the last memory check when an execution starts with one
     rss_idle_check_after = 1.0
 
-    interrupt_by_signal = False
+    # The host pid of the Node process itself, when SIGINT may stop its scripts (above).
+    _interrupt_pid: int | None = None
+
+    @property
+    def interrupt_by_signal(self) -> bool:
+        return self._interrupt_pid is not None
 
     def _interrupt(self, ex: _Execution) -> None:
         """The timeout is up: SIGINT stops the execution's script if one still runs."""
-        if self._exec is ex and not ex.future.done() and not self._dead and self.pid:
+        if self._exec is ex and not ex.future.done() and not self._dead and self._interrupt_pid:
             with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGINT)
+                os.kill(self._interrupt_pid, signal.SIGINT)
 
     # ------------------------------------------------------------------ memory watchdog
     def _start_rss_watch(self) -> None:
