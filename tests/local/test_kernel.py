@@ -413,6 +413,19 @@ async def test_a_short_script_is_not_stopped_by_a_late_signal(start):
 # ---------------------------------------------------------------- death
 
 
+async def test_code_that_closes_the_command_channel_ends_only_its_kernel(start):
+    """The command channel is Node's IPC channel, as in nel: user code can close it or
+    send on it; that ends (or does nothing to) its own kernel, never the pool's side."""
+    kernel = await start()
+    r = await kernel.execute("process.send({op: 'run', id: 999, code: 'x'}); typeof process.send", timeout=10)
+    assert (r.status, r.value_text) == ("ok", "'function'")  # what it sends is never read
+    r = await kernel.execute("console.log('closing'); process.disconnect()", timeout=10)
+    assert (r.status, r.state_lost) == ("died", True) and r.stdout == "closing\n"
+    assert not kernel.alive
+    other = await start()
+    assert (await other.execute("1 + 1", timeout=10)).value == 2
+
+
 async def test_process_exit_ends_the_kernel(kernel: Kernel):
     await kernel.execute("let kept = 1", timeout=10)
     r = await kernel.execute("console.log('bye'); process.exit(3)", timeout=10)
