@@ -32,6 +32,8 @@ const WORKDIR = process.argv[4];
 const OPTS = JSON.parse(process.argv[5] || '{}');
 // Keep the harness's own arguments out of the user's sight (nel's kernel runs `node --eval`).
 process.argv.splice(1, process.argv.length - 1);
+// Nor the harness's path, which the permission model's flags name.
+process.execArgv = process.execArgv.filter((a) => !a.includes(HARNESS_FILE));
 
 const fs = require('fs');
 const vm = require('vm');
@@ -346,13 +348,10 @@ const userRequire = Module.createRequire(evalModule.filename);
 userRequire.main = undefined;
 delete process.mainModule;
 delete Module._cache[HARNESS_FILE];
-// (in the order in which `node --eval` leaves them on the global object)
-for (const [k, v] of [['__filename', '[eval]'], ['module', Module], ['exports', evalModule.exports],
-  ['__dirname', '.'], ['require', userRequire]]) {
-  Object.defineProperty(globalThis, k, { value: v, writable: true, enumerable: true, configurable: true });
-}
+// Built-in modules as lazy globals first, then the globals of the script, in the order
+// in which `node --eval` defines them.
 for (const name of Module.builtinModules) {
-  if (name[0] === '_' || name.includes('/') || name.startsWith('node:')) continue;
+  if (name[0] === '_' || name.includes('/') || name.startsWith('node:') || name === 'module') continue;
   if (name === 'crypto') {
     // `node --eval` keeps the global's own accessor (enumerable, no setter)
     // but it returns the crypto module there.
@@ -378,6 +377,10 @@ for (const name of Module.builtinModules) {
     configurable: true,
     enumerable: false,
   });
+}
+for (const [k, v] of [['__filename', '[eval]'], ['module', Module], ['exports', evalModule.exports],
+  ['__dirname', '.'], ['require', userRequire]]) {
+  Object.defineProperty(globalThis, k, { value: v, writable: true, enumerable: true, configurable: true });
 }
 
 // ------------------------------------------------------------------ signals
@@ -958,10 +961,25 @@ function capture(ctx) {
   setGlobal(globalThis, 'console', ctx.console);
   setGlobal(globalThis, '$$', ctx.$$);
   if (typeof globalThis.$$mimer$$ !== 'function') globalThis.$$mimer$$ = nel.defaultMimer;
+  // nel's `$$...$$` setters, bound to this execution (deleted and defined again, as nel does)
+  for (const [g, k] of SETTERS) defineGlobal(g, { set: ctx.$$[k], configurable: true, enumerable: false });
+  defineGlobal('$$async$$', {
+    get: () => ctx._async,
+    set: (v) => { ctx._async = !!v; },
+    configurable: true,
+    enumerable: false,
+  });
   try {
     globalThis.$$done$$ = ctx.$$.done.bind(ctx);
   } catch (e) { /* read-only */ }
   last = ctx;
+}
+const SETTERS = [['$$mime$$', 'mime'], ['$$html$$', 'html'], ['$$svg$$', 'svg'], ['$$png$$', 'png'], ['$$jpeg$$', 'jpeg']];
+function defineGlobal(name, desc) {
+  try {
+    delete globalThis[name];
+    Object.defineProperty(globalThis, name, desc);
+  } catch (e) { /* made non-configurable by user code */ }
 }
 
 function begin(msg) {
@@ -1091,19 +1109,6 @@ const nel = vm.runInThisContext(nelScript(), { filename: '[eval]' })(
   globalThis, util, vm, Object, Console, makeStream, out, err, isPromise, deliver,
   begin, failed, settle, emitStderr, uncaughtText);
 
-// The `$$...$$` globals of nel (setters that send a result of the last execution).
-for (const [g, k] of [['$$mime$$', 'mime'], ['$$html$$', 'html'], ['$$svg$$', 'svg'],
-  ['$$png$$', 'png'], ['$$jpeg$$', 'jpeg']]) {
-  Object.defineProperty(globalThis, g, {
-    set: (v) => last && last.$$[k](v), configurable: true, enumerable: false,
-  });
-}
-Object.defineProperty(globalThis, '$$async$$', {
-  get: () => !!(last && last._async),
-  set: (v) => { if (last) last._async = !!v; },
-  configurable: true,
-  enumerable: false,
-});
 Object.defineProperty(globalThis, '$$defaultMimer$$', {
   value: nel.defaultMimer, configurable: false, writable: false, enumerable: false,
 });

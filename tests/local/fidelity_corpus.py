@@ -299,6 +299,10 @@ GLOBALS = [
     "Object.keys(globalThis)",
     "var gv = 1; let gl = 2; globalThis.gx = 3; Object.keys(globalThis).slice(-6)",
     "delete globalThis.gx; Object.keys(globalThis).slice(-4)",
+    "Object.getOwnPropertyNames(globalThis).slice(-12).join(' ')",
+    "Object.keys(process).slice(-8).join(' ')",
+    "$$html$$ = '<b>only html</b>'",
+    "[$$async$$, typeof $$defaultMimer$$, $$mimer$$ === $$defaultMimer$$]",
 ]
 
 SESSIONS += [STACKS, LATE, CALLBACK_THROWS, DOLLAR_SHAPE, FORMAT_ERRORS, AWAIT_EXECUTION, KEEP_ALIVE, STDIO, GLOBALS]

@@ -15,6 +15,7 @@ from repl.local.kernel import (
     AZURE_ABORTED_TEXT,
     AZURE_TIMEOUT_TEXT,
     DEFAULT_OUTPUT_LIMIT,
+    HARNESS,
     Kernel,
     KernelStartError,
     value_from_text,
@@ -411,6 +412,16 @@ async def test_a_short_script_is_not_stopped_by_a_late_signal(start):
 
 
 # ---------------------------------------------------------------- death
+
+
+async def test_no_host_path_of_the_harness_reaches_user_code(start):
+    for sandbox in (True, False):
+        kernel = await start(sandbox=sandbox)
+        code = ("[process.argv, process.execArgv, Object.keys(require.cache), new Error('x').stack,"
+                " (() => { try { null.x } catch (e) { return e.stack } })(), require.main, process.mainModule]")
+        r = await kernel.execute(code, timeout=10)
+        assert r.status == "ok", r
+        assert "harness" not in r.value_text and str(HARNESS.parent) not in r.value_text, r.value_text
 
 
 async def test_code_that_closes_the_command_channel_ends_only_its_kernel(start):
