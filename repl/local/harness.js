@@ -40,7 +40,7 @@ const vm = require('vm');
 const util = require('util');
 const path = require('path');
 const Module = require('module');
-const { Writable } = require('stream');
+const { Transform } = require('stream');
 
 // Harness-private copies of things user code may overwrite.
 const stringify = JSON.stringify;
@@ -97,9 +97,9 @@ function take(b) {
 // so a UTF-8 character split across two Buffer writes gives two U+FFFD), strings in
 // another encoding are first made bytes, there is no `fd`.
 function makeStream(b) {
-  const w = new Writable({
+  const w = new Transform({ // a Transform, as nel's streams are (their data goes nowhere else here)
     decodeStrings: false,
-    write(chunk, enc, cb) {
+    transform(chunk, enc, cb) {
       if (typeof chunk === 'string') {
         emit(b, enc && enc !== 'utf8' && enc !== 'utf-8' && enc !== 'buffer' ? Buffer.from(chunk, enc).toString() : chunk);
       } else {
@@ -122,8 +122,6 @@ function makeStream(b) {
   return w;
 }
 
-const stdout = makeStream(out);
-const stderr = makeStream(err);
 const { Console } = require('console');
 
 // nel's server writes nothing to its fd 1 and 2 that anyone reads (its stdio is
