@@ -2,9 +2,14 @@
 
 nel is installed from npm into a cache directory (``$ACAJS_NEL_CACHE``, else
 ``~/.cache/acajs-repl/nel``) and driven by a small Node script.  Every
-snippet of ``fidelity_corpus.SESSIONS`` runs through both, and status, stdout,
-value text and stderr (error name, message and the user's stack frames) must
-agree.  The test is skipped only when npm cannot reach its registry.
+snippet of ``fidelity_corpus.SESSIONS`` runs through both, one session per
+list, and status, stdout, value text and stderr must agree exactly, stack
+frames below the user's code included (``at run ([eval]:1020:15)``...).  In
+both, output that arrives after a snippet's result goes with the next snippet,
+and every error sent is reported.  The kernel runs once per way it stops a
+runaway script (SIGINT, or vm's timeout under the permission model), on each
+Node binary available.  The test is skipped only when npm cannot reach its
+registry.  The remaining differences are listed in docs/kernel.md.
 """
 
 from __future__ import annotations
