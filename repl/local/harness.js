@@ -959,25 +959,12 @@ function capture(ctx) {
   setGlobal(globalThis, 'console', ctx.console);
   setGlobal(globalThis, '$$', ctx.$$);
   if (typeof globalThis.$$mimer$$ !== 'function') globalThis.$$mimer$$ = nel.defaultMimer;
-  // nel's `$$...$$` setters, bound to this execution (deleted and defined again, as nel does)
-  for (const [g, k] of SETTERS) defineGlobal(g, { set: ctx.$$[k], configurable: true, enumerable: false });
-  defineGlobal('$$async$$', {
-    get: () => ctx._async,
-    set: (v) => { ctx._async = !!v; },
-    configurable: true,
-    enumerable: false,
-  });
+  // (nel also deletes and defines its `$$mime$$`... setters again here; they are defined
+  // once below instead: redefining accessors on the global object costs ~0.07 ms a call)
   try {
     globalThis.$$done$$ = ctx.$$.done.bind(ctx);
   } catch (e) { /* read-only */ }
   last = ctx;
-}
-const SETTERS = [['$$mime$$', 'mime'], ['$$html$$', 'html'], ['$$svg$$', 'svg'], ['$$png$$', 'png'], ['$$jpeg$$', 'jpeg']];
-function defineGlobal(name, desc) {
-  try {
-    delete globalThis[name];
-    Object.defineProperty(globalThis, name, desc);
-  } catch (e) { /* made non-configurable by user code */ }
 }
 
 function begin(msg) {
@@ -1107,6 +1094,19 @@ const nel = vm.runInThisContext(nelScript(), { filename: '[eval]' })(
   globalThis, util, vm, Object, Console, makeStream, out, err, isPromise, deliver,
   begin, failed, settle, emitStderr, uncaughtText);
 
+// The `$$...$$` globals of nel: setters that send a result of the last execution.
+for (const [g, k] of [['$$mime$$', 'mime'], ['$$html$$', 'html'], ['$$svg$$', 'svg'],
+  ['$$png$$', 'png'], ['$$jpeg$$', 'jpeg']]) {
+  Object.defineProperty(globalThis, g, {
+    set: (v) => last && last.$$[k](v), configurable: true, enumerable: false,
+  });
+}
+Object.defineProperty(globalThis, '$$async$$', {
+  get: () => !!(last && last._async),
+  set: (v) => { if (last) last._async = !!v; },
+  configurable: true,
+  enumerable: false,
+});
 Object.defineProperty(globalThis, '$$defaultMimer$$', {
   value: nel.defaultMimer, configurable: false, writable: false, enumerable: false,
 });

@@ -299,7 +299,9 @@ GLOBALS = [
     "Object.keys(globalThis)",
     "var gv = 1; let gl = 2; globalThis.gx = 3; Object.keys(globalThis).slice(-6)",
     "delete globalThis.gx; Object.keys(globalThis).slice(-4)",
-    "Object.getOwnPropertyNames(globalThis).slice(-12).join(' ')",
+    # (nel defines its `$$mime$$`... setters again at every execution; ours once: not compared)
+    "Object.getOwnPropertyNames(globalThis).filter((n) => !/^[$][$](mime|html|svg|png|jpeg|async)[$][$]$/.test(n))"
+    ".slice(-8).join(' ')",
     "Object.keys(process).slice(-8).join(' ')",
     "$$html$$ = '<b>only html</b>'",
     "[$$async$$, typeof $$defaultMimer$$, $$mimer$$ === $$defaultMimer$$]",
