@@ -308,3 +308,30 @@ GLOBALS = [
 ]
 
 SESSIONS += [STACKS, LATE, CALLBACK_THROWS, DOLLAR_SHAPE, FORMAT_ERRORS, AWAIT_EXECUTION, KEEP_ALIVE, STDIO, GLOBALS]
+
+# errors of every shape, sent, thrown and logged; results of every type
+ERROR_SHAPES = [
+    "$$.sendResult(Promise.resolve().then(() => { throw new TypeError('in then') }))",
+    "$$.async(); Promise.resolve().then(() => { throw new Error('unhandled in then') }); "
+    "setTimeout(() => $$.done('after'), 30)",
+    "const ce = new Error('custom stack'); ce.stack = 'Error: custom stack\\n    at somewhere'; throw ce",
+    "throw Object.assign(new Error('props'), {code: 'EX', extra: 1})",
+    "console.assert(false)",
+    "console.error(new Error('logged'))",
+    "console.log(new Error('logged out').stack.split('\\n').slice(0, 4).join('|'))",
+    "$$.async(); process.nextTick(() => { throw new RangeError('tick throw') }); setTimeout(() => $$.done(1), 30)",
+    "setTimeout(() => { throw new Error('late throw') }, 0); 'sync done'",
+    "$$.async(); setTimeout(() => $$.done(2), 30)",
+    "(function outer() { return (function inner() { return new Error('nested') })() })()",
+    "class E2 extends Error {}; new E2('sub')",
+    "new AggregateError([new Error('a')], 'agg')",
+    "$$.sendError({name: 'Custom', message: 'not an Error', stack: 'Custom: not an Error\\n    at x'})",
+    "$$.sendError(null)",
+    "$$.sendError(undefined)",
+    "$$.mime(null)",
+    "$$.text(5)",
+    "$$.json({a: 1})",
+    "$$.mime({'text/plain': 42})",
+]
+
+SESSIONS.append(ERROR_SHAPES)
