@@ -613,10 +613,9 @@ class Kernel:
         timeout = max(0.001, float(timeout))
         t0 = time.perf_counter()
         command: dict[str, Any] = {"op": "run", "id": ex.id, "code": code, "timeout": timeout * 1000, "limit": limit}
-        interrupt = None
         if self.interrupt_by_signal:
             command["interrupt"] = "sigint"
-            interrupt = self._loop.call_later(timeout, self._interrupt, ex)
+            self._interrupt_handle = self._loop.call_later(timeout, self._interrupt, ex)
         self._send(command)
         self._start_rss_watch()
         try:
@@ -625,8 +624,9 @@ class Kernel:
             except TimeoutError:
                 msg = {"ev": "unresponsive"}
         finally:
-            if interrupt is not None:
-                interrupt.cancel()
+            if self._interrupt_handle is not None:
+                self._interrupt_handle.cancel()
+                self._interrupt_handle = None
             self._stop_rss_watch()
             if self._exec is ex:
                 self._exec = None
@@ -749,11 +749,18 @@ class Kernel:
     def interrupt_by_signal(self) -> bool:
         return self._interrupt_pid is not None
 
+    _interrupt_handle: asyncio.TimerHandle | None = None
+
     def _interrupt(self, ex: _Execution) -> None:
-        """The timeout is up: SIGINT stops the execution's script if one still runs."""
+        """The timeout is up: SIGINT stops the execution's script if one still runs; again
+        every 0.1 s while it does not answer (a script of the user's own that breaks on
+        SIGINT and goes on takes the first one)."""
+        self._interrupt_handle = None
         if self._exec is ex and not ex.future.done() and not self._dead and self._interrupt_pid:
             with contextlib.suppress(OSError):
                 os.kill(self._interrupt_pid, signal.SIGINT)
+            assert self._loop is not None
+            self._interrupt_handle = self._loop.call_later(0.1, self._interrupt, ex)
 
     # ------------------------------------------------------------------ memory watchdog
     def _start_rss_watch(self) -> None:

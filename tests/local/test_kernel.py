@@ -400,6 +400,13 @@ async def test_a_sigint_outside_a_script_is_harmless(start):
     assert r.status == "timeout" and not r.state_lost and kernel.alive
     r = await kernel.execute("try { while (true) {} } catch (e) { 'caught' }", timeout=0.3)
     assert r.status == "timeout" and not r.state_lost
+    # a script of the user's that breaks on SIGINT takes the first signal; the next one stops the execution
+    r = await kernel.execute(
+        "try { vm.runInThisContext('while (true) {}', {breakOnSigint: true}) } catch (e) { console.log(e.code) }"
+        " while (true) {}",
+        timeout=0.3,
+    )
+    assert (r.status, r.state_lost, r.stdout) == ("timeout", False, "ERR_SCRIPT_EXECUTION_INTERRUPTED\n"), r
     r = await kernel.execute("kept", timeout=10)
     assert (r.status, r.value, r.stdout) == ("ok", 1, "")
 
