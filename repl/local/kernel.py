@@ -1,7 +1,7 @@
 """One Node.js process per session: the local pool's stand-in for iJavaScript.
 
 The process runs ``harness.js`` (next to this file).  Commands and results
-travel as newline-delimited JSON on two dedicated pipes (never on stdout);
+travel as newline-delimited JSON on a dedicated socket and pipe (never on stdout);
 the harness captures console and ``process.stdout``/``stderr`` writes per
 execution, and this side also reads the child's real fd 1 and fd 2 so that
 anything written straight to them is collected too.  See ``docs/kernel.md``
