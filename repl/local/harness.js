@@ -7,34 +7,44 @@
 // captured per execution.
 //
 // argv: harness.js <cmd fd> <result fd> <workdir> <options JSON>
-// Protocol: newline-delimited JSON. Python -> Node on <cmd fd>:
+// Protocol: Python -> Node on <cmd fd>, a Unix socket used as Node's IPC
+// channel (newline-delimited JSON, as nel's server receives its requests):
 //   {"op":"run","id":N,"code":"...","timeout":ms,"limit":chars}
-// Node -> Python on <result fd> (blocking pipe, written synchronously):
+// Node -> Python on <result fd> (blocking pipe, newline-delimited JSON,
+// written synchronously):
 //   {"ev":"ready",...} once, {"ev":"done","id":N,...} per execution,
 //   {"ev":"exit",...} when the process exits (process.exit()).
+//
+// The whole harness is compiled as a script named `[eval]` (nel's server runs
+// as `node --eval`), so no stack a session sees names a file of the host.
+
+const loadHarness = require('vm').runInThisContext('(' + harness.toString() + ')', { filename: '[eval]' });
+loadHarness(require, process, Buffer, Object, JSON, Reflect, String, Math, URL, performance,
+  setImmediate, setTimeout, clearTimeout, __filename);
 
 // The harness's own view of these globals, whatever user code does to them later.
-((process, Buffer, Object, JSON, Reflect, String, Math, URL, performance, setImmediate, setTimeout, clearTimeout) => {
+function harness(require, process, Buffer, Object, JSON, Reflect, String, Math, URL, performance,
+  setImmediate, setTimeout, clearTimeout, HARNESS_FILE) {
+'use strict';
 const CMD_FD = +process.argv[2];
 const RES_FD = +process.argv[3];
 const WORKDIR = process.argv[4];
 const OPTS = JSON.parse(process.argv[5] || '{}');
 // Keep the harness's own arguments out of the user's sight (nel's kernel runs `node --eval`).
 process.argv.splice(1, process.argv.length - 1);
+// Nor the harness's path, which the permission model's flags name.
+process.execArgv = process.execArgv.filter((a) => !a.includes(HARNESS_FILE));
 
 const fs = require('fs');
 const vm = require('vm');
 const util = require('util');
 const path = require('path');
 const Module = require('module');
-const { Writable } = require('stream');
-const { StringDecoder } = require('string_decoder');
+const { Transform } = require('stream');
 
 // Harness-private copies of things user code may overwrite.
 const stringify = JSON.stringify;
-const parse = JSON.parse;
 const inspect = util.inspect;
-const runInThisContext = vm.runInThisContext;
 const writeSync = fs.writeSync;
 const now = performance.now.bind(performance);
 const setImmediate_ = setImmediate;
@@ -83,25 +93,23 @@ function take(b) {
   return r;
 }
 
-function makeStream(b, fd) {
-  const dec = new StringDecoder('utf8');
-  const w = new Writable({
+// As nel's Stdout/Stderr streams: every chunk is decoded on its own (`data.toString()`,
+// so a UTF-8 character split across two Buffer writes gives two U+FFFD), strings in
+// another encoding are first made bytes, there is no `fd`.
+function makeStream(b) {
+  const w = new Transform({ // a Transform, as nel's streams are (their data goes nowhere else here)
     decodeStrings: false,
-    write(chunk, enc, cb) {
+    transform(chunk, enc, cb) {
       if (typeof chunk === 'string') {
-        if (enc && enc !== 'utf8' && enc !== 'utf-8' && enc !== 'buffer') {
-          chunk = dec.write(Buffer.from(chunk, enc));
-        }
-        emit(b, chunk);
+        emit(b, enc && enc !== 'utf8' && enc !== 'utf-8' && enc !== 'buffer' ? Buffer.from(chunk, enc).toString() : chunk);
       } else {
-        emit(b, dec.write(chunk));
+        emit(b, chunk.toString());
       }
       cb();
     },
   });
-  w.fd = fd;
-  w._isStdio = true;
-  // Like the real stdio streams, these cannot be closed: end() only writes.
+  // Unlike nel's, these cannot be closed: end() only writes (a session that ends its
+  // stdout would otherwise lose every later output).
   w.end = function end(chunk, enc, cb) {
     if (typeof chunk === 'function') cb = chunk;
     else if (chunk !== undefined && chunk !== null) w.write(chunk, typeof enc === 'string' ? enc : undefined);
@@ -114,73 +122,29 @@ function makeStream(b, fd) {
   return w;
 }
 
-const stdout = makeStream(out, 1);
-const stderr = makeStream(err, 2);
 const { Console } = require('console');
 
-// As in nel, every execution gets a console of its own (console.count(),
-// console.group() and timers start afresh); it is made when first used, and
-// stays the global console until the next execution.
-function setConsole(value) {
-  Object.defineProperty(globalThis, 'console', { value, writable: true, configurable: true, enumerable: true });
-}
-function installStdio(holder) {
-  Object.defineProperty(process, 'stdout', {
-    value: stdout, writable: true, configurable: true, enumerable: false,
-  });
-  Object.defineProperty(process, 'stderr', {
-    value: stderr, writable: true, configurable: true, enumerable: false,
-  });
-  Object.defineProperty(globalThis, 'console', {
-    get() {
-      if (!holder.console) {
-        holder.console = new Console({ stdout, stderr });
-        holder.console.Console = Console; // as on Node's console (nel copies it too)
-      }
-      return holder.console;
-    },
-    set: setConsole,
-    configurable: true,
-    enumerable: true,
-  });
-}
-installStdio({ console: null });
-
-// Frames of the harness itself (and of the vm call and socket that run user
-// code) say nothing about the user's code: the traceback stops before them.
-const HARNESS_FILE = __filename;
-function trimTraceback(lines) {
-  const outLines = [];
-  for (const line of lines) {
-    if (/^\s+at /.test(line)) {
-      if (line.includes('(node:vm:') || line.includes(' node:vm:')) break;
-      if (line.includes(HARNESS_FILE)) continue;
-    }
-    outLines.push(line);
+// nel's server writes nothing to its fd 1 and 2 that anyone reads (its stdio is
+// 'ignore'): writes straight to them from JavaScript are discarded here too.
+const isStdioFd = (fd) => fd === 1 || fd === 2;
+const origWrite = fs.write;
+fs.writeSync = function writeSync(fd, buffer, ...rest) {
+  if (!isStdioFd(fd)) return writeSync_.call(this, fd, buffer, ...rest);
+  if (typeof buffer === 'string') {
+    return Buffer.byteLength(buffer, typeof rest[1] === 'string' ? rest[1] : typeof rest[0] === 'string' ? rest[0] : 'utf8');
   }
-  return outLines;
-}
-
-// Uncaught exceptions and unhandled rejections (Node turns those into uncaught
-// exceptions) never end the kernel: they go to the current (or next) stderr,
-// as nel reports them (error.stack).
-function safeInspect(v) {
-  try {
-    return inspect(v);
-  } catch (e) {
-    return '[uninspectable value]';
-  }
-}
-process.on('uncaughtException', (e) => {
-  let text;
-  try {
-    text = e && e.stack ? trimTraceback(String(e.stack).split('\n')).join('\n') : 'Uncaught ' + safeInspect(e);
-  } catch (x) {
-    text = 'Uncaught exception (could not be formatted)';
-  }
-  emit(err, text + '\n');
-});
-
+  const o = rest[0] !== null && typeof rest[0] === 'object' ? rest[0] : { offset: rest[0], length: rest[1] };
+  const offset = o.offset || 0;
+  return o.length === undefined || o.length === null ? buffer.byteLength - offset : o.length;
+};
+const writeSync_ = writeSync;
+fs.write = function write(fd, buffer, ...rest) {
+  if (!isStdioFd(fd)) return origWrite.call(this, fd, buffer, ...rest);
+  const cb = rest[rest.length - 1];
+  const n = fs.writeSync(fd, buffer, ...rest.slice(0, -1));
+  if (typeof cb === 'function') process.nextTick(cb, null, n, buffer);
+};
+Object.defineProperty(fs.writeSync, 'name', { value: 'writeSync' });
 // ------------------------------------------------------------------ /mnt/data
 let fileURLToPath = null;
 function mapPath(p) {
@@ -210,12 +174,88 @@ function mapPath(p) {
   return p;
 }
 
-function wrap(obj, name, nargs) {
+// Under the permission model (the fallback sandbox, when no OS sandbox exists) a
+// refused file access throws ERR_ACCESS_DENIED where a machine of its own (the
+// service's session) would answer: existence checks say false, reads fail with
+// ENOENT, writes with EACCES, in Node's usual error shape.
+const WRITES = new Set(['appendFile', 'chmod', 'chown', 'lchmod', 'lchown', 'lutimes', 'mkdir', 'mkdtemp',
+  'rm', 'rmdir', 'truncate', 'unlink', 'utimes', 'writeFile', 'copyFile', 'cp', 'link', 'rename', 'symlink']);
+const SYSCALLS = { readFile: 'open', readdir: 'scandir', exists: 'access', realpath: 'lstat', opendir: 'opendir', glob: 'scandir' };
+function refusal(e, base, args) {
+  if (!e || e.code !== 'ERR_ACCESS_DENIED') return e;
+  let write = WRITES.has(base);
+  if (base === 'open') {
+    const flags = args[1];
+    write = !(flags === undefined || flags === null || flags === 'r' || flags === 'rs' || flags === 'sr' || flags === 0);
+  }
+  const code = write ? 'EACCES' : 'ENOENT';
+  const syscall = SYSCALLS[base] || base;
+  const p = typeof args[0] === 'string' ? args[0] : String(args[0]);
+  const x = new Error(`${code}: ${write ? 'permission denied' : 'no such file or directory'}, ${syscall} '${p}'`);
+  x.errno = write ? -13 : -2;
+  x.code = code;
+  x.syscall = syscall;
+  x.path = p;
+  return x;
+}
+const NO_REFUSAL = new Set(['createReadStream', 'createWriteStream', 'watch', 'watchFile', 'unwatchFile', 'openAsBlob']);
+function refusing(orig, name, promised) {
+  const base = name.endsWith('Sync') ? name.slice(0, -4) : name;
+  if (!OPTS.sandboxed || NO_REFUSAL.has(base)) return orig;
+  if (name === 'existsSync') {
+    return function existsSync(...args) {
+      try {
+        return orig.apply(this, args);
+      } catch (e) {
+        if (e && e.code === 'ERR_ACCESS_DENIED') return false;
+        throw e;
+      }
+    };
+  }
+  if (name.endsWith('Sync')) {
+    return function (...args) {
+      try {
+        return orig.apply(this, args);
+      } catch (e) {
+        throw refusal(e, base, args);
+      }
+    };
+  }
+  if (promised) {
+    return function (...args) {
+      try {
+        return orig.apply(this, args).catch((e) => { throw refusal(e, base, args); });
+      } catch (e) {
+        return Promise.reject(refusal(e, base, args));
+      }
+    };
+  }
+  return function (...args) {
+    const cb = args[args.length - 1];
+    if (typeof cb === 'function') {
+      args[args.length - 1] = name === 'exists'
+        ? cb
+        : function (e, ...rest) { return cb.call(this, e ? refusal(e, base, args) : e, ...rest); };
+    }
+    try {
+      return orig.apply(this, args);
+    } catch (e) {
+      if (name === 'exists' && e && e.code === 'ERR_ACCESS_DENIED') {
+        process.nextTick(cb, false);
+        return undefined;
+      }
+      throw refusal(e, base, args);
+    }
+  };
+}
+
+function wrap(obj, name, nargs, promised) {
   const orig = obj[name];
   if (typeof orig !== 'function') return;
+  const inner = refusing(orig, name, promised);
   const w = nargs === 2
-    ? function (a, b, ...rest) { return orig.call(this, mapPath(a), mapPath(b), ...rest); }
-    : function (a, ...rest) { return orig.call(this, mapPath(a), ...rest); };
+    ? function (a, b, ...rest) { return inner.call(this, mapPath(a), mapPath(b), ...rest); }
+    : function (a, ...rest) { return inner.call(this, mapPath(a), ...rest); };
   for (const k of Reflect.ownKeys(orig)) {
     if (k === 'length' || k === 'name' || k === 'prototype') continue;
     try {
@@ -273,8 +313,8 @@ let promisesWrapped = false;
 function wrapPromises(p) {
   if (!promisesWrapped && p) {
     promisesWrapped = true;
-    for (const n of ONE) wrap(p, n, 1);
-    for (const n of TWO) wrap(p, n, 2);
+    for (const n of ONE) wrap(p, n, 1, true);
+    for (const n of TWO) wrap(p, n, 2, true);
   }
   return p;
 }
@@ -305,13 +345,11 @@ const userRequire = Module.createRequire(evalModule.filename);
 // `module` is the built-in `module` module (an enumerable value), as nel sees it.
 userRequire.main = undefined;
 delete process.mainModule;
-delete Module._cache[__filename];
-for (const [k, v] of [['__filename', '[eval]'], ['exports', evalModule.exports],
-  ['__dirname', '.'], ['require', userRequire], ['module', Module]]) {
-  Object.defineProperty(globalThis, k, { value: v, writable: true, enumerable: true, configurable: true });
-}
+delete Module._cache[HARNESS_FILE];
+// Built-in modules as lazy globals first, then the globals of the script, in the order
+// in which `node --eval` defines them.
 for (const name of Module.builtinModules) {
-  if (name[0] === '_' || name.includes('/') || name.startsWith('node:')) continue;
+  if (name[0] === '_' || name.includes('/') || name.startsWith('node:') || name === 'module') continue;
   if (name === 'crypto') {
     // `node --eval` keeps the global's own accessor (enumerable, no setter)
     // but it returns the crypto module there.
@@ -337,6 +375,10 @@ for (const name of Module.builtinModules) {
     configurable: true,
     enumerable: false,
   });
+}
+for (const [k, v] of [['__filename', '[eval]'], ['module', Module], ['exports', evalModule.exports],
+  ['__dirname', '.'], ['require', userRequire]]) {
+  Object.defineProperty(globalThis, k, { value: v, writable: true, enumerable: true, configurable: true });
 }
 
 // ------------------------------------------------------------------ signals
@@ -459,51 +501,425 @@ if (OPTS.egress === 'disabled') {
   };
 }
 
-// ------------------------------------------------------------------ `$$` (nel's Context)
-const config = { awaitExecution: false };
+// ------------------------------------------------------------------ nel's server, line for line
+// The functions below are nel 1.3.0's (lib/server/context.js, display.js and
+// main.js; BSD-3-Clause, Copyright (c) 2015-2017 Nicolas Riesco and others),
+// kept where they change what user code can observe, and adapted where the
+// transport differs (results go to Python through deliver()). They are not
+// called here: their source is laid out at the line numbers they have in nel's
+// `[eval]` script and compiled as a script named `[eval]` (nelScript below), so
+// every stack that passes through them reads as on the service:
+//   at Object.runInThisContext (node:vm:...)
+//   at run ([eval]:1020:15)
+//   at onRunRequest ([eval]:864:18)
+//   at onMessage ([eval]:828:13)
+//   at process.emit (node:events:...)   (the command arrives on Node's IPC channel, as in nel)
+// Indentation is nel's too: columns are part of a stack frame.
+
+/* eslint-disable */
+function Context(id) {
+    this.id = id;
+    this.stdout = makeStream(out);
+    this.stderr = makeStream(err);
+    this.console = new Console(this.stdout, this.stderr);
+    this._async = false;
+    this._done = false;
+    this.finished = false; this.errors = []; this.value = null; this.timer = null; this.t0 = 0; this.options = undefined; this.interrupt = false;
+    this.$$ = Object.create(null);
+    Context.config = Context.config || {
+        awaitExecution: false,
+    };
+    Object.defineProperty(this.$$, "config", {
+        value: Context.config,
+        configurable: false,
+        writable: false,
+        enumerable: false,
+    });
+
+    this.$$.async = (function async(value) {
+        this._async = (arguments.length === 0) ? true : !!value;
+        return this._async;
+    }).bind(this);
+
+    this.$$.done = (function done(result) {
+        this.send({
+            mime: toMime(result),
+        }, false);
+    }).bind(this);
+
+    this.$$.sendResult = resolvePromise.call(this, this.sendResult);
+
+    this.$$.sendError = resolvePromise.call(this, this.sendError);
+
+    this.$$.mime = resolvePromise.call(this,
+        function sendMime(mimeBundle, keepAlive) {
+            this.send({
+                mime: mimeBundle,
+            }, keepAlive);
+        }
+    );
+
+    this.$$.text = resolvePromise.call(this,
+        function sendText(text, keepAlive) {
+            this.send({
+                mime: {
+                    "text/plain": text,
+                },
+            }, keepAlive);
+        }
+    );
+
+    this.$$.html = resolvePromise.call(this,
+        function sendHtml(html, keepAlive) {
+            this.send({
+                mime: {
+                    "text/html": html,
+                },
+            }, keepAlive);
+        }
+    );
+
+    this.$$.svg = resolvePromise.call(this,
+        function sendSvg(svg, keepAlive) {
+            this.send({
+                mime: {
+                    "image/svg+xml": svg,
+                },
+            }, keepAlive);
+        }
+    );
+
+    this.$$.png = resolvePromise.call(this,
+        function sendPng(png, keepAlive) {
+            this.send({
+                mime: {
+                    "image/png": png,
+                },
+            }, keepAlive);
+        }
+    );
+
+    this.$$.jpeg = resolvePromise.call(this,
+        function sendJpeg(jpeg, keepAlive) {
+            this.send({
+                mime: {
+                    "image/jpeg": jpeg,
+                },
+            }, keepAlive);
+        }
+    );
+
+    this.$$.json = resolvePromise.call(this,
+        function sendJson(json, keepAlive) {
+            this.send({
+                mime: {
+                    "application/json": json,
+                },
+            }, keepAlive);
+        }
+    );
+
+    // No interactive input on the service's sessions either: nel would wait for a
+    // reply that never comes until the execution times out; this says why at once.
+    this.$$.input = (function input(options, callback) {
+        throw new Error("$$.input() is not supported: sessions have no interactive input");
+    }).bind(this);
+
+    this.$$.display = (function createDisplay(id) {
+        return (arguments.length === 0) ?
+            new Display(this.id) :
+            new Display(this.id, id);
+    }).bind(this);
+
+    this.$$.clear = (function clear(options) {
+    }).bind(this);
+}
+
+    function resolvePromise(outputHandler) {
+        return function(output, keepAlive) {
+            if (isPromise(output)) {
+                this.$$.async();
+
+                output.then(function(resolvedOutput) {
+                    outputHandler.call(this, resolvedOutput, keepAlive);
+                }.bind(this)).catch(function(error) {
+                    this.sendError(error, false);
+                }.bind(this));
+
+                return;
+            }
+
+            outputHandler.apply(this, arguments);
+        }.bind(this);
+    }
+
+function sendResult(result, keepAlive) {
+    this.send({
+        mime: toMime(result),
+    }, keepAlive);
+}
+
+function sendError(error, keepAlive) {
+    this.send({
+        error: formatError(error),
+    }, keepAlive);
+}
+
+function send(message, keepAlive) {
+    if (this._done) {
+        return;
+    }
+
+    if (keepAlive) {
+        this.$$.async();
+    } else {
+        this.done();
+    }
+
+    deliver(this, message, keepAlive);
+}
+
+function done() {
+    this._async = false;
+    this._done = true;
+}
 
 function formatError(error) {
-  try {
-    return {
-      ename: error && error.name ? String(error.name) : typeof error,
-      evalue: error && error.message ? String(error.message) : safeInspect(error),
-      traceback: error && error.stack ? String(error.stack).split('\n') : [],
-    };
-  } catch (e) {
-    return { ename: 'Error', evalue: '[the thrown value could not be formatted]', traceback: [] };
-  }
-}
-
-function errorText(e) {
-  const head = e.ename + ': ' + e.evalue;
-  const tb = trimTraceback(e.traceback).join('\n');
-  if (!tb) return head;
-  return tb.includes(head) ? tb : head + '\n' + tb;
-}
-
-function defaultMimer(result) {
-  if (typeof result === 'undefined') return { 'text/plain': 'undefined' };
-  if (result === null) return { 'text/plain': 'null' };
-  let mime;
-  try {
-    if (result._toMime) mime = result._toMime();
-  } catch (e) { /* ignore */ }
-  if (typeof mime !== 'object' || mime === null) mime = {};
-  if (!('text/plain' in mime)) {
     try {
-      mime['text/plain'] = inspect(result);
-    } catch (e) { /* ignore, as nel does */ }
-  }
-  return mime;
+        return {
+            ename: (error && error.name) ?
+                String(error.name) : typeof error,
+            evalue: (error && error.message) ?
+                String(error.message) : util.inspect(error),
+            traceback: (error && error.stack) ?
+                String(error.stack).split("\n") : [],
+        };
+    } catch (e) {
+        return { ename: "Error", evalue: "[the thrown value could not be formatted]", traceback: [] };
+    }
 }
 
 function toMime(result) {
-  const mimer = typeof globalThis.$$mimer$$ === 'function' ? globalThis.$$mimer$$ : defaultMimer;
+    var mimer = (typeof global.$$mimer$$ === "function") ?
+        global.$$mimer$$ :
+        defaultMimer;
+    return mimer(result);
+}
+
+function defaultMimer(result) { // eslint-disable-line complexity
+    if (typeof result === "undefined") {
+        return {
+            "text/plain": "undefined"
+        };
+    }
+
+    if (result === null) {
+        return {
+            "text/plain": "null"
+        };
+    }
+
+    var mime;
+    if (result._toMime) {
+        try {
+            mime = result._toMime();
+        } catch (error) {}
+    }
+    if (typeof mime !== "object") {
+        mime = {};
+    }
+
+    if (!("text/plain" in mime)) {
+        try {
+            mime["text/plain"] = util.inspect(result);
+        } catch (error) {}
+    }
+
+    if (result._toHtml && !("text/html" in mime)) {
+        try {
+            mime["text/html"] = result._toHtml();
+        } catch (error) {}
+    }
+
+    if (result._toSvg && !("image/svg+xml" in mime)) {
+        try {
+            mime["image/svg+xml"] = result._toSvg();
+        } catch (error) {}
+    }
+
+    if (result._toPng && !("image/png" in mime)) {
+        try {
+            mime["image/png"] = result._toPng();
+        } catch (error) {}
+    }
+
+    if (result._toJpeg && !("image/jpeg" in mime)) {
+        try {
+            mime["image/jpeg"] = result._toJpeg();
+        } catch (error) {}
+    }
+
+    return mime;
+}
+
+// There is no display channel: what a Display sends goes nowhere (nel sends it to a
+// Jupyter front end, which the service does not return either).
+function Display(context_id, display_id) { // eslint-disable-line no-unused-vars
+    var send = function send(mime) {};
+
+    this.mime = function mime(mimeBundle) {
+        send(mimeBundle);
+    };
+
+    this.text = function text(text) {
+        send({"text/plain": text});
+    };
+
+    this.html = function html(html) {
+        send({"text/html": html});
+    };
+
+    this.svg = function svg(svg) {
+        send({"image/svg+xml": svg});
+    };
+
+    this.png = function png(png) {
+        send({"image/png": png});
+    };
+
+    this.jpeg = function jpeg(jpeg) {
+        send({"image/jpeg": jpeg});
+    };
+
+    this.json = function json(json) {
+        send({"application/json": json});
+    };
+
+    this.close = function close() {
+    };
+}
+
+function onUncaughtException(error) {
+    var text;
+    try {
+        text = error.stack.toString();
+    } catch (e) {
+        text = uncaughtText(error);
+    }
+    emitStderr(text);
+}
+
+function onMessage(message) {
+    var code = message && message.code;
+    var context = begin(message);
+    if (!context) {
+        return;
+    }
+
+    try {
+        if (message.op === "run") {
+            onRunRequest(code, context);
+        }
+    } catch (error) {
+        failed(context, error);
+    }
+    settle(context);
+}
+
+function onRunRequest(code, context) {
+    var result = run(code, context);
+
+    // If a result has already been sent, do not send this result.
+    if (context._done) {
+        return;
+    }
+
+    // If async mode has been enabled, do not send this result.
+    if (context._async) {
+        return;
+    }
+
+    // If no result has been sent yet and async mode has not been enabled,
+    // send this result.
+    if (context.$$.config.awaitExecution) {
+        context.$$.sendResult(result);
+    } else {
+        context.sendResult(result);
+    }
+
+    return;
+}
+
+function run(code, context) {
+    return vm.runInThisContext(code, context.options);
+}
+/* eslint-enable */
+
+// [line in nel's `[eval]`, function, a line of its source that must land on that line]
+const NEL_LAYOUT = [
+  [223, Context, 'mime: toMime(result),'],
+  [355, resolvePromise, 'outputHandler.apply(this, arguments);'],
+  [362, sendResult, 'mime: toMime(result),', 'Context.prototype.sendResult = '],
+  [368, sendError, 'error: formatError(error),', 'Context.prototype.sendError = '],
+  [372, send, null, 'Context.prototype.send = '],
+  [392, done, null, 'Context.prototype.done = '],
+  [500, formatError, null], // nel: 516, a few lines shorter (ours never throws)
+  [531, toMime, 'return mimer(result);'],
+  [534, defaultMimer, null],
+  [653, Display, null],
+  [799, onUncaughtException, null],
+  [828, onMessage, 'onRunRequest(code, context);'],
+  [864, onRunRequest, 'var result = run(code, context);'],
+  [1020, run, 'return vm.runInThisContext('],
+];
+const NEL_NAMES = ['Context', 'toMime', 'defaultMimer', 'formatError', 'Display', 'onUncaughtException', 'onMessage'];
+const NEL_DEPS = ['global', 'util', 'vm', 'Object', 'Console', 'makeStream', 'out', 'err', 'isPromise', 'deliver',
+  'begin', 'failed', 'settle', 'emitStderr', 'uncaughtText'];
+
+function nelScript() {
+  const lines = ['(function (' + NEL_DEPS.join(', ') + ') {'];
+  for (const [target, fn, marker, prefix] of NEL_LAYOUT) {
+    const src = (prefix || '') + fn.toString() + (prefix ? ';' : '');
+    const fnLines = src.split('\n');
+    const at = marker ? fnLines.findIndex((l) => l.includes(marker)) : 0;
+    const first = target - at; // 1-based line of the function's first line
+    if (at < 0 || first <= lines.length) throw new Error(`nel layout: cannot place ${fn.name} at line ${target}`);
+    while (lines.length < first - 1) lines.push('');
+    lines.push(...fnLines);
+  }
+  lines.push('return { ' + NEL_NAMES.join(', ') + ' };', '})');
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------ executions
+// Stopping synchronous code at the timeout. vm's `timeout` option starts and joins a
+// watchdog thread per call (~0.1 ms of CPU, most of the kernel's own per-call cost).
+// Node's SIGINT watchdog thread can instead stay up for the whole process (started
+// once here, as the REPL does): each call then only registers with it
+// (`breakOnSigint`, ~2 us), and Python sends SIGINT when the timeout is up
+// (`interrupt: 'sigint'` in the command says it will). A SIGINT while no script
+// runs is only noted by Node, never fatal. Under Node's permission model the binding
+// is refused: the `timeout` option is used.
+const SIGINT_WATCHDOG = (() => {
   try {
-    const m = mimer(result);
-    return m && typeof m === 'object' ? m : {};
+    return process.binding('contextify').startSigintWatchdog() === true;
   } catch (e) {
-    return {};
+    return false;
+  }
+})();
+const BREAK_ON_SIGINT = Object.freeze({ breakOnSigint: true });
+// A `process.on('SIGINT')` of the user's would make libuv take the signal from the
+// watchdog (and, once removed, leave SIGINT fatal): such listeners are kept by the
+// emitter as usual, but Node is not asked to listen for the signal. Nothing sends a
+// session's kernel SIGINT but its timeout, on the service as here.
+if (SIGINT_WATCHDOG) {
+  for (const [event, name] of [['newListener', 'startListeningIfSignal'], ['removeListener', 'stopListeningIfSignal']]) {
+    const orig = process.listeners(event).find((f) => f.name === name);
+    if (!orig) continue;
+    const filtered = { [name](type, ...rest) { if (type !== 'SIGINT') return orig.call(this, type, ...rest); } }[name];
+    const all = process.listeners(event);
+    process.removeAllListeners(event);
+    for (const f of all) process.on(event, f === orig ? filtered : f);
   }
 }
 
@@ -511,100 +927,174 @@ function isPromise(x) {
   const P = globalThis.Promise; // looked up at call time, as nel does
   return typeof P === 'function' && x instanceof P;
 }
-
-const noop = () => {};
-const displayStub = Object.freeze({
-  mime: noop, text: noop, html: noop, svg: noop, png: noop, jpeg: noop, json: noop, close: noop,
-});
-
-class Context {
-  constructor(id, timeout) {
-    this.id = id;
-    this.timeout = timeout;
-    this._async = false;
-    this._done = false;
-    this.finished = false;
-    this.status = 'ok';
-    this.value = '';
-    this.error = null;
-    this.timer = null;
-    this.t0 = 0;
-    this.console = null;
-    const ctx = this;
-    const $$ = Object.create(null);
-    Object.defineProperty($$, 'config', { value: config, configurable: false, writable: false, enumerable: false });
-    $$.async = function async(value) {
-      ctx._async = arguments.length === 0 ? true : !!value;
-      return ctx._async;
-    };
-    $$.done = function done(result) {
-      ctx.send({ mime: toMime(result) }, false);
-    };
-    const resolvePromise = (handler) => function (output, keepAlive) {
-      if (isPromise(output)) {
-        ctx._async = true;
-        output.then((v) => handler(v, keepAlive)).catch((e) => ctx.send({ error: formatError(e) }, false));
-        return;
-      }
-      handler(output, keepAlive);
-    };
-    const sendMime = (type) => resolvePromise((v, keep) => ctx.send({ mime: { [type]: v } }, keep));
-    $$.sendResult = resolvePromise((r, keep) => ctx.send({ mime: toMime(r) }, keep));
-    $$.sendError = resolvePromise((e, keep) => ctx.send({ error: formatError(e) }, keep));
-    $$.mime = resolvePromise((bundle, keep) => ctx.send({ mime: bundle || {} }, keep));
-    $$.text = sendMime('text/plain');
-    $$.html = sendMime('text/html');
-    $$.svg = sendMime('image/svg+xml');
-    $$.png = sendMime('image/png');
-    $$.jpeg = sendMime('image/jpeg');
-    $$.json = sendMime('application/json');
-    $$.input = function input() {
-      throw new Error('$$.input() is not supported: sessions have no interactive input');
-    };
-    $$.display = function display() {
-      return displayStub;
-    };
-    $$.clear = noop;
-    this.$$ = $$;
+function safeInspect(v) {
+  try {
+    return inspect(v);
+  } catch (e) {
+    return '[uninspectable value]';
   }
+}
+// nel's handler fails on a thrown value without a stack (`throw 5` in a timer) and
+// its server dies; the kernel says what was thrown and lives on.
+const uncaughtText = (e) => 'Uncaught ' + safeInspect(e);
+const emitStderr = (text) => emit(err, text);
 
-  send(message, keepAlive) {
-    if (this._done) return; // nel drops anything sent after the end
-    if (keepAlive) {
-      this._async = true;
-    } else {
-      this._async = false;
-      this._done = true;
-    }
-    if (message.error) {
-      this.status = 'error';
-      this.error = message.error;
-    } else {
-      const text = message.mime && message.mime['text/plain'];
-      this.status = 'ok';
-      this.error = null;
-      let value = '';
-      try {
-        value = typeof text === 'string' ? text : text === undefined ? '' : String(text);
-      } catch (e) { /* a text/plain that cannot become a string shows nothing */ }
-      this.value = value;
-    }
-    if (!keepAlive) this.finish();
+let cur = null; // the execution whose result is awaited
+let last = null; // the execution that captured the globals last (nel's captured context)
+const queue = [];
+let firstRun = true;
+
+function setGlobal(obj, key, value) {
+  try {
+    delete obj[key];
+    obj[key] = value;
+  } catch (e) { /* made read-only by user code: left as it is, as nel would */ }
+}
+
+// nel's captureGlobalContext: the execution's own streams, console, `$$` and `$$done$$`.
+function capture(ctx) {
+  setGlobal(process, 'stdout', ctx.stdout);
+  setGlobal(process, 'stderr', ctx.stderr);
+  ctx.console.Console = Console;
+  setGlobal(globalThis, 'console', ctx.console);
+  setGlobal(globalThis, '$$', ctx.$$);
+  if (typeof globalThis.$$mimer$$ !== 'function') globalThis.$$mimer$$ = nel.defaultMimer;
+  // (nel also deletes and defines its `$$mime$$`... setters again here; they are defined
+  // once below instead: redefining accessors on the global object costs ~0.07 ms a call)
+  try {
+    globalThis.$$done$$ = ctx.$$.done.bind(ctx);
+  } catch (e) { /* read-only */ }
+  last = ctx;
+}
+
+function begin(msg) {
+  if (msg === null || typeof msg !== 'object') return null;
+  if (cur) {
+    queue.push(msg);
+    return null;
   }
+  if (firstRun) {
+    // Before the first execution no user code has run: what was captured is
+    // Node's own start-up noise (e.g. warnings about the command line).
+    firstRun = false;
+    take(out);
+    take(err);
+  }
+  limit = msg.limit > 0 ? msg.limit : DEFAULT_LIMIT;
+  const ctx = spare || new nel.Context(msg.id);
+  spare = null;
+  ctx.id = msg.id;
+  ctx.timeout = msg.timeout > 0 ? Math.max(1, Math.ceil(msg.timeout)) : 0;
+  ctx.interrupt = ctx.timeout && msg.interrupt === 'sigint' && SIGINT_WATCHDOG;
+  ctx.options = !ctx.timeout ? undefined : ctx.interrupt ? BREAK_ON_SIGINT : { timeout: ctx.timeout };
+  cur = ctx;
+  capture(ctx);
+  ctx.t0 = now();
+  return ctx;
+}
 
-  finish(extra) {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.timer) clearTimeout_(this.timer);
-    // Reply once pending microtasks and process.nextTick callbacks have run,
-    // so their output belongs to this execution.
-    setImmediate_(() => reply(this, extra));
+function failed(ctx, error) {
+  const stopped = error && (ctx.interrupt ? error.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED' : error.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT');
+  if (stopped && ctx.timeout && !ctx._done && now() - ctx.t0 >= ctx.timeout * 0.9) {
+    ctx._done = true;
+    ctx._async = false;
+    finish(ctx, { timeout: 'sync' });
+    return;
+  }
+  try {
+    ctx.$$.sendError(error);
+  } catch (e) {
+    ctx.sendError(error, false);
   }
 }
 
-// The `$$...$$` globals of nel (setters that send a result of the current execution).
-let cur = null;
-let last = null;
+function settle(ctx) {
+  if (!ctx._done && !ctx.finished) armTimer(ctx);
+}
+
+function textOf(mime) {
+  if (mime === null || typeof mime !== 'object') return '';
+  try {
+    const text = mime['text/plain'];
+    return typeof text === 'string' ? text : text === undefined || text === null ? '' : String(text);
+  } catch (e) {
+    return ''; // a text/plain that cannot become a string shows nothing
+  }
+}
+
+// Context#send's way out: every result and error is kept, the end replies at once
+// (output produced after it, by microtasks or callbacks, goes to the next execution).
+function deliver(ctx, message, keepAlive) {
+  if (ctx.finished) return;
+  if (message.error) ctx.errors.push(message.error);
+  else ctx.value = textOf(message.mime);
+  if (!keepAlive) finish(ctx);
+}
+
+function finish(ctx, extra) {
+  if (ctx.finished) return;
+  ctx.finished = true;
+  if (ctx.timer) clearTimeout_(ctx.timer);
+  reply(ctx, extra);
+}
+
+function errorText(e) {
+  const head = e.ename + ': ' + e.evalue;
+  const tb = e.traceback.join('\n');
+  if (!tb) return head;
+  return tb.includes(head) ? tb : head + '\n' + tb;
+}
+
+function reply(ctx, extra) {
+  const o = take(out);
+  const e = take(err);
+  let value = ctx.value === null || ctx.value === 'undefined' ? '' : ctx.value;
+  let valueDropped = 0;
+  if (value.length > limit) {
+    valueDropped = value.length - limit;
+    value = value.slice(0, limit);
+  }
+  const msg = {
+    ev: 'done',
+    id: ctx.id,
+    status: extra ? 'timeout' : ctx.errors.length ? 'error' : 'ok',
+    stdout: o.s,
+    stdout_dropped: o.d,
+    stderr: e.s,
+    stderr_dropped: e.d,
+    value: extra ? '' : wellFormed(value),
+    value_dropped: valueDropped,
+    error: extra ? '' : wellFormed(ctx.errors.map(errorText).join('\n')),
+    ms: now() - ctx.t0,
+  };
+  if (extra) Object.assign(msg, extra);
+  if (cur === ctx) cur = null;
+  limit = DEFAULT_LIMIT; // output until the next execution: that one's limit applies (in Python)
+  sendRaw(msg);
+  // The next execution's context (its console alone costs ~25 us to make) is made
+  // now that the result is on its way, not once the next command has arrived.
+  if (!spare) spare = new nel.Context(0);
+  if (queue.length && !cur) setImmediate_(() => nel.onMessage(queue.shift()));
+}
+
+let spare = null;
+
+function armTimer(ctx) {
+  if (!ctx.timeout || ctx.finished) return;
+  const left = Math.max(0, ctx.timeout - (now() - ctx.t0));
+  ctx.timer = setTimeout_(() => {
+    if (ctx._done) return;
+    ctx._done = true;
+    ctx._async = false;
+    finish(ctx, { timeout: 'async' });
+  }, left);
+}
+
+const nel = vm.runInThisContext(nelScript(), { filename: '[eval]' })(
+  globalThis, util, vm, Object, Console, makeStream, out, err, isPromise, deliver,
+  begin, failed, settle, emitStderr, uncaughtText);
+
+// The `$$...$$` globals of nel: setters that send a result of the last execution.
 for (const [g, k] of [['$$mime$$', 'mime'], ['$$html$$', 'html'], ['$$svg$$', 'svg'],
   ['$$png$$', 'png'], ['$$jpeg$$', 'jpeg']]) {
   Object.defineProperty(globalThis, g, {
@@ -618,96 +1108,21 @@ Object.defineProperty(globalThis, '$$async$$', {
   enumerable: false,
 });
 Object.defineProperty(globalThis, '$$defaultMimer$$', {
-  value: defaultMimer, configurable: false, writable: false, enumerable: false,
+  value: nel.defaultMimer, configurable: false, writable: false, enumerable: false,
 });
 
-// ------------------------------------------------------------------ executions
-const queue = [];
-let firstRun = true;
-
-function reply(ctx, extra) {
-  const o = take(out);
-  const e = take(err);
-  let value = ctx.status === 'ok' && ctx.value !== 'undefined' ? ctx.value : '';
-  let valueDropped = 0;
-  if (value.length > limit) {
-    valueDropped = value.length - limit;
-    value = value.slice(0, limit);
-  }
-  const msg = {
-    ev: 'done',
-    id: ctx.id,
-    status: ctx.status,
-    stdout: o.s,
-    stdout_dropped: o.d,
-    stderr: e.s,
-    stderr_dropped: e.d,
-    value: wellFormed(value),
-    value_dropped: valueDropped,
-    error: ctx.status === 'error' && ctx.error ? wellFormed(errorText(ctx.error)) : '',
-    ms: now() - ctx.t0,
-  };
-  if (extra) Object.assign(msg, extra);
-  cur = null;
-  limit = DEFAULT_LIMIT; // output until the next execution: that one's limit applies (in Python)
-  sendRaw(msg);
-  if (queue.length) run(queue.shift());
+// nel's session starts with an execution of its own (`$$.config.awaitExecution = false;`):
+// the globals it captures come before the user's on the global object.
+{
+  const first = new nel.Context(0);
+  first._done = true;
+  first.finished = true;
+  capture(first);
 }
 
-function run(msg) {
-  if (cur) {
-    queue.push(msg);
-    return;
-  }
-  if (firstRun) {
-    // Before the first execution no user code has run: what was captured is
-    // Node's own start-up noise (e.g. warnings about the command line).
-    firstRun = false;
-    take(out);
-    take(err);
-  }
-  limit = msg.limit > 0 ? msg.limit : DEFAULT_LIMIT;
-  const timeout = msg.timeout > 0 ? Math.max(1, Math.ceil(msg.timeout)) : 0;
-  const ctx = new Context(msg.id, timeout);
-  cur = ctx;
-  last = ctx;
-  installStdio(ctx);
-  globalThis.$$ = ctx.$$;
-  globalThis.$$done$$ = ctx.$$.done;
-  if (typeof globalThis.$$mimer$$ !== 'function') globalThis.$$mimer$$ = defaultMimer;
-  ctx.t0 = now();
-  let result;
-  try {
-    result = timeout ? runInThisContext(msg.code, { timeout }) : runInThisContext(msg.code);
-  } catch (e) {
-    if (e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT' && now() - ctx.t0 >= timeout * 0.9) {
-      ctx.status = 'timeout';
-      ctx._done = true;
-      ctx.finish({ timeout: 'sync' });
-      return;
-    }
-    ctx.$$.sendError(e);
-    if (!ctx._done) armTimer(ctx);
-    return;
-  }
-  if (ctx._done) return;
-  if (ctx._async) {
-    armTimer(ctx);
-    return;
-  }
-  ctx.send({ mime: toMime(result) }, false);
-}
-
-function armTimer(ctx) {
-  if (!ctx.timeout || ctx.finished) return;
-  const left = Math.max(0, ctx.timeout - (now() - ctx.t0));
-  ctx.timer = setTimeout_(() => {
-    if (ctx._done) return;
-    ctx._done = true;
-    ctx.status = 'timeout';
-    ctx.finish({ timeout: 'async' });
-  }, left);
-}
+// Uncaught exceptions and unhandled rejections (Node turns those into uncaught
+// exceptions) never end the kernel: their stack goes to stderr, as nel sends it.
+process.on('uncaughtException', nel.onUncaughtException.bind(undefined));
 
 // ------------------------------------------------------------------ process exit
 process.on('exit', (code) => {
@@ -722,26 +1137,10 @@ process.on('exit', (code) => {
   } catch (e) { /* the pipe is gone */ }
 });
 
-// ------------------------------------------------------------------ command pipe
-const chan = new net.Socket({ fd: CMD_FD, readable: true, writable: false });
-let pending = '';
-chan.setEncoding('utf8');
-chan.on('data', (chunk) => {
-  pending += chunk;
-  let nl;
-  while ((nl = pending.indexOf('\n')) >= 0) {
-    const line = pending.slice(0, nl);
-    pending = pending.slice(nl + 1);
-    if (!line) continue;
-    let msg;
-    try {
-      msg = parse(line);
-    } catch (e) {
-      continue;
-    }
-    if (msg.op === 'run') run(msg);
-  }
-});
+// ------------------------------------------------------------------ command channel
+// Commands arrive as nel's requests do: on Node's IPC channel (`process.on('message')`).
+require('child_process')._forkChild(CMD_FD, 'json');
+process.on('message', nel.onMessage.bind(undefined));
 // The Python side is gone (or stopped us): remove our temporary directory, leave.
 const bye = () => {
   if (OPTS.tmpdir) {
@@ -751,8 +1150,7 @@ const bye = () => {
   }
   return process.reallyExit ? process.reallyExit(0) : process.exit(0);
 };
-chan.on('end', bye);
-chan.on('error', bye);
+process.on('disconnect', bye);
 
-sendRaw({ ev: 'ready', pid: process.pid, version: process.version, boot_ms: performance.now() });
-})(process, Buffer, Object, JSON, Reflect, String, Math, URL, performance, setImmediate, setTimeout, clearTimeout);
+sendRaw({ ev: 'ready', pid: process.pid, version: process.version, boot_ms: performance.now(), sigint: SIGINT_WATCHDOG });
+}

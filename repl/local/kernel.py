@@ -1,7 +1,7 @@
 """One Node.js process per session: the local pool's stand-in for iJavaScript.
 
 The process runs ``harness.js`` (next to this file).  Commands and results
-travel as newline-delimited JSON on two dedicated pipes (never on stdout);
+travel as newline-delimited JSON on a dedicated socket and pipe (never on stdout);
 the harness captures console and ``process.stdout``/``stderr`` writes per
 execution, and this side also reads the child's real fd 1 and fd 2 so that
 anything written straight to them is collected too.  See ``docs/kernel.md``
@@ -14,10 +14,11 @@ import asyncio
 import codecs
 import contextlib
 import json
-import shlex
 import os
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -105,7 +106,7 @@ def _unshare_prefix() -> tuple[str, ...] | None:
     exe = shutil.which("unshare")
     if not exe:
         return None
-    candidates = [(exe, "--net", "--")] if os.geteuid() == 0 else []
+    candidates: list[tuple[str, ...]] = [(exe, "--net", "--")] if os.geteuid() == 0 else []
     candidates.append((exe, "--map-root-user", "--net", "--"))
     for prefix in candidates:
         try:
@@ -272,7 +273,10 @@ class Kernel:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self.tmpdir = Path(tempfile.mkdtemp(prefix="acajs-kernel-tmp-")).resolve()
-        cmd_r, cmd_w = os.pipe()
+        # The command channel is a Unix socket: the harness makes it Node's IPC channel
+        # (nel's server gets its requests that way, and stacks show it).
+        cmd_a, cmd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cmd_r, cmd_w = cmd_b.detach(), cmd_a.detach()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -330,6 +334,12 @@ class Kernel:
             raise
         ready = self._ready.result()
         self.boot_ms = float(ready.get("boot_ms", 0.0))  # Node's start-up until the harness was ready
+        # Synchronous code is stopped by a SIGINT from here when the harness has Node's
+        # SIGINT watchdog (cheaper than vm's per-call timeout thread) and this side knows
+        # the Node process's pid (the harness sees the same pid: no pid namespace between
+        # them); otherwise the harness uses vm's timeout.
+        if ready.get("sigint") and ready.get("pid") == self.pid:
+            self._interrupt_pid = self.pid
         # Output printed while starting (none expected) is not the first execution's.
         self._pending_out.take()
         self._pending_err.take()
@@ -602,14 +612,21 @@ class Kernel:
         self._exec = ex
         timeout = max(0.001, float(timeout))
         t0 = time.perf_counter()
-        self._send({"op": "run", "id": ex.id, "code": code, "timeout": timeout * 1000, "limit": limit})
+        command: dict[str, Any] = {"op": "run", "id": ex.id, "code": code, "timeout": timeout * 1000, "limit": limit}
+        if self.interrupt_by_signal:
+            command["interrupt"] = "sigint"
+            self._interrupt_handle = self._loop.call_later(timeout, self._interrupt, ex)
+        self._send(command)
         self._start_rss_watch()
         try:
             try:
                 msg = await asyncio.wait_for(asyncio.shield(ex.future), timeout + TIMEOUT_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 msg = {"ev": "unresponsive"}
         finally:
+            if self._interrupt_handle is not None:
+                self._interrupt_handle.cancel()
+                self._interrupt_handle = None
             self._stop_rss_watch()
             if self._exec is ex:
                 self._exec = None
@@ -652,7 +669,8 @@ class Kernel:
                 stdout=_well_formed(stdout),
                 stderr=_well_formed(stderr),
                 value_text=_well_formed(value_text),
-                value=value_from_text(value_text) if status == "ok" else "",
+                # a value sent before or after an error ($$.sendError(e, true); $$.done(v)) is kept, as nel reports it
+                value=value_from_text(value_text) if status in ("ok", "error") else "",
                 duration_ms=duration,
                 state_lost=state_lost,
             )
@@ -724,6 +742,26 @@ class Kernel:
     # seconds after the last memory check when an execution starts with one
     rss_idle_check_after = 1.0
 
+    # The host pid of the Node process itself, when SIGINT may stop its scripts (above).
+    _interrupt_pid: int | None = None
+
+    @property
+    def interrupt_by_signal(self) -> bool:
+        return self._interrupt_pid is not None
+
+    _interrupt_handle: asyncio.TimerHandle | None = None
+
+    def _interrupt(self, ex: _Execution) -> None:
+        """The timeout is up: SIGINT stops the execution's script if one still runs; again
+        every 0.1 s while it does not answer (a script of the user's own that breaks on
+        SIGINT and goes on takes the first one)."""
+        self._interrupt_handle = None
+        if self._exec is ex and not ex.future.done() and not self._dead and self._interrupt_pid:
+            with contextlib.suppress(OSError):
+                os.kill(self._interrupt_pid, signal.SIGINT)
+            assert self._loop is not None
+            self._interrupt_handle = self._loop.call_later(0.1, self._interrupt, ex)
+
     # ------------------------------------------------------------------ memory watchdog
     def _start_rss_watch(self) -> None:
         assert self._loop is not None
@@ -768,7 +806,7 @@ class Kernel:
         if "pid" in self._fds:
             try:
                 await asyncio.wait_for(self._dead_event.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._mark_dead()
         else:
             assert self._proc is not None
