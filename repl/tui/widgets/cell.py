@@ -213,12 +213,28 @@ open it in the pager, save it to a file or copy it.
 
     # ------------------------------------------------------------ results
     def finish(self, cell: Cell) -> None:
-        """Show the engine's result (execution, or service error)."""
+        """Show the engine's result (execution, or service error). A failure
+        to draw it shows in the cell: the app, the pool and the result (kept
+        for copy, pager and save) stay."""
         self._stop_timer()
         self.cell = cell
         self.n = cell.n
         self._state = cell.status
         self.remove_class("-running")
+        try:
+            self._show_result(cell)
+        except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
+            self.show_drawing_error(exc)
+        self._render_head()
+
+    def show_drawing_error(self, exc: BaseException) -> None:
+        text = (
+            f"This cell could not be drawn ({type(exc).__name__}: {exc}). Its result is kept: "
+            "y copies it, p opens it in the pager."
+        )
+        self._add(Static(Text(text), classes="service-error draw-error"))
+
+    def _show_result(self, cell: Cell) -> None:
         ex = cell.execution
         shown = acajs_app(self.app).shown  # redacted in presenter mode
         widgets: list[Static] = []
@@ -249,7 +265,6 @@ open it in the pager, save it to a file or copy it.
             )
         if widgets:
             self._add(*widgets)
-        self._render_head()
 
     def _add(self, *widgets: Widget) -> None:
         """Mount parts of the cell; a cell already gone (cleared, the app

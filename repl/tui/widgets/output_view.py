@@ -138,12 +138,23 @@ class OutputView(Static):
         return self.capped.capped
 
     def on_mount(self) -> None:
-        self.update(self._renderable())
+        self._draw()
 
     def rehighlight(self, highlight: Callable[[str], Text] | None = None) -> None:
         if highlight is not None:
             self._highlight = highlight
-        self.update(self._renderable())
+        self._draw()
+
+    def _draw(self) -> None:
+        """Render the capped text; a failure (a highlighter bug, text Rich
+        cannot lay out) shows as plain text with a note, never ends the app."""
+        try:
+            self.update(self._renderable())
+        except Exception as exc:  # noqa: BLE001 - drawing one output must never end the app
+            fallback = Text(f"(could not be drawn: {type(exc).__name__}; shown without highlighting)\n",
+                            style="italic")
+            fallback.append(self.capped.head)
+            self.update(fallback)
 
     def _renderable(self) -> Text:
         c = self.capped
