@@ -69,6 +69,14 @@ class ConnectionLimits:
     def connection_cap(self) -> int:
         return self.max_connections if self.max_connections is not None else default_max_connections()
 
+    def accept_backlog(self) -> int:
+        """Connections accepted per event-loop turn (asyncio's ``backlog``): small, so
+        evictions run before the next burst.  asyncio accepts up to this many at once
+        before any ``connection_made``, and on EMFILE it logs one error per remaining
+        try and reschedules itself each time, which starves the loop: the cap must
+        be reached well before the descriptors run out."""
+        return max(8, min(128, self.connection_cap() // 4))
+
 
 class HeadTooLarge(Exception):
     pass
@@ -260,6 +268,7 @@ def server_config(app: Any, settings: PoolSettings, *, limits: ConnectionLimits 
         http=guarded_protocol(limits),
         ws="none",
         timeout_keep_alive=limits.keep_alive_timeout,
+        backlog=limits.accept_backlog(),
         timeout_graceful_shutdown=3,
         # No handlers of uvicorn's own: embedded in a terminal UI, a stray
         # line on stderr would garble the screen. `serve` logs to stderr

@@ -30,6 +30,9 @@ logging.getLogger("repl.local").addHandler(logging.NullHandler())
 logging.getLogger("uvicorn").addHandler(logging.NullHandler())  # e.g. "Invalid HTTP request"
 
 
+LISTEN_BACKLOG = 512
+
+
 class PoolStartError(RuntimeError):
     """The local pool could not start (address in use, remote host refused, ...)."""
 
@@ -95,7 +98,7 @@ class EmbeddedPool:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.bind((host, s.port))
-            sock.listen(512)
+            sock.listen(LISTEN_BACKLOG)
         except OSError as exc:
             sock.close()
             raise PoolStartError(f"Cannot listen on {host}:{s.port}: {exc.strerror or exc}") from exc
@@ -192,6 +195,10 @@ class EmbeddedPool:
             serving = asyncio.create_task(server.serve(sockets=[self._sock]))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.001)
+            if server.started and self._sock is not None:
+                # asyncio re-listened with uvicorn's small backlog (the accept burst per
+                # loop turn, see connections.py); the kernel's queue stays long.
+                self._sock.listen(LISTEN_BACKLOG)
             self._started.set()
             stopping = asyncio.create_task(self._stop_event.wait())
             await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
