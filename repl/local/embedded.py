@@ -23,7 +23,6 @@ from typing import IO, Any
 
 from repl.local.settings import PoolSettings
 
-
 # Quiet unless the application configures logging (``serve`` does): embedded in a
 # terminal UI, Python's last-resort handler would write warnings onto the screen.
 logging.getLogger("repl.local").addHandler(logging.NullHandler())
@@ -192,10 +191,11 @@ class EmbeddedPool:
             config = server_config(app, self.settings, **self.server_options)
             server = uvicorn.Server(config)
             self._server = server
+            assert self._sock is not None, "start() binds the socket before the thread runs"
             serving = asyncio.create_task(server.serve(sockets=[self._sock]))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.001)
-            if server.started and self._sock is not None:
+            if server.started:
                 # asyncio re-listened with uvicorn's small backlog (the accept burst per
                 # loop turn, see connections.py); the kernel's queue stays long.
                 self._sock.listen(LISTEN_BACKLOG)

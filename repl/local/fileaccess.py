@@ -96,6 +96,14 @@ def symlink_refused(shown: str, what: str) -> PoolError:
     )
 
 
+def access_denied(shown: str, what: str) -> PoolError:
+    return PoolError(
+        403, "FileAccessDenied",
+        f"{DATA_ROOT}/{_short(shown)} is not accessible (its permissions were changed in the session).",
+        target=what,
+    )
+
+
 # ------------------------------------------------------- descriptor walking
 def is_symlink_at(dir_fd: int, name: str) -> bool:
     try:
@@ -147,6 +155,8 @@ def open_dir_fd(fd: int, parts: list[str], shown: str, what: str, *, create: boo
                     raise validation_failed(
                         f"{DATA_ROOT}/{_short(shown)}: {_short(part)!r} is a file, not a directory.", target=what
                     ) from None
+                if isinstance(exc, PermissionError):
+                    raise access_denied(shown, what) from None
                 raise
             os.close(fd)
             fd = child

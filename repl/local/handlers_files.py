@@ -28,6 +28,7 @@ from repl.local.fileaccess import (
     DATA_ROOT,
     FILE_FLAGS,
     DirectoryKeptChanging,
+    access_denied,
     display,
     is_symlink_at,
     lstat_at,
@@ -219,6 +220,8 @@ class FileHandlers:
                 f"The directory of {DATA_ROOT}/{shown} was removed during the upload.",
                 target="path",
             ) from None
+        except PermissionError:
+            raise access_denied(shown, "file") from None
         return os.stat(name, dir_fd=parent, follow_symlinks=False)
 
     async def files_upload(self, request: Request) -> Response:
@@ -310,6 +313,12 @@ class FileHandlers:
                 409, "DirectoryKeptChanging",
                 f"{DATA_ROOT}/{display(parts)[:300]} kept getting new entries while it was deleted "
                 "(code in the session is writing into it); try again.",
+                target="name",
+            ) from None
+        except OSError as exc:  # e.g. a mount point, a read-only file system
+            raise PoolError(
+                409, "FileNotDeleted",
+                f"{DATA_ROOT}/{display(parts)[:300]} could not be deleted completely: {exc.strerror or exc}.",
                 target="name",
             ) from None
         finally:

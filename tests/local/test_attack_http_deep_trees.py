@@ -157,17 +157,21 @@ def _blocking(real, started: threading.Event, release: threading.Event):
 
 @pytest.mark.parametrize("operation", ["list", "delete"])
 def test_100k_files_never_stall_other_sessions(
-    local_pool, pool_http: httpx.Client, identifier: str, monkeypatch: pytest.MonkeyPatch, operation: str
+    local_pool, pool_http: httpx.Client, identifier: str, monkeypatch: pytest.MonkeyPatch, operation: str,
+    tmp_path: Path,
 ) -> None:
-    run(pool_http, identifier, "1")
-    many = session_dir(local_pool, identifier) / "many"
-    many.mkdir()
-    fd = os.open(many, DIR_FLAGS)
+    # Made aside and moved in, so a slow machine cannot let the session expire meanwhile.
+    aside = tmp_path / "many"
+    aside.mkdir()
+    fd = os.open(aside, DIR_FLAGS)
     try:
         for i in range(100_000):
             os.close(os.open(f"f{i}", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
     finally:
         os.close(fd)
+    run(pool_http, identifier, "1")
+    many = session_dir(local_pool, identifier) / "many"
+    os.rename(aside, many)
     started, release = threading.Event(), threading.Event()
     name = "walk" if operation == "list" else "remove_at"
     monkeypatch.setattr(handlers_files, name, _blocking(getattr(handlers_files, name), started, release))
