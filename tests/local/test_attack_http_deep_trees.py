@@ -155,6 +155,7 @@ def _blocking(real, started: threading.Event, release: threading.Event):
     return wrapper
 
 
+@pytest.mark.timeout(600)  # 100,000 files made, listed or deleted: minutes on a loaded CI machine
 @pytest.mark.parametrize("operation", ["list", "delete"])
 def test_100k_files_never_stall_other_sessions(
     local_pool, pool_http: httpx.Client, identifier: str, monkeypatch: pytest.MonkeyPatch, operation: str,
