@@ -139,7 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "and token. Other acajs-repl invocations reach it with --endpoint/--token.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
-    p.add_argument("--token", default=None, help="bearer token clients must send (default: random)")
+    p.add_argument("--token", default=None,
+                   help="bearer token clients must send (visible in ps: prefer --token-file or $ACAJS_SERVE_TOKEN)")
+    p.add_argument("--token-file", default=None, metavar="PATH", help="read the bearer token from this file")
+    p.add_argument("--tls", choices=["self-signed"], default=None,
+                   help="serve HTTPS with a self-signed certificate kept in the data directory")
+    p.add_argument("--tls-cert", default=None, metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    p.add_argument("--tls-key", default=None, metavar="PEM", help="private key of --tls-cert (if not in it)")
     p.add_argument("--max-sessions", type=int, default=None)
     p.add_argument("--ready", type=int, default=None, help="kernels started ahead of time")
     p.add_argument("--cooldown", type=int, default=None, help="seconds of idleness before a session ends")

@@ -18,16 +18,18 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import IO, Any
 
 from repl.local.settings import PoolSettings
-
 
 # Quiet unless the application configures logging (``serve`` does): embedded in a
 # terminal UI, Python's last-resort handler would write warnings onto the screen.
 logging.getLogger("repl.local").addHandler(logging.NullHandler())
 logging.getLogger("uvicorn").addHandler(logging.NullHandler())  # e.g. "Invalid HTTP request"
+
+
+LISTEN_BACKLOG = 512
 
 
 class PoolStartError(RuntimeError):
@@ -52,10 +54,12 @@ class EmbeddedPool:
         *,
         pool_options: dict[str, Any] | None = None,
         app_options: dict[str, Any] | None = None,
+        server_options: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings or PoolSettings()
         self.pool_options = dict(pool_options or {})
         self.app_options = dict(app_options or {})
+        self.server_options = dict(server_options or {})  # server_config(): limits=ConnectionLimits(...)
         self.token: str = self.settings.token or secrets.token_urlsafe(32)
         self.port: int = 0
         self.arm_base: str = ""
@@ -93,7 +97,7 @@ class EmbeddedPool:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.bind((host, s.port))
-            sock.listen(512)
+            sock.listen(LISTEN_BACKLOG)
         except OSError as exc:
             sock.close()
             raise PoolStartError(f"Cannot listen on {host}:{s.port}: {exc.strerror or exc}") from exc
@@ -106,7 +110,7 @@ class EmbeddedPool:
         shown = "127.0.0.1" if unspecified else host
         if ":" in shown:
             shown = f"[{shown}]"
-        self.arm_base = f"http://{shown}:{self.port}"
+        self.arm_base = f"{s.scheme}://{shown}:{self.port}"
         self.endpoint = self.arm_base + s.endpoint_path
         self._thread = threading.Thread(
             target=self._thread_main, name="acajs-local-pool", daemon=True
@@ -171,6 +175,7 @@ class EmbeddedPool:
     async def _main(self) -> None:
         import uvicorn
 
+        from repl.local.connections import server_config
         from repl.local.pool import SessionPool
         from repl.local.server import create_app
 
@@ -183,26 +188,17 @@ class EmbeddedPool:
         self.pool = pool
         try:
             app = create_app(pool, self.settings, token=self.token, **self.app_options)
-            config = uvicorn.Config(
-                app,
-                lifespan="off",
-                log_level="warning",
-                access_log=False,
-                http="auto",  # httptools when installed (uvicorn[standard]), else h11
-                ws="none",
-                timeout_graceful_shutdown=3,
-                # No handlers of uvicorn's own: embedded in a terminal UI, a stray
-                # line on stderr would garble the screen. `serve` logs to stderr
-                # through the root logger instead.
-                log_config=None,
-                server_header=False,
-                date_header=False,
-            )
+            config = server_config(app, self.settings, **self.server_options)
             server = uvicorn.Server(config)
             self._server = server
+            assert self._sock is not None, "start() binds the socket before the thread runs"
             serving = asyncio.create_task(server.serve(sockets=[self._sock]))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.001)
+            if server.started:
+                # asyncio re-listened with uvicorn's small backlog (the accept burst per
+                # loop turn, see connections.py); the kernel's queue stays long.
+                self._sock.listen(LISTEN_BACKLOG)
             self._started.set()
             stopping = asyncio.create_task(self._stop_event.wait())
             await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -216,8 +212,19 @@ class EmbeddedPool:
             await pool.close()
 
 
-def serve(settings: PoolSettings, *, out: IO[str] | None = None) -> int:
-    """``acajs-repl serve``: print the endpoint and token, serve until Ctrl-C, clean up."""
+def serve(
+    settings: PoolSettings,
+    *,
+    out: IO[str] | None = None,
+    token_shown: str | None = None,
+    notes: Sequence[str] = (),
+    curl_options: str = "",
+) -> int:
+    """``acajs-repl serve``: print the endpoint and token, serve until Ctrl-C, clean up.
+
+    ``token_shown``: printed instead of a token the user gave (e.g. ``$ACAJS_SERVE_TOKEN``);
+    ``notes``: extra banner lines (TLS); ``curl_options``: for the example curl line.
+    """
     out = out or sys.stdout
     logging.basicConfig(level=logging.WARNING, format="acajs-repl serve: %(levelname)s %(name)s: %(message)s")
     pool = EmbeddedPool(settings)
@@ -245,14 +252,15 @@ def serve(settings: PoolSettings, *, out: IO[str] | None = None) -> int:
         print(
             "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
             f"  endpoint: {pool.endpoint}\n"
-            f"  token:    {pool.token}\n"
-            f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
+            f"  token:    {token_shown or pool.token}\n"
+            + "".join(f"  {note}\n" for note in notes)
+            + f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
             "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
             f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
             f"timeout cap {s.timeout_cap} s\n"
             "Try it:\n"
-            f"  AUTH_HEADER=\"Authorization: Bearer {pool.token}\"\n"
-            f"  curl -H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
+            f"  AUTH_HEADER=\"Authorization: Bearer {token_shown or pool.token}\"\n"
+            f"  curl {curl_options}-H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
             f"\"{pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=test\" "
             "-d '{\"codeInputType\":\"Inline\",\"executionType\":\"Synchronous\",\"code\":\"6*7\"}'\n"
             "Press Ctrl-C to stop (every session and its files are removed).",

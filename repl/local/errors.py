@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import JSONResponse
+
 
 class PoolError(Exception):
     """A request the pool refuses; rendered as the service's error body."""
@@ -28,6 +30,11 @@ class PoolError(Exception):
         self.target = target
         self.headers = dict(headers or {})
 
+    def response(self) -> JSONResponse:
+        """This error as the service renders it: JSON body plus ``x-ms-error-code``."""
+        headers = {"x-ms-error-code": self.code, **self.headers}
+        return JSONResponse(self.body(), status_code=self.status, headers=headers)
+
     def body(self) -> dict[str, Any]:
         return {
             "error": {
@@ -38,6 +45,10 @@ class PoolError(Exception):
                 "innererror": None,
             }
         }
+
+
+def internal_error(exc: BaseException) -> PoolError:
+    return PoolError(500, "InternalServerError", f"The local pool failed on this request: {exc!r}")
 
 
 def validation_failed(message: str, *, target: str | None = None) -> PoolError:

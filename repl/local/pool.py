@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import secrets
-import shutil
 import tempfile
 import time
 import uuid
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repl.local.errors import CapacityExceeded, KernelUnavailable, PoolError
+from repl.local.fileaccess import remove_tree
 from repl.local.settings import PoolSettings
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class SessionPool:
                 await asyncio.gather(*late, return_exceptions=True)
                 break
         if self.root is not None:
-            await asyncio.to_thread(shutil.rmtree, self.root, True)
+            await asyncio.to_thread(remove_tree, self.root)
 
     @property
     def staging_dir(self) -> Path:
@@ -317,7 +317,7 @@ class SessionPool:
             self._discard_start(starting)
         if kernel is not None:
             await self._kill_quietly(kernel)
-        await asyncio.to_thread(shutil.rmtree, session.directory, True)
+        await asyncio.to_thread(remove_tree, session.directory)
 
     # ---------------------------------------------------------------- executions
     def _prepare(
@@ -506,13 +506,13 @@ class SessionPool:
             if kernel is not None:
                 await self._kill_quietly(kernel)
             if directory is not None:
-                shutil.rmtree(directory, True)
+                remove_tree(directory)
             raise
         except Exception as exc:
             self._refill_failures += 1
             log.warning("starting a ready kernel failed: %r", exc)
             if directory is not None:
-                shutil.rmtree(directory, True)
+                remove_tree(directory)
         finally:
             self._refilling -= 1
         self._schedule_refill()
@@ -563,7 +563,7 @@ class SessionPool:
 
     async def _discard(self, directory: Path, kernel: Kernel) -> None:
         await self._kill_quietly(kernel)
-        await asyncio.to_thread(shutil.rmtree, directory, True)
+        await asyncio.to_thread(remove_tree, directory)
 
     @staticmethod
     async def _kill_quietly(kernel: Kernel) -> None:
@@ -602,7 +602,7 @@ def remove_stale_roots(base: Path) -> list[Path]:
         except (OSError, ValueError, IndexError):
             continue
         if _owner_tag(pid) != tag:
-            shutil.rmtree(root, ignore_errors=True)
+            remove_tree(root)
             removed.append(root)
     return removed
 

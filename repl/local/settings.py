@@ -31,6 +31,12 @@ class PoolSettings:
     data_dir: Path | None = None  # None: a temporary directory
     sandbox: bool = True  # Node's permission model where the Node version has it
     allow_remote: bool = False
+    tls_cert: Path | None = None  # PEM certificate (chain): serve HTTPS
+    tls_key: Path | None = None  # PEM private key (None: in tls_cert)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
 
     @property
     def endpoint_path(self) -> str:
