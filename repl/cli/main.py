@@ -252,9 +252,6 @@ def _run_repl(settings) -> int:
     return run_line_mode(settings, reason=reason)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
-
 
 def _continuity_flags(parser: argparse.ArgumentParser) -> None:
     """The REPL's session-continuity flags (docs/repl.md, "When the session expires")."""
@@ -274,3 +271,8 @@ def _continuity_flags(parser: argparse.ArgumentParser) -> None:
                       help="start a play: FILE's steps (// %%%% markers or blank lines) come into the input one by one")
     demo.add_argument("--play-speed", metavar="CHARS", type=float, default=None,
                       help="type each step out at CHARS characters per second (default: at once)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
