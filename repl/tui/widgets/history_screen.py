@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from repl.history import History, HistoryEntry
+from repl.vocabulary import status_words
 
 MAX_SHOWN = 500
 
@@ -28,15 +29,19 @@ def _first_line(code: str, width: int = 60) -> str:
     return line + (" ⏎…" if more else "")
 
 
-STATUS_MARKS = {"succeeded": ("✓", "green"), "failed": ("✗", "red"), "timed_out": ("✗", "red"),
-                "error": ("!", "yellow"), "abandoned": ("…", "yellow")}
+#: severity (repl.vocabulary) -> the mark's colour
+SEVERITY_COLOUR = {"ok": "green", "failed": "red", "service": "yellow", "abandoned": "yellow", "pending": "default"}
 
 
 def entry_label(entry: HistoryEntry) -> Text:
     """One line per entry, never wrapped: status mark, time, then the code's
     first line (cut with an ellipsis where the list is narrow)."""
     label = Text(no_wrap=True, overflow="ellipsis", end="")
-    mark, colour = STATUS_MARKS.get(entry.status or "", ("·", "default"))
+    if entry.status:
+        words = status_words(entry.status)
+        mark, colour = words.glyph, SEVERITY_COLOUR[words.severity]
+    else:
+        mark, colour = "·", "default"
     label.append(f"{mark} ", style=colour)
     when = entry.timestamp
     if when is not None:
