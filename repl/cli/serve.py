@@ -22,14 +22,20 @@ def pool_settings_from_args(args: argparse.Namespace):
         kw["data_dir"] = Path(args.data_dir).expanduser()
     if args.sandbox is not None:
         kw["sandbox"] = args.sandbox == "on"
+    if getattr(args, "os_sandbox", None) is not None:
+        kw["os_sandbox"] = args.os_sandbox == "on"
+    for name in ("output_cap", "idle_cpu_seconds"):
+        if getattr(args, name, None) is not None:
+            kw[name] = getattr(args, name)
     return PoolSettings(**kw)
 
 
 def _check(args: argparse.Namespace) -> str | None:
     if not 0 <= args.port <= 65535:
         return f"--port {args.port} is out of range (0-65535)"
-    for name, low in (("max_sessions", 1), ("ready", 0), ("cooldown", 1), ("timeout_cap", 1), ("memory_mb", 16)):
-        value = getattr(args, name)
+    for name, low in (("max_sessions", 1), ("ready", 0), ("cooldown", 1), ("timeout_cap", 1), ("memory_mb", 16),
+                      ("output_cap", 1), ("idle_cpu_seconds", 0.1)):
+        value = getattr(args, name, None)
         if value is not None and value < low:
             return f"--{name.replace('_', '-')} must be at least {low}, got {value}"
     if args.data_dir is not None:

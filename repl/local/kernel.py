@@ -672,6 +672,15 @@ class Kernel:
             info["processes"] = len(pids)
         return info or None
 
+    async def adopt_files(self) -> None:
+        """Give the OS sandbox's kernel (uid 65534, when the pool runs as root) what
+        the pool itself created in the session directory (uploads, directories), so
+        session code can change them as on the service.  No-op otherwise."""
+        sandbox = self._sandbox
+        if sandbox is None or sandbox.uid is None:
+            return
+        await asyncio.to_thread(os_sandbox.adopt_tree, self.workdir, sandbox.uid, os_sandbox.SANDBOX_GID)
+
     @property
     def rss_headroom_mb(self) -> int:
         return RSS_HEADROOM_MB + int(self.settings.memory_mb) // 8

@@ -31,6 +31,7 @@ import math
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repl.local.errors import CapacityExceeded, KernelUnavailable, PoolError
+from repl.local.procfs import process_tag
 from repl.local.settings import PoolSettings
 
 if TYPE_CHECKING:
@@ -54,8 +56,11 @@ CLOSE_GRACE_S = 10.0
 # A new session's ready kernel is replaced after its first execution, or after this delay.
 REFILL_DELAY_S = 0.5
 
-# Execution records kept per session for GET executions/{id}.
+# Execution records kept per session for GET executions/{id}: at most this many,
+# and at most this many characters of output and values together (the newest
+# record is always kept).
 MAX_EXECUTION_RECORDS = 64
+MAX_EXECUTION_RECORD_CHARS = 16 * 1024 * 1024
 
 STATE_LOST_NOTE = (
     "[local pool] The session's Node.js kernel ended, so its variables and other "
@@ -79,7 +84,10 @@ RESTARTED_NOTE = (
 async def _default_kernel_factory(workdir: Path, settings: PoolSettings) -> Kernel:
     from repl.local.kernel import Kernel
 
-    return await Kernel.start(workdir=workdir, settings=settings)
+    # the pool's directory is two levels up (<root>/sessions/<id>): kernels keep
+    # their temporary directories and process records there, for the start-up sweep
+    state_dir = workdir.parent.parent if workdir.parent.name == "sessions" else None
+    return await Kernel.start(workdir=workdir, settings=settings, state_dir=state_dir)
 
 
 @dataclass(eq=False)
@@ -114,6 +122,9 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: int = 0  # executions running or queued
     closed: bool = False
+    # a files request came since the last execution: the OS sandbox's kernel (another
+    # uid) is given what the pool created in the directory before it runs again
+    files_touched: bool = False
     executions: collections.OrderedDict[str, ExecutionRecord] = field(
         default_factory=collections.OrderedDict
     )
@@ -216,6 +227,14 @@ class SessionPool:
         return sorted(self._sessions.values(), key=lambda s: s.created_at)
 
     @property
+    def protection(self) -> dict[str, str]:
+        """Which layer protects the host from session code (``sandbox.Protection``),
+        for the pool's status and the serve banner."""
+        from repl.local.sandbox import protection
+
+        return protection(self.settings).as_dict()
+
+    @property
     def ready_count(self) -> int:
         return len(self._ready)
 
@@ -231,6 +250,7 @@ class SessionPool:
         session = self._sessions.get(identifier)
         if session is not None:
             session.touch(now)
+            session.files_touched = True  # (an execution's _prepare clears it: not files)
             return session
         if len(self._sessions) >= self.settings.max_sessions:
             # Sessions already past expireAt (the reaper has not run yet) make room now.
@@ -257,6 +277,7 @@ class SessionPool:
             last_accessed_at=now,
             cooldown=float(self.settings.cooldown),
             kernel=kernel,
+            files_touched=True,
         )
         if kernel is None:
             session.starting = self._spawn(self._start_kernel(directory))
@@ -323,7 +344,10 @@ class SessionPool:
     def _prepare(
         self, identifier: str, execution_id: str | None, execution_type: str
     ) -> tuple[Session, ExecutionRecord]:
+        existing = self._sessions.get(identifier)
+        files_touched = existing.files_touched if existing is not None else False
         session = self.acquire(identifier)
+        session.files_touched = files_touched  # an execution is not a files request
         record = ExecutionRecord(
             id=execution_id or str(uuid.uuid4()),
             identifier=identifier,
@@ -331,8 +355,7 @@ class SessionPool:
         )
         session.executions[record.id] = record
         session.executions.move_to_end(record.id)
-        while len(session.executions) > MAX_EXECUTION_RECORDS:
-            session.executions.popitem(last=False)
+        _trim_records(session)
         session.pending += 1
         return session, record
 
@@ -395,6 +418,9 @@ class SessionPool:
                     )
                     return
                 kernel, restarted = await self._ensure_kernel(session)
+                if session.files_touched:
+                    session.files_touched = False
+                    await kernel.adopt_files()
                 result = await kernel.execute(code, timeout=timeout, output_limit=output_limit)
                 session.touch(self.clock())
                 record.kernel_status = result.status
@@ -404,6 +430,7 @@ class SessionPool:
                 record.value = result.value
                 record.value_text = result.value_text
                 record.duration_ms = result.duration_ms
+                _trim_records(session)
                 record.state_lost = bool(result.state_lost) or not kernel.alive
                 if restarted:
                     record.stderr = _join(RESTARTED_NOTE, record.stderr)
@@ -475,6 +502,8 @@ class SessionPool:
     def _schedule_refill(self) -> None:
         if self.closed:
             return
+        if self.settings.one_shot and self._sessions:
+            return  # one command: the ready kernel it took is not replaced
         while len(self._ready) + self._refilling < self.settings.ready:
             self._refilling += 1
             self._spawn(self._refill_one())
@@ -579,12 +608,25 @@ OWNER_FILE = "owner"
 
 def _owner_tag(pid: int) -> str | None:
     """``"<pid> <start time>"`` of a live process (the start time tells a reused pid apart)."""
+    return process_tag(pid)
+
+
+def _kill_recorded_kernels(kernels: Path) -> None:
+    """Kernels a killed pool left running (each recorded as ``kernels/<pid>`` with its
+    tag; normally they died with it): SIGKILL to each one's process group."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        entries = list(kernels.iterdir())
     except OSError:
-        return None
-    fields = stat.rsplit(") ", 1)[-1].split()
-    return f"{pid} {fields[19]}" if len(fields) > 19 else None
+        return
+    for entry in entries:
+        try:
+            tag = entry.read_text().strip()
+            pid = int(entry.name)
+        except (OSError, ValueError):
+            continue
+        if process_tag(pid) == tag:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
 
 
 def remove_stale_roots(base: Path) -> list[Path]:
@@ -602,9 +644,26 @@ def remove_stale_roots(base: Path) -> list[Path]:
         except (OSError, ValueError, IndexError):
             continue
         if _owner_tag(pid) != tag:
+            _kill_recorded_kernels(root / "kernels")
             shutil.rmtree(root, ignore_errors=True)
             removed.append(root)
     return removed
+
+
+def _record_chars(record: ExecutionRecord) -> int:
+    return len(record.stdout) + len(record.stderr) + len(record.value_text)
+
+
+def _trim_records(session: Session) -> None:
+    """Forget the oldest records beyond MAX_EXECUTION_RECORDS or, together,
+    MAX_EXECUTION_RECORD_CHARS characters (the newest is always kept)."""
+    records = session.executions
+    while len(records) > MAX_EXECUTION_RECORDS:
+        records.popitem(last=False)
+    total = sum(_record_chars(r) for r in records.values())
+    while total > MAX_EXECUTION_RECORD_CHARS and len(records) > 1:
+        _, oldest = records.popitem(last=False)
+        total -= _record_chars(oldest)
 
 
 def _join(*parts: str) -> str:
