@@ -810,6 +810,10 @@ class Kernel:
             state_lost=True,
         )
 
+    def death_reason(self) -> str:
+        """Why the kernel ended (its process exit, or what the pool stopped it for)."""
+        return self._death_reason()
+
     def _death_reason(self) -> str:
         if self._kill_reason == "memory":
             return (

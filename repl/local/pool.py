@@ -433,7 +433,7 @@ class SessionPool:
                 _trim_records(session)
                 record.state_lost = bool(result.state_lost) or not kernel.alive
                 if restarted:
-                    record.stderr = _join(RESTARTED_NOTE, record.stderr)
+                    record.stderr = _join(f"{RESTARTED_NOTE} Reason: {restarted}.", record.stderr)
                 if record.state_lost:
                     said = "state is lost" in record.stderr or "state was lost" in record.stderr
                     if session.closed:
@@ -464,9 +464,10 @@ class SessionPool:
                 self._wake.set()  # the reaper sleeps past this session's expiry
             self._schedule_refill()
 
-    async def _ensure_kernel(self, session: Session) -> tuple[Kernel, bool]:
-        """The session's live kernel (waiting for its start); True when it is a restart."""
-        restarted = False
+    async def _ensure_kernel(self, session: Session) -> tuple[Kernel, str]:
+        """The session's live kernel (waiting for its start); when it is a restart,
+        why the previous one ended."""
+        restarted = ""
         if session.starting is not None:
             task = session.starting
             try:
@@ -478,9 +479,9 @@ class SessionPool:
                 if session.starting is task:
                     session.starting = None
         if session.kernel is not None and not session.kernel.alive:
+            restarted = session.kernel.death_reason() or "it ended"
             self._spawn(self._kill_quietly(session.kernel))
             session.kernel = None
-            restarted = True
         if session.kernel is None:
             try:
                 session.kernel = await self._start_kernel(session.directory)
