@@ -274,7 +274,7 @@ class Kernel:
             )
             self.os_sandboxed = True
             self.network_isolated = True
-            options = {"egress": s.egress, "isolated": True, "tmpdir": None, "sandboxed": False}
+            options: dict[str, object] = {"egress": s.egress, "isolated": True, "tmpdir": None, "sandboxed": False}
             return self._sandbox.command(
                 [f"--max-old-space-size={max(16, int(s.memory_mb))}"],
                 [str(cmd_fd), str(res_fd), os_sandbox.MNT, json.dumps(options)],
@@ -948,7 +948,8 @@ class Kernel:
 def _tree_pids(root: int) -> list[int]:
     from repl.local.procfs import children
 
-    pids, stack = [], [root]
+    pids: list[int] = []
+    stack = [root]
     while stack and len(pids) < 4096:
         pid = stack.pop()
         pids.append(pid)

@@ -138,9 +138,7 @@ def protection(settings: PoolSettings, node_permission_flag: str | None = None) 
         except NodeNotFound:
             node_permission_flag = "--permission"
     if not node_permission_flag:
-        return Protection(
-            "none", f"none: {why}, and this Node.js has no permission model", net, why
-        )
+        return Protection("none", f"none: {why}, and this Node.js has no permission model", net, why)
     return Protection(
         "node-permission",
         f"Node.js permission model only ({why}): files limited to the session directory, "
@@ -172,12 +170,16 @@ def _base_args(*, egress_net: bool) -> list[str]:
             args += ["--ro-bind", etc, etc]
     if os.path.islink("/etc/localtime"):
         args += ["--symlink", os.readlink("/etc/localtime"), "/etc/localtime"]
-    args += ["--perms", "0755", "--dir", "/mnt", "--perms", "0755", "--dir", "/opt", "--perms", "0755", "--dir", "/opt/acajs-repl"]
+    for d in ("/mnt", "/opt", "/opt/acajs-repl"):
+        args += ["--perms", "0755", "--dir", d]
     return args
 
 
 _ETC_FILES = {
-    "/etc/passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:{SANDBOX_UID}:{SANDBOX_GID}:nobody:{MNT}:/usr/sbin/nologin\n",
+    "/etc/passwd": (
+        "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        f"nobody:x:{SANDBOX_UID}:{SANDBOX_GID}:nobody:{MNT}:/usr/sbin/nologin\n"
+    ),
     "/etc/group": f"root:x:0:\nnogroup:x:{SANDBOX_GID}:\n",
     "/etc/hosts": "127.0.0.1\tlocalhost acajs-session\n::1\tip6-localhost ip6-loopback\n",
     "/etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",

@@ -24,7 +24,8 @@ def test_an_idle_timer_growing_1_gib_per_second_is_stopped() -> None:
     with sandboxed_pool(memory_mb=64) as (pool, c):
         victim, attacker = new_id(), new_id()
         healthy(c, victim)
-        res = run(c, attacker, "globalThis.hog = []; setInterval(() => hog.push(Buffer.alloc(64 << 20, 1)), 50); 'armed'")
+        grow = "globalThis.hog = []; setInterval(() => hog.push(Buffer.alloc(64 << 20, 1)), 50); 'armed'"
+        res = run(c, attacker, grow)
         assert res["executionResult"] == "'armed'"
         _wait_dead(pool, attacker)  # no execution runs: the watchdog stops it
         res = run(c, attacker, "typeof hog")
@@ -53,7 +54,8 @@ def test_an_idle_kernel_spinning_in_a_timer_is_stopped() -> None:
     with sandboxed_pool(idle_cpu_seconds=0.5) as (pool, c):
         victim, attacker = new_id(), new_id()
         healthy(c, victim)
-        res = run(c, attacker, "setInterval(() => { const t = Date.now(); while (Date.now() - t < 40); }, 0); 'spinning'")
+        spin = "setInterval(() => { const t = Date.now(); while (Date.now() - t < 40); }, 0); 'spinning'"
+        res = run(c, attacker, spin)
         assert res["executionResult"] == "'spinning'"
         pid = kernel_pid(pool, attacker)
         _wait_dead(pool, attacker)

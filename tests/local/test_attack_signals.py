@@ -77,7 +77,9 @@ def test_renice_cannot_reach_host_processes() -> None:
         try:
             before = os.getpriority(os.PRIO_PROCESS, host.pid)
             for target in (host.pid, os.getpid()):
-                res = run(c, attacker, f"try {{ os.setPriority({target}, 19); 'reniced' }} catch (e) {{ e.info ? e.info.code : e.code }}")
+                renice = (f"try {{ os.setPriority({target}, 19); 'reniced' }} "
+                          "catch (e) { e.info ? e.info.code : e.code }")
+                res = run(c, attacker, renice)
                 assert res["executionResult"] == "'ESRCH'", res
             # every process of a user id: only those in its own namespace are visible
             run(c, attacker, "try { child_process.execSync('renice -n 19 -u 0 -u 65534 2>&1') } catch (e) {} 1")
