@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from repl.local.settings import PoolSettings
 
 from repl.cli.output import EXIT_OK, EXIT_SERVICE, EXIT_USAGE, fail, guarded
 
 
-def pool_settings_from_args(args: argparse.Namespace):
+def pool_settings_from_args(args: argparse.Namespace) -> PoolSettings:
     from repl.local.settings import PoolSettings
 
-    kw: dict = {"host": args.host, "port": args.port, "allow_remote": bool(args.allow_remote)}
+    kw: dict[str, Any] = {"host": args.host, "port": args.port, "allow_remote": bool(args.allow_remote)}
     if args.token is not None:
         kw["token"] = args.token
     for name in ("max_sessions", "ready", "cooldown", "timeout_cap", "memory_mb", "egress"):

@@ -24,7 +24,6 @@ from typing import IO, Any
 
 from repl.local.settings import PoolSettings
 
-
 # Quiet unless the application configures logging (``serve`` does): embedded in a
 # terminal UI, Python's last-resort handler would write warnings onto the screen.
 logging.getLogger("repl.local").addHandler(logging.NullHandler())
@@ -201,6 +200,7 @@ class EmbeddedPool:
             )
             server = uvicorn.Server(config)
             self._server = server
+            assert self._sock is not None
             serving = asyncio.create_task(server.serve(sockets=[self._sock]))
             while not server.started and not serving.done():
                 await asyncio.sleep(0.001)

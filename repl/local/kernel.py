@@ -14,8 +14,8 @@ import asyncio
 import codecs
 import contextlib
 import json
-import shlex
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -113,7 +113,7 @@ def _unshare_prefix() -> tuple[str, ...] | None:
     exe = shutil.which("unshare")
     if not exe:
         return None
-    candidates = [(exe, "--net", "--")] if os.geteuid() == 0 else []
+    candidates: list[tuple[str, ...]] = [(exe, "--net", "--")] if os.geteuid() == 0 else []
     candidates.append((exe, "--map-root-user", "--net", "--"))
     for prefix in candidates:
         try:
@@ -726,7 +726,7 @@ class Kernel:
         try:
             try:
                 msg = await asyncio.wait_for(asyncio.shield(ex.future), timeout + TIMEOUT_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 msg = {"ev": "unresponsive"}
         finally:
             if self._exec is ex:
@@ -929,7 +929,7 @@ class Kernel:
         if "pid" in self._fds:
             try:
                 await asyncio.wait_for(self._dead_event.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._mark_dead()
         else:
             assert self._proc is not None

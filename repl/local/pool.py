@@ -118,7 +118,7 @@ class Session:
     cooldown: float
     etag: str = field(default_factory=lambda: str(uuid.uuid4()))
     kernel: Kernel | None = None
-    starting: asyncio.Task | None = None
+    starting: asyncio.Task[Any] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: int = 0  # executions running or queued
     closed: bool = False
@@ -161,10 +161,10 @@ class SessionPool:
         self._ready_changed = asyncio.Event()  # set (and cleared) whenever a ready kernel is added
         self._refilling = 0
         self._refill_failures = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
-        self._reaper: asyncio.Task | None = None
+        self._reaper: asyncio.Task[Any] | None = None
         self._next_reap = 0.0  # clock time the reaper wakes next
         self.root: Path | None = None
         self.started_at = clock()
@@ -436,7 +436,7 @@ class SessionPool:
                     record.stderr = _join(f"{RESTARTED_NOTE} Reason: {restarted}.", record.stderr)
                 if record.state_lost:
                     said = "state is lost" in record.stderr or "state was lost" in record.stderr
-                    if session.closed:
+                    if _closed(session):  # (deleted while the execution ran)
                         note = DELETED_NOTE
                     else:
                         note = NEXT_NOTE if said else STATE_LOST_NOTE
@@ -525,7 +525,7 @@ class SessionPool:
                 kernel = await self._kernel_factory(directory, self.settings)
                 await self._warm_up(kernel)
             self._refill_failures = 0
-            if self.closed:
+            if _closed(self):  # (the pool stopped while the kernel started)
                 await self._discard(directory, kernel)
             else:
                 self._ready.append((directory, kernel))
@@ -575,14 +575,14 @@ class SessionPool:
         directory.mkdir(mode=0o700)
         return directory
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _discard_start(self, task: asyncio.Task) -> None:
-        def kill_when_started(t: asyncio.Task) -> None:
+    def _discard_start(self, task: asyncio.Task[Any]) -> None:
+        def kill_when_started(t: asyncio.Task[Any]) -> None:
             if not t.cancelled() and t.exception() is None:
                 self._spawn(self._kill_quietly(t.result()))
 
@@ -633,7 +633,7 @@ def _kill_recorded_kernels(kernels: Path) -> None:
 def remove_stale_roots(base: Path) -> list[Path]:
     """Remove the directories of local pools whose process is gone (killed without
     a chance to clean up).  Directories without an owner file are left alone."""
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = [p for p in base.iterdir() if p.name.startswith(ROOT_PREFIX)]
     except OSError:
@@ -649,6 +649,11 @@ def remove_stale_roots(base: Path) -> list[Path]:
             shutil.rmtree(root, ignore_errors=True)
             removed.append(root)
     return removed
+
+
+def _closed(obj: Session | SessionPool) -> bool:
+    """``obj.closed`` read afresh (an await may have changed it)."""
+    return obj.closed
 
 
 def _record_chars(record: ExecutionRecord) -> int:

@@ -267,7 +267,8 @@ def test_acajs_repl_serve_end_to_end(tmp_path: Path) -> None:
             proc.wait()
     assert "Stopping" in proc.stdout.read()
     for pid in kernels:  # gone, not just orphaned (the server waited for each)
-        assert not Path(f"/proc/{pid}").exists() or "harness.js" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        assert not cmdline.parent.exists() or "harness.js" not in cmdline.read_text(errors="replace")
     assert _kernels_under(data) == {}
     assert [p for p in tmpdirs if p.exists()] == []
     assert list(data.iterdir()) == []
