@@ -958,7 +958,6 @@ def _tree_pids(root: int) -> list[int]:
 
 
 def _own_workdir(workdir: Path, uid: int) -> None:
-    os.chown(workdir, uid, os_sandbox.SANDBOX_GID)
     os_sandbox.adopt_tree(workdir, uid, os_sandbox.SANDBOX_GID)
 
 

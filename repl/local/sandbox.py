@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -351,29 +352,49 @@ def _read_child_pid(fd: int) -> int:
 
 
 def adopt_tree(root: Path, uid: int, gid: int, limit: int = 200_000) -> int:
-    """Give ``uid`` the entries under ``root`` that the pool (root) created there
-    (uploads, directories made by the files API), so the sandboxed kernel can
-    write them as a program on the service can.  Links are never followed.
-    Returns how many entries changed owner."""
-    changed = 0
-    seen = 0
-    stack = [str(root)]
-    while stack and seen < limit:
-        top = stack.pop()
-        try:
-            it = os.scandir(top)
-        except OSError:
-            continue
-        with it:
-            for entry in it:
+    """Give ``uid`` the entries under ``root`` that the pool itself (our uid) created
+    there (uploads, directories made by the files API), so the sandboxed kernel
+    can change them as a program on the service can.  Returns how many changed.
+
+    Session code may swap a directory for a symbolic link while this runs, so
+    nothing is reached by path: directories are opened relative to their
+    parent's descriptor with ``O_NOFOLLOW``, owners changed with ``dir_fd`` and
+    ``follow_symlinks=False``; only directories and singly-linked regular files
+    are adopted (never what a hard link could share with a file elsewhere)."""
+    me = os.geteuid()
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    changed = seen = 0
+    try:
+        top = os.open(root, flags)
+    except OSError:
+        return 0
+    stack = [top]
+    try:
+        with contextlib.suppress(OSError):
+            if os.fstat(top).st_uid == me:
+                os.fchown(top, uid, gid)
+                changed += 1
+        while stack and seen < limit:
+            dir_fd = stack.pop()
+            try:
+                names = os.listdir(dir_fd)
+            except OSError:
+                names = []
+            for name in names:
                 seen += 1
                 try:
-                    st = entry.stat(follow_symlinks=False)
-                    if st.st_uid != uid:
-                        os.chown(entry.path, uid, gid, follow_symlinks=False)
+                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                    is_dir = stat.S_ISDIR(st.st_mode)
+                    if st.st_uid == me and (is_dir or (stat.S_ISREG(st.st_mode) and st.st_nlink == 1)):
+                        os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
                         changed += 1
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
+                    if is_dir:
+                        stack.append(os.open(name, flags, dir_fd=dir_fd))
                 except OSError:
                     continue
+            os.close(dir_fd)
+    finally:
+        for fd in stack:
+            with contextlib.suppress(OSError):
+                os.close(fd)
     return changed

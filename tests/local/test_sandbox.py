@@ -84,3 +84,23 @@ def test_a_root_pools_kernel_is_nobody() -> None:
     with sandboxed_pool() as (_pool, c):
         res = run(c, new_id(), "[process.getuid(), process.getgid(), os.userInfo().username].join(',')")
         assert res["executionResult"] == "'65534,65534,nobody'", res
+
+
+def test_adopting_files_never_follows_links(tmp_path) -> None:
+    """Session code may plant links in its directory before the pool adopts what it
+    made there: a link (or what a hard link shares) is never handed over."""
+    if os.geteuid() != 0:
+        pytest.skip("adoption happens only when the pool runs as root")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "host.txt").write_text("host")
+    session = tmp_path / "session"
+    (session / "sub").mkdir(parents=True)
+    (session / "sub" / "up.txt").write_text("uploaded")
+    (session / "link").symlink_to(outside)
+    os.link(outside / "host.txt", session / "hard.txt")
+    changed = sandbox.adopt_tree(session, 65534, 65534)
+    assert changed == 3  # session, sub, sub/up.txt
+    assert (session / "sub" / "up.txt").stat().st_uid == 65534
+    assert (outside / "host.txt").stat().st_uid == 0 and outside.stat().st_uid == 0
+    assert os.lstat(session / "link").st_uid == 0
