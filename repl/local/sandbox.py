@@ -45,6 +45,10 @@ MNT = "/mnt/data"
 HARNESS_PATH = "/opt/acajs-repl/harness.js"  # where the harness is seen inside
 SLIRP_DNS = "10.0.2.3"
 PROBE_TIMEOUT = 20.0
+# Processes and threads uid 65534 may have (RLIMIT_NPROC, root pools): a fork bomb
+# in a session stops there instead of filling the host's pid space.  Counted for
+# the uid, so across sessions: Node has about 11 threads per idle kernel.
+MAX_TASKS = 4096
 
 Kind = Literal["bwrap", "node-permission", "none"]
 
@@ -71,11 +75,15 @@ def _run_ok(argv: list[str], **kw: object) -> tuple[bool, str]:
 
 
 def _drop_privileges() -> list[str]:
-    """The command that makes the kernel uid/gid 65534 without capabilities (root only)."""
+    """The command that makes the kernel uid/gid 65534 without capabilities (root
+    only), with at most MAX_TASKS processes and threads for that uid."""
     setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
     if os.geteuid() != 0 or not setpriv or not setpriv.startswith("/usr/"):
         return []
+    prlimit = shutil.which("prlimit", path="/usr/bin:/bin")
+    limit = [prlimit, f"--nproc={MAX_TASKS}:{MAX_TASKS}", "--"] if prlimit and prlimit.startswith("/usr/") else []
     return [
+        *limit,
         setpriv, f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
     ]
@@ -276,7 +284,8 @@ class BwrapSandbox:
                         "--ready-fd", str(ready_w), "--exit-fd", str(exit_r),
                         str(child), "tap0",
                     ],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    # (not a pipe: one nobody reads would block it, or end it with SIGPIPE)
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     pass_fds=(ready_w, exit_r), close_fds=True, start_new_session=True,
                 )
             finally:
@@ -287,12 +296,7 @@ class BwrapSandbox:
             finally:
                 os.close(ready_r)
             if ok != b"1":
-                err = b""
-                if slirp.stderr is not None:
-                    err = await loop.run_in_executor(None, slirp.stderr.read)
-                raise RuntimeError(f"slirp4netns did not start: {err.decode(errors='replace').strip()}")
-            if slirp.stderr is not None:
-                slirp.stderr.close()
+                raise RuntimeError(f"slirp4netns did not start (exit status {slirp.poll()})")
         finally:
             if self._info_r >= 0:
                 os.close(self._info_r)

@@ -104,3 +104,14 @@ def test_adopting_files_never_follows_links(tmp_path) -> None:
     assert (session / "sub" / "up.txt").stat().st_uid == 65534
     assert (outside / "host.txt").stat().st_uid == 0 and outside.stat().st_uid == 0
     assert os.lstat(session / "link").st_uid == 0
+
+
+def test_a_root_pools_kernel_has_a_process_limit() -> None:
+    """A fork bomb ends at RLIMIT_NPROC (the attack itself is not run: the machine
+    is shared); the limit is checked where it applies, on the kernel's processes."""
+    if os.geteuid() != 0:
+        pytest.skip("the limit is set when the pool runs as root (the kernel's uid is then its own)")
+    with sandboxed_pool() as (_pool, c):
+        res = run(c, new_id(), "fs.readFileSync('/proc/self/limits', 'utf8').split('\\n')"
+                               ".find((l) => l.startsWith('Max processes')).split(/\\s+/).slice(2, 4).join(',')")
+        assert res["executionResult"] == f"'{sandbox.MAX_TASKS},{sandbox.MAX_TASKS}'", res
