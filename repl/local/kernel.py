@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -97,12 +98,14 @@ def _cap(text: str, dropped: int, limit: int) -> str:
     return text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _well_formed(s: str) -> str:
-    try:
-        s.encode("utf-8")
+    """``s`` with lone surrogates replaced; ``s`` itself (no copy) when it has none."""
+    if s.isascii() or not _SURROGATE.search(s):
         return s
-    except UnicodeEncodeError:
-        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @lru_cache(maxsize=1)
@@ -208,7 +211,6 @@ class Kernel:
         self._fds: dict[str, int] = {}
         self._cmd_fd = -1
         self._outbox = bytearray()
-        self._res_buf = bytearray()
         self._dead = False
         self._dead_event = asyncio.Event()
         self._ready: asyncio.Future[dict[str, Any]] | None = None
@@ -219,7 +221,11 @@ class Kernel:
         # Bytes of one result message at most: three capped texts, each char up to
         # 6 bytes of JSON (\\uXXXX), plus the error text; junk beyond it stops the kernel.
         self.result_pipe_cap = 24 * self.output_cap + (1 << 20)
-        self._res_scanned = 0  # bytes of _res_buf already searched for a newline
+        # the results pipe's unfinished line, decoded as it arrives (each character is
+        # searched for the newline once; the line is joined once, then parsed)
+        self._res_parts: list[str] = []
+        self._res_size = 0
+        self._res_decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._decoders = {
             "out": codecs.getincrementaldecoder("utf-8")("replace"),
             "err": codecs.getincrementaldecoder("utf-8")("replace"),
@@ -468,47 +474,45 @@ class Kernel:
                     waited = self._loop.run_in_executor(None, self._proc.wait)
                     waited.add_done_callback(lambda _f: self._on_exit())
                 break
-            self._res_buf += data
-            self._take_messages()
-            if len(self._res_buf) > self.result_pipe_cap:
+            last = len(data) < (1 << 20)
+            self._take_messages(self._res_decoder.decode(data))
+            del data
+            if self._res_size > self.result_pipe_cap:
                 # Junk written into the results pipe (no newline in sight): stop the
                 # kernel rather than buffer without end.
-                self._res_buf = bytearray()
-                self._res_scanned = 0
+                self._res_parts, self._res_size = [], 0
                 self._kill_reason = self._kill_reason or "pipe"
                 self._signal_group()
                 self._close_fd("res")
                 break
-            if len(data) < (1 << 20):
+            if last:
                 break
 
-    def _take_messages(self) -> None:
-        """Parse the complete lines in the results buffer.  Only bytes not searched
-        before are searched (linear in the output), and a message that fills the
-        whole buffer is parsed from it without a copy."""
-        buf = self._res_buf
+    def _take_messages(self, text: str) -> None:
+        """Parse the lines ``text`` completes.  Only the new text is searched for a
+        newline (linear in the output), and a line is held once as pieces, then
+        once joined: with the parsed message, at most two copies at a time."""
         start = 0
-        nl = buf.find(b"\n", self._res_scanned)
+        nl = text.find("\n")
         while nl >= 0:
-            if start == 0 and nl == len(buf) - 1:
-                self._res_buf = bytearray()  # the one message: hand the buffer over
-                line: bytes | bytearray = buf
-                del buf[nl:]
-                start = nl = -1
+            piece = text[start:nl]
+            if self._res_parts:
+                self._res_parts.append(piece)
+                line = "".join(self._res_parts)
+                self._res_parts, self._res_size = [], 0
             else:
-                line = bytes(buf[start:nl])
-                start = nl + 1
+                line = piece
+            del piece
             self._parse_message(line)
             del line
-            if nl < 0:
-                self._res_scanned = 0
-                return
-            nl = buf.find(b"\n", start)
-        if start:
-            del buf[:start]
-        self._res_scanned = len(buf)
+            start = nl + 1
+            nl = text.find("\n", start)
+        if start < len(text):
+            rest = text[start:] if start else text
+            self._res_parts.append(rest)
+            self._res_size += len(rest)
 
-    def _parse_message(self, line: bytes | bytearray) -> None:
+    def _parse_message(self, line: str) -> None:
         try:
             msg = json.loads(line)
         except ValueError:
