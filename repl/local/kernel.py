@@ -248,6 +248,8 @@ class Kernel:
         node = await loop.run_in_executor(None, find_node)
         if settings.sandbox and settings.os_sandbox:
             await loop.run_in_executor(None, os_sandbox.bwrap_status)
+            if settings.egress == "enabled":
+                await loop.run_in_executor(None, os_sandbox.slirp_status)
         if settings.egress == "disabled":
             await loop.run_in_executor(None, _unshare_prefix)
         await loop.run_in_executor(None, _pdeathsig_prefix)
