@@ -1,7 +1,11 @@
 """One-shot commands: ``acajs-repl exec '1+1'`` end to end, and the embedded pool's
 stop with and without ``one_shot`` (issue 14 item 4).
 
-    .venv/bin/python bench/one_shot.py [--runs 10]
+    .venv/bin/python bench/one_shot.py [--runs 10] [--before DIR]
+
+``--before DIR``: also time ``python -m repl exec '1+1'`` run from DIR (a
+worktree of an older commit: ``git worktree add /tmp/before <commit>``),
+interleaved with this tree's, so both see the same load.
 
 ``one_shot`` (what the CLI's exec/run/files use): the ready kernel taken by the
 command is not refilled, and stopping cancels the HTTP server instead of
@@ -26,15 +30,21 @@ REPO = Path(__file__).resolve().parents[1]
 V = "2025-10-02-preview"
 
 
-def exec_wall(runs: int) -> list[float]:
-    exe = Path(sys.executable).with_name("acajs-repl")
-    times = []
-    for _ in range(runs + 1):
-        t = time.perf_counter()
-        out = subprocess.run([str(exe), "exec", "1+1"], capture_output=True, text=True, cwd=REPO)
-        times.append((time.perf_counter() - t) * 1000)
-        assert out.stdout.strip() == "2", out
-    return times[1:]  # the first warms the page cache
+def exec_once(tree: Path) -> float:
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "repl", "exec", "1+1"], capture_output=True, text=True, cwd=tree)
+    assert out.stdout.strip() == "2", out
+    return (time.perf_counter() - t) * 1000
+
+
+def exec_wall(runs: int, trees: list[Path]) -> list[list[float]]:
+    times: list[list[float]] = [[] for _ in trees]
+    for i in range(runs + 1):
+        for k, tree in enumerate(trees):
+            ms = exec_once(tree)
+            if i:  # the first round warms the page cache
+                times[k].append(ms)
+    return times
 
 
 def node_e(runs: int) -> list[float]:
@@ -66,15 +76,19 @@ def pool_phases(one_shot: bool, runs: int) -> dict[str, list[float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--before", type=Path, default=None, help="a worktree of an older commit")
     a = ap.parse_args()
     p50 = statistics.median
     for one_shot in (False, True):
         ph = pool_phases(one_shot, a.runs)
         print(f"embedded pool, one_shot={one_shot!s:5}: stop p50 {p50(ph['stop']):6.1f} ms, "
               f"start+exec+stop p50 {p50(ph['total']):6.1f} ms (n={a.runs})")
-    ex, ne = exec_wall(a.runs), node_e(a.runs)
-    print(f"acajs-repl exec '1+1' (one_shot): p50 {p50(ex):6.1f} ms; node -e: p50 {p50(ne):6.1f} ms; "
-          f"ratio {p50(ex) / p50(ne):.1f}x (n={a.runs})")
+    trees = [REPO] + ([a.before.resolve()] if a.before else [])
+    walls = exec_wall(a.runs, trees)
+    ne = node_e(a.runs)
+    for tree, ex in zip(trees, walls, strict=True):
+        print(f"python -m repl exec '1+1' from {tree}: p50 {p50(ex):6.1f} ms = {p50(ex) / p50(ne):.1f}x "
+              f"node -e (p50 {p50(ne):.1f} ms) (n={a.runs})")
 
 
 if __name__ == "__main__":

@@ -246,13 +246,15 @@ class Kernel:
         loop = asyncio.get_running_loop()
         # These probe with a subprocess the first time (then cached): not on the loop.
         node = await loop.run_in_executor(None, find_node)
+        bwrap = None
         if settings.sandbox and settings.os_sandbox:
-            await loop.run_in_executor(None, os_sandbox.bwrap_status)
-            if settings.egress == "enabled":
+            bwrap = (await loop.run_in_executor(None, os_sandbox.bwrap_status))[0]
+            if bwrap and settings.egress == "enabled":
                 await loop.run_in_executor(None, os_sandbox.slirp_status)
-        if settings.egress == "disabled":
-            await loop.run_in_executor(None, _unshare_prefix)
-        await loop.run_in_executor(None, _pdeathsig_prefix)
+        if not bwrap:
+            if settings.egress == "disabled":
+                await loop.run_in_executor(None, _unshare_prefix)
+            await loop.run_in_executor(None, _pdeathsig_prefix)
         # The directory must exist: it is not created here, so a session directory
         # removed while its kernel was starting (DELETE /session) stays removed.
         workdir = Path(workdir).resolve()

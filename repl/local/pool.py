@@ -160,6 +160,9 @@ class SessionPool:
         self._ready: list[tuple[Path, Kernel]] = []
         self._ready_changed = asyncio.Event()  # set (and cleared) whenever a ready kernel is added
         self._refilling = 0
+        # one_shot: ready kernels still starting, which a new session may claim
+        # instead of starting a second Node next to them
+        self._starting_ready: list[tuple[Path, asyncio.Future[Kernel]]] = []
         self._refill_failures = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
@@ -268,6 +271,9 @@ class SessionPool:
                 break
             self._spawn(self._discard(directory, kernel))
             directory, kernel = None, None
+        claimed: asyncio.Future[Kernel] | None = None
+        if directory is None and self._starting_ready:
+            directory, claimed = self._starting_ready.pop(0)
         if directory is None:
             directory = self._new_dir()
         session = Session(
@@ -279,7 +285,9 @@ class SessionPool:
             kernel=kernel,
             files_touched=True,
         )
-        if kernel is None:
+        if claimed is not None:
+            session.starting = self._spawn(_claimed_kernel(claimed))
+        elif kernel is None:
             session.starting = self._spawn(self._start_kernel(directory))
         self._sessions[identifier] = session
         # Refill the ready kernels once this request is served (its execution ends,
@@ -512,6 +520,11 @@ class SessionPool:
     async def _refill_one(self) -> None:
         directory = None
         kernel: Kernel | None = None
+        entry: tuple[Path, asyncio.Future[Kernel]] | None = None
+
+        def claimed() -> bool:  # a session took this kernel while it started (one_shot)
+            return entry is not None and entry not in self._starting_ready
+
         try:
             async with self._refill_sem:
                 if self._refill_failures:
@@ -522,9 +535,18 @@ class SessionPool:
                 if self.closed:
                     return
                 directory = self._new_dir()
+                if self.settings.one_shot:
+                    entry = (directory, asyncio.get_running_loop().create_future())
+                    self._starting_ready.append(entry)
                 kernel = await self._kernel_factory(directory, self.settings)
-                await self._warm_up(kernel)
+                if not claimed():
+                    await self._warm_up(kernel)
             self._refill_failures = 0
+            if entry is not None and claimed():
+                entry[1].set_result(kernel)  # the session's now (and so is the directory)
+                return
+            if entry is not None:
+                self._starting_ready.remove(entry)
             if _closed(self):  # (the pool stopped while the kernel started)
                 await self._discard(directory, kernel)
             else:
@@ -535,15 +557,22 @@ class SessionPool:
             # close() gave up waiting: the kernel (if it started) must not outlive the pool
             if kernel is not None:
                 await self._kill_quietly(kernel)
-            if directory is not None:
+            if entry is not None and claimed():
+                entry[1].cancel()  # (the session removes its directory)
+            elif directory is not None:
                 shutil.rmtree(directory, True)
             raise
         except Exception as exc:
             self._refill_failures += 1
             log.warning("starting a ready kernel failed: %r", exc)
-            if directory is not None:
+            if entry is not None and claimed():
+                entry[1].set_exception(exc)  # the session starts a kernel of its own
+            elif directory is not None:
                 shutil.rmtree(directory, True)
         finally:
+            if entry is not None and not claimed():
+                self._starting_ready.remove(entry)
+                entry[1].cancel()
             self._refilling -= 1
         self._schedule_refill()
 
@@ -649,6 +678,11 @@ def remove_stale_roots(base: Path) -> list[Path]:
             shutil.rmtree(root, ignore_errors=True)
             removed.append(root)
     return removed
+
+
+async def _claimed_kernel(started: asyncio.Future[Kernel]) -> Kernel:
+    """The ready kernel a new session claimed while it was still starting."""
+    return await started
 
 
 def _closed(obj: Session | SessionPool) -> bool:

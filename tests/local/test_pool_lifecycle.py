@@ -384,3 +384,24 @@ async def test_an_execution_in_flight_ends_at_once_when_its_session_goes(tmp_pat
     finally:
         await pool.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_one_shot_pool_starts_one_kernel_and_refills_none(tmp_path: Path) -> None:
+    """acajs-repl exec/run/files: the command's session takes the ready kernel, even
+    one still starting (no second Node next to it), and nothing is refilled."""
+    from repl.local.pool import _default_kernel_factory
+
+    started: list[Path] = []
+
+    async def counting_factory(workdir: Path, settings: PoolSettings):  # type: ignore[no-untyped-def]
+        started.append(workdir)
+        return await _default_kernel_factory(workdir, settings)
+
+    pool = EmbeddedPool(PoolSettings(ready=1, one_shot=True, data_dir=tmp_path),
+                        pool_options={"kernel_factory": counting_factory})
+    with pool, client(pool) as c:
+        ident = str(uuid.uuid4())
+        assert execute(c, ident, "6 * 7").json()["result"]["executionResult"] == 42
+        assert execute(c, ident, "'again'").json()["result"]["executionResult"] == "'again'"
+        assert len(started) == 1 and pool.pool.get(ident).directory == started[0]
+        assert pool.pool.ready_count == 0 and pool.pool._refilling == 0
