@@ -849,3 +849,24 @@ async def test_start_timeout_leaves_no_unretrieved_exception(tmp_path: Path, mon
             await Kernel.start(workdir=tmp_path / "s", settings=PoolSettings())
 
     assert await _unretrieved_errors(timed_out_start) == []
+
+
+async def test_the_pools_output_cap_bounds_what_a_request_asks(start):
+    """``serve --output-cap``: outputStreamsMaxLength may lower it, never raise it."""
+    kernel = await start(output_cap=100)
+    r = await kernel.execute("console.log('x'.repeat(5000)); 1", timeout=10, output_limit=1000)
+    assert r.stdout.startswith("x" * 100) and "(limit 100 characters)" in r.stdout
+    r = await kernel.execute("console.log('y'.repeat(5000)); 1", timeout=10, output_limit=10)
+    assert "(limit 10 characters)" in r.stdout
+
+
+def test_serve_flags_reach_the_pool_settings():
+    from repl.cli.main import build_parser
+    from repl.cli.serve import pool_settings_from_args
+
+    args = build_parser().parse_args(
+        ["serve", "--os-sandbox", "off", "--output-cap", "2000", "--idle-cpu-seconds", "2.5"]
+    )
+    s = pool_settings_from_args(args)
+    assert (s.os_sandbox, s.output_cap, s.idle_cpu_seconds) == (False, 2000, 2.5)
+    assert pool_settings_from_args(build_parser().parse_args(["serve"])) == PoolSettings()
