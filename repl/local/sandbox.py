@@ -69,9 +69,9 @@ class Protection:
         return {"kind": self.kind, "summary": self.summary, "network": self.network, "missing": self.missing}
 
 
-def _run_ok(argv: list[str], **kw: object) -> tuple[bool, str]:
+def _run_ok(argv: list[str]) -> tuple[bool, str]:
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT, text=True, **kw)  # type: ignore[call-overload]
+        done = subprocess.run(argv, capture_output=True, timeout=PROBE_TIMEOUT, text=True)
     except (OSError, subprocess.SubprocessError) as exc:
         return False, str(exc)
     return done.returncode == 0, (done.stderr or "").strip()
@@ -104,7 +104,7 @@ def bwrap_status() -> tuple[str | None, str]:
         return None, "bwrap (bubblewrap) is not installed"
     if os.geteuid() == 0 and not _drop_privileges():
         return None, "setpriv (util-linux) is missing under /usr, so the kernel could not drop root"
-    ok, err = _run_ok([exe, *_base_args(egress_net=False), "--", *_drop_privileges(), "/usr/bin/env", "true"])
+    ok, err = _run_ok([exe, *_base_args(), "--", *_drop_privileges(), "/usr/bin/env", "true"])
     if not ok:
         return None, f"bwrap cannot create the sandbox here: {err or 'it failed'}"
     return exe, ""
@@ -141,7 +141,7 @@ def protection(settings: PoolSettings, node_permission_flag: str | None = None) 
         elif slirp_status()[0]:
             net = "slirp4netns: the internet, not the host's loopback"
         else:
-            net = "none: slirp4netns is not installed, so egress is not available"
+            net = f"none ({slirp_status()[1]}), so egress is not available"
         return Protection(
             "bwrap",
             f"bubblewrap: own PID/mount/IPC/UTS/network namespaces, {who}, "
@@ -167,7 +167,7 @@ def protection(settings: PoolSettings, node_permission_flag: str | None = None) 
     )
 
 
-def _base_args(*, egress_net: bool) -> list[str]:
+def _base_args() -> list[str]:
     """bwrap options shared by every kernel (and the start-up probe)."""
     args = [
         "--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
@@ -244,7 +244,7 @@ class BwrapSandbox:
         return r
 
     def command(self, node_args: list[str], harness_args: list[str]) -> list[str]:
-        args = [self.bwrap, *_base_args(egress_net=self.slirp_exe is not None)]
+        args = [self.bwrap, *_base_args()]
         etc = dict(_ETC_FILES)
         if self.slirp_exe:
             etc["/etc/resolv.conf"] = f"nameserver {SLIRP_DNS}\n"
