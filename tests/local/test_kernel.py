@@ -746,11 +746,13 @@ async def test_kernel_does_not_outlive_the_python_process(tmp_path: Path):
         "from repl.local.kernel import Kernel\n"
         "from repl.local.settings import PoolSettings\n"
         "async def main():\n"
-        f"    k = await Kernel.start(workdir=Path({str(tmp_path)!r}), settings=PoolSettings())\n"
+        f"    k = await Kernel.start(workdir=Path({str(tmp_path / 'session')!r}), settings=PoolSettings(),"
+        f" state_dir=Path({str(tmp_path)!r}))\n"
         "    print(k.pid, k.tmpdir, int(k.os_sandboxed), flush=True)\n"
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
+    (tmp_path / "session").mkdir()  # (its temporary directory goes to tmp_path/tmp, not the system's)
     owner = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
     assert owner.stdout is not None
     pid_text, tmpdir, os_sandboxed = (await asyncio.wait_for(owner.stdout.readline(), 30)).decode().split()
