@@ -218,8 +218,9 @@ class Kernel:
         # fd 1/2 text that arrived while no execution ran: it goes to the next one
         self._pending_out = _TextBuffer(self.output_cap)
         self._pending_err = _TextBuffer(self.output_cap)
-        # Bytes of one result message at most: three capped texts, each char up to
-        # 6 bytes of JSON (\\uXXXX), plus the error text; junk beyond it stops the kernel.
+        # Characters of one result message at most: three capped texts, each char up
+        # to 6 characters of JSON (\\uXXXX), plus the error text; junk beyond it
+        # (no newline in sight) stops the kernel.
         self.result_pipe_cap = 24 * self.output_cap + (1 << 20)
         # the results pipe's unfinished line, decoded as it arrives (each character is
         # searched for the newline once; the line is joined once, then parsed)
@@ -837,7 +838,7 @@ class Kernel:
             )
         if self._kill_reason == "pipe":
             return (
-                f"the kernel wrote more than {self.result_pipe_cap // (1024 * 1024)} MiB of "
+                f"the kernel wrote more than {self.result_pipe_cap // (1024 * 1024)} Mi characters of "
                 "unreadable data into its results pipe and was stopped"
             )
         if self._kill_reason == "timeout":
