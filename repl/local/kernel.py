@@ -37,6 +37,7 @@ HARNESS = Path(__file__).with_name("harness.js")
 
 DEFAULT_OUTPUT_LIMIT = DEFAULT_OUTPUT_CAP  # characters per stream (and for the value)
 START_TIMEOUT = 30.0  # seconds for a kernel to report ready
+SANDBOX_SETUP_ATTEMPTS = 6  # bwrap set-up failures tried again (0.05 s, then doubling)
 TIMEOUT_GRACE = 1.0  # extra seconds before a kernel that does not answer is killed
 # Seconds between two samples of a kernel's memory and CPU (always, idle or not):
 # a kernel growing 1 GiB/s is stopped within ~50 MiB of its limit.
@@ -261,14 +262,16 @@ class Kernel:
         workdir = Path(workdir).resolve()
         if not workdir.is_dir():
             raise KernelStartError(f"the session directory {workdir} does not exist")
-        for attempt in range(3):
+        for attempt in range(SANDBOX_SETUP_ATTEMPTS):
             kernel = cls(workdir=workdir, settings=settings, node=node, state_dir=state_dir)
             try:
                 await kernel._spawn()
             except KernelStartError as exc:
-                # bwrap's own set-up fails now and then under load (seen: "loopback:
-                # Failed RTM_NEWADDR"); such a failure says "bwrap:" and is tried again.
-                if attempt < 2 and kernel.os_sandboxed and "\nbwrap: " in str(exc):
+                # bwrap's own set-up fails now and then under load (seen in gVisor:
+                # "loopback: Failed RTM_NEWADDR: No child processes"); such a failure
+                # says "bwrap:" and is tried again, a little later each time.
+                if attempt + 1 < SANDBOX_SETUP_ATTEMPTS and kernel.os_sandboxed and "\nbwrap: " in str(exc):
+                    await asyncio.sleep(0.05 * 2**attempt)
                     continue
                 raise
             return kernel
