@@ -37,6 +37,7 @@ from repl.local.embedded import EmbeddedPool
 from repl.local.settings import PoolSettings
 
 V = "2025-10-02-preview"
+EXTRA: dict[str, Any] = {}  # PoolSettings of every pool here (--os-sandbox, --egress)
 BODY = {"codeInputType": "Inline", "executionType": "Synchronous", "code": "1+1"}
 
 
@@ -107,7 +108,7 @@ def lean_client_times(pool: EmbeddedPool, ident: str, n: int) -> list[float]:
 
 
 def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
-    with EmbeddedPool(PoolSettings(ready=1, data_dir=data_dir)) as pool:
+    with EmbeddedPool(PoolSettings(ready=1, data_dir=data_dir, **EXTRA)) as pool:
         ident = str(uuid.uuid4())
         with httpx.Client(base_url=pool.endpoint, headers=headers(pool)) as c:
             for _ in range(30):
@@ -150,7 +151,7 @@ def bench_warm(n: int, data_dir: Path) -> dict[str, Any]:
 
 
 def bench_first(n: int, ready: int, data_dir: Path) -> dict[str, Any]:
-    with EmbeddedPool(PoolSettings(ready=ready, max_sessions=5, data_dir=data_dir)) as pool:
+    with EmbeddedPool(PoolSettings(ready=ready, max_sessions=5, data_dir=data_dir, **EXTRA)) as pool:
         times = []
         with httpx.Client(base_url=pool.endpoint, headers=headers(pool)) as c:
             execute(c, "warm-up-http")  # connection and code paths warm; not measured
@@ -164,7 +165,23 @@ def bench_first(n: int, ready: int, data_dir: Path) -> dict[str, Any]:
     return summary(times)
 
 
-def read_memory(pid: int) -> dict[str, int]:
+def read_memory(kernel: Any) -> dict[str, int]:
+    """Memory of a kernel's every process (with the OS sandbox: bwrap's two, Node,
+    and slirp4netns for egress), summed."""
+    from repl.local.kernel import _tree_pids
+
+    pids = _tree_pids(kernel.pid)
+    sandbox = getattr(kernel, "_sandbox", None)
+    if sandbox is not None and sandbox.slirp_pid:
+        pids.append(sandbox.slirp_pid)
+    total: dict[str, int] = {}
+    for pid in pids:
+        for k, v in _read_memory(pid).items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+def _read_memory(pid: int) -> dict[str, int]:
     info: dict[str, int] = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -192,7 +209,7 @@ def mem_available() -> int:
 
 
 def bench_concurrent(n: int, data_dir: Path) -> dict[str, Any]:
-    with EmbeddedPool(PoolSettings(ready=1, max_sessions=n + 10, data_dir=data_dir)) as pool:
+    with EmbeddedPool(PoolSettings(ready=1, max_sessions=n + 10, data_dir=data_dir, **EXTRA)) as pool:
         pool.run(pool.pool.wait_ready())
         avail_before = mem_available()
 
@@ -215,7 +232,7 @@ def bench_concurrent(n: int, data_dir: Path) -> dict[str, Any]:
         wall, each = asyncio.run(burst())
         time.sleep(1.0)  # let the sessions go idle (and the ready kernel refill)
         sessions = pool.pool.sessions()
-        mems = [read_memory(s.kernel.pid) for s in sessions if s.kernel is not None]
+        mems = [read_memory(s.kernel) for s in sessions if s.kernel is not None]
         avail_after = mem_available()
     mean = {k: sum(m[k] for m in mems) / len(mems) for k in mems[0]}
     return {
@@ -259,7 +276,10 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=50, help="concurrent new sessions (default 50)")
     ap.add_argument("--node-e", type=int, default=20, help="node -e runs (default 20)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--os-sandbox", choices=["on", "off"], default="on", help="bubblewrap (default on)")
+    ap.add_argument("--egress", choices=["enabled", "disabled"], default="enabled")
     a = ap.parse_args()
+    EXTRA.update(os_sandbox=a.os_sandbox == "on", egress=a.egress)
 
     import tempfile
 

@@ -63,7 +63,7 @@ def _stop_pool(pool: EmbeddedPool) -> None:
     pool.stop()
 
 
-async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Connection:
+async def open_connection(settings: Settings, *, wait_ready: bool = False, one_shot: bool = False) -> Connection:
     """Connect as ``settings`` say. Raises ``ApiError`` when the endpoint cannot be resolved.
 
     With no endpoint the embedded local pool starts: its socket is bound at once
@@ -116,7 +116,9 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False) -> Co
         from repl.local.node import find_node
 
         await asyncio.to_thread(find_node)
-    pool = EmbeddedPool(PoolSettings())
+    # one_shot (a CLI command): the ready kernel it takes is not refilled, and the
+    # pool stops without uvicorn's graceful steps
+    pool = EmbeddedPool(PoolSettings(one_shot=one_shot))
     # start() binds the socket and returns; the pool serves from its own thread.
     await asyncio.to_thread(pool.start)
     try:

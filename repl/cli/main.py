@@ -153,7 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=int, default=None, help="memory limit of each kernel")
     p.add_argument("--egress", choices=["enabled", "disabled"], default=None)
     p.add_argument("--data-dir", default=None, help="where session directories live (default: a temp dir)")
-    p.add_argument("--sandbox", choices=["on", "off"], default=None, help="Node permission model")
+    p.add_argument("--sandbox", choices=["on", "off"], default=None,
+                   help="protect the host from session code (off: no protection at all)")
+    p.add_argument("--os-sandbox", choices=["on", "off"], default=None,
+                   help="bubblewrap namespaces where available (off: Node's permission model only)")
+    p.add_argument("--output-cap", type=int, default=None,
+                   help="characters kept per stream and for the value of an execution (default 1048576)")
+    p.add_argument("--idle-cpu-seconds", type=float, default=None,
+                   help="CPU burst an idle kernel may use before it is stopped (default 10)")
     p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
 
     p = add("config", "print the effective settings and where each came from (never the token)")

@@ -35,7 +35,7 @@ def run(settings, body: Callable[[Any], Awaitable[int]]) -> int:
     from repl.connection import open_connection
 
     async def go() -> int:
-        conn = await open_connection(settings, wait_ready=True)
+        conn = await open_connection(settings, wait_ready=True, one_shot=True)  # one CLI command
         try:
             return await body(conn)
         finally:

@@ -20,7 +20,10 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from repl.local.settings import PoolSettings
 
 from repl.cli.output import EXIT_OK, EXIT_SERVICE, EXIT_USAGE, fail, guarded
 
@@ -86,7 +89,7 @@ def choose_token(args: argparse.Namespace, environ: dict[str, str] | None = None
     return TokenChoice(None, None)
 
 
-def pool_settings_from_args(args: argparse.Namespace, token: str | None = None) -> Any:
+def pool_settings_from_args(args: argparse.Namespace, token: str | None = None) -> PoolSettings:
     from repl.local.settings import PoolSettings
 
     kw: dict[str, Any] = {"host": args.host, "port": args.port, "allow_remote": bool(args.allow_remote)}
@@ -106,14 +109,20 @@ def pool_settings_from_args(args: argparse.Namespace, token: str | None = None) 
         kw["tls_cert"] = Path(args.tls_cert).expanduser()
         if getattr(args, "tls_key", None) is not None:
             kw["tls_key"] = Path(args.tls_key).expanduser()
+    if getattr(args, "os_sandbox", None) is not None:
+        kw["os_sandbox"] = args.os_sandbox == "on"
+    for name in ("output_cap", "idle_cpu_seconds"):
+        if getattr(args, name, None) is not None:
+            kw[name] = getattr(args, name)
     return PoolSettings(**kw)
 
 
 def _check(args: argparse.Namespace) -> str | None:
     if not 0 <= args.port <= 65535:
         return f"--port {args.port} is out of range (0-65535)"
-    for name, low in (("max_sessions", 1), ("ready", 0), ("cooldown", 1), ("timeout_cap", 1), ("memory_mb", 16)):
-        value = getattr(args, name)
+    for name, low in (("max_sessions", 1), ("ready", 0), ("cooldown", 1), ("timeout_cap", 1), ("memory_mb", 16),
+                      ("output_cap", 1), ("idle_cpu_seconds", 0.1)):
+        value = getattr(args, name, None)
         if value is not None and value < low:
             return f"--{name.replace('_', '-')} must be at least {low}, got {value}"
     if args.data_dir is not None:

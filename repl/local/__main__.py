@@ -23,12 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--egress", choices=["enabled", "disabled"], default=d.egress)
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--sandbox", choices=["on", "off"], default="on")
+    p.add_argument("--os-sandbox", choices=["on", "off"], default="on")
+    p.add_argument("--output-cap", type=int, default=d.output_cap)
+    p.add_argument("--idle-cpu-seconds", type=float, default=d.idle_cpu_seconds)
     p.add_argument("--allow-remote", action="store_true")
     a = p.parse_args(argv)
     settings = PoolSettings(
         host=a.host, port=a.port, token=a.token, max_sessions=a.max_sessions, ready=a.ready,
         cooldown=a.cooldown, timeout_cap=a.timeout_cap, memory_mb=a.memory_mb, egress=a.egress,
         data_dir=a.data_dir, sandbox=a.sandbox == "on", allow_remote=a.allow_remote,
+        os_sandbox=a.os_sandbox == "on", output_cap=a.output_cap, idle_cpu_seconds=a.idle_cpu_seconds,
     )
     return serve(settings)
 

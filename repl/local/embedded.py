@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import ipaddress
 import logging
 import secrets
@@ -205,8 +206,15 @@ class EmbeddedPool:
             # Kill the kernels first: executions in flight then end at once (their
             # responses say the state was lost) instead of holding up the shutdown.
             await pool.close()
-            server.should_exit = True
-            await serving
+            if self.settings.one_shot and not serving.done():
+                # One command served, its client gone: uvicorn's graceful steps
+                # (fixed 0.1 s sleeps) would only delay the exit.
+                serving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serving
+            else:
+                server.should_exit = True
+                await serving
             stopping.cancel()
         finally:
             await pool.close()
@@ -249,6 +257,7 @@ def serve(
             pass
     try:
         s = settings
+        protection = pool.pool.protection if pool.pool is not None else {"summary": "unknown"}
         print(
             "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
             f"  endpoint: {pool.endpoint}\n"
@@ -257,7 +266,8 @@ def serve(
             + f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
             "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
             f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
-            f"timeout cap {s.timeout_cap} s\n"
+            f"timeout cap {s.timeout_cap} s, output cap {s.output_cap} characters\n"
+            f"  protection: {protection['summary']}\n"
             "Try it:\n"
             f"  AUTH_HEADER=\"Authorization: Bearer {token_shown or pool.token}\"\n"
             f"  curl {curl_options}-H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "

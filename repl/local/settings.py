@@ -11,6 +11,13 @@ DEFAULT_MAX_SESSIONS = 5
 DEFAULT_COOLDOWN_SECONDS = 300
 # The service stops any execution after 220 s, whatever timeoutInSeconds asks.
 DEFAULT_TIMEOUT_CAP_SECONDS = 220
+# Characters kept per stream (stdout, stderr) and for the value of one execution;
+# outputStreamsMaxLength can lower it, never raise it.  nel returns everything;
+# the cap keeps one execution from pinning the server's memory (docs/kernel.md).
+DEFAULT_OUTPUT_CAP = 1024 * 1024
+# CPU seconds an idle kernel (no execution running) may burn in a burst; the
+# allowance refills at IDLE_CPU_SHARE of one core.  Past it the kernel is stopped.
+DEFAULT_IDLE_CPU_SECONDS = 10.0
 
 LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LOCAL_RESOURCE_GROUP = "local"
@@ -29,7 +36,14 @@ class PoolSettings:
     memory_mb: int = 512
     egress: Literal["enabled", "disabled"] = "enabled"
     data_dir: Path | None = None  # None: a temporary directory
-    sandbox: bool = True  # Node's permission model where the Node version has it
+    sandbox: bool = True  # protect the host from session code (off: no protection at all)
+    # bubblewrap (OS namespaces) where it works; else (or off) Node's permission model
+    os_sandbox: bool = True
+    output_cap: int = DEFAULT_OUTPUT_CAP
+    idle_cpu_seconds: float = DEFAULT_IDLE_CPU_SECONDS
+    # the pool serves one command and stops (acajs-repl exec/run/files): no ready
+    # kernel is refilled, and stopping skips the HTTP server's graceful steps
+    one_shot: bool = False
     allow_remote: bool = False
     tls_cert: Path | None = None  # PEM certificate (chain): serve HTTPS
     tls_key: Path | None = None  # PEM private key (None: in tls_cert)

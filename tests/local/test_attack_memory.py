@@ -1,0 +1,79 @@
+"""Attack: a session exhausts the server's memory or CPU while no execution runs.
+
+Each defence is checked from session JavaScript against a real pool: a timer
+growing memory fast (the watchdog samples idle kernels every 50 ms), junk in
+the results pipe (bounded buffer, kernel stopped), a timer spinning the CPU
+(an idle allowance, then the kernel is stopped), and big kept execution
+records (capped in characters per session).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from repl.local import pool as pool_module
+from tests.local.sandbox_support import V, healthy, kernel_pid, new_id, run, sandboxed_pool
+
+
+def _wait_dead(pool, identifier: str) -> None:
+    kernel = pool.pool.get(identifier).kernel
+    pool.run(kernel.wait(), timeout=60)
+
+
+def test_an_idle_timer_growing_1_gib_per_second_is_stopped() -> None:
+    with sandboxed_pool(memory_mb=64) as (pool, c):
+        victim, attacker = new_id(), new_id()
+        healthy(c, victim)
+        grow = "globalThis.hog = []; setInterval(() => hog.push(Buffer.alloc(64 << 20, 1)), 50); 'armed'"
+        res = run(c, attacker, grow)
+        assert res["executionResult"] == "'armed'"
+        _wait_dead(pool, attacker)  # no execution runs: the watchdog stops it
+        res = run(c, attacker, "typeof hog")
+        assert "MiB of memory" in res["stderr"] and "state was lost" in res["stderr"], res
+        assert res["executionResult"] == "'undefined'"  # a fresh kernel ran it
+        healthy(c, victim)
+
+
+def test_junk_in_the_results_pipe_stops_only_that_kernel() -> None:
+    with sandboxed_pool(output_cap=1000) as (pool, c):
+        victim, attacker = new_id(), new_id()
+        healthy(c, victim)
+        # the results pipe's number is in the harness's command line; no newline ever
+        flood = ("const argv = fs.readFileSync('/proc/self/cmdline', 'utf8').split('\\0');"
+                 "const fd = +argv[argv.findIndex((a) => a.endsWith('harness.js')) + 2];"
+                 "const junk = Buffer.alloc(1 << 20, 120);"
+                 "for (let i = 0; i < 16; i++) fs.writeSync(fd, junk);"
+                 "'flooded'")
+        res = run(c, attacker, flood)
+        assert res["status"] == "Failed" and "results pipe" in res["stderr"], res
+        healthy(c, victim)
+        healthy(c)
+
+
+def test_an_idle_kernel_spinning_in_a_timer_is_stopped() -> None:
+    with sandboxed_pool(idle_cpu_seconds=0.5) as (pool, c):
+        victim, attacker = new_id(), new_id()
+        healthy(c, victim)
+        spin = "setInterval(() => { const t = Date.now(); while (Date.now() - t < 40); }, 0); 'spinning'"
+        res = run(c, attacker, spin)
+        assert res["executionResult"] == "'spinning'"
+        pid = kernel_pid(pool, attacker)
+        _wait_dead(pool, attacker)
+        res = run(c, attacker, "1")
+        assert "kept the CPU busy while no execution was running" in res["stderr"], res
+        assert kernel_pid(pool, attacker) != pid
+        healthy(c, victim)
+
+
+def test_kept_execution_records_are_capped_in_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool_module, "MAX_EXECUTION_RECORD_CHARS", 3_000_000)
+    with sandboxed_pool() as (pool, c):
+        ident = new_id()
+        ids = []
+        for _ in range(5):
+            r = c.post("/executions", params={"api-version": V, "identifier": ident},
+                       json={"code": "console.log('x'.repeat(1e6))", "executionType": "Synchronous"})
+            assert r.status_code == 200
+            ids.append(r.headers["operation-id"])
+        kept = [c.get(f"/executions/{i}", params={"api-version": V, "identifier": ident}).status_code for i in ids]
+        assert kept[-1] == 200 and kept[0] == 404 and kept.count(200) <= 3, kept
