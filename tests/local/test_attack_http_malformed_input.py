@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from repl.local.validation import OUTPUT_STREAMS_MAX_LENGTH_CAP
+from repl.local.settings import DEFAULT_OUTPUT_CAP
 
 V = "2025-10-02-preview"
 EXEC = {"codeInputType": "Inline", "executionType": "Synchronous"}
@@ -163,15 +163,16 @@ def test_inline_base64_still_decodes(pool_http: httpx.Client, identifier: str) -
 
 
 def test_output_streams_max_length_is_clamped_to_the_cap(pool_http: httpx.Client, identifier: str) -> None:
-    """A value above the cap is served as the cap (the swagger allows any int32 and calls
-    it a maximum, so asking for more is not an error; the answer is simply bounded)."""
-    n = OUTPUT_STREAMS_MAX_LENGTH_CAP + 5000
+    """A value above the pool's output cap is served as the cap (the swagger allows any
+    int32 and calls it a maximum, so asking for more is not an error; the answer is
+    simply bounded)."""
+    n = DEFAULT_OUTPUT_CAP + 5000
     r = pool_http.post("/executions", params={"api-version": V, "identifier": identifier},
                        json={**EXEC, "code": f"process.stdout.write('x'.repeat({n}))",
                              "outputStreamsMaxLength": 2**31 - 1})
     assert r.status_code == 200
     stdout = r.json()["result"]["stdout"]
-    assert stdout.count("x") <= OUTPUT_STREAMS_MAX_LENGTH_CAP
+    assert stdout.count("x") <= DEFAULT_OUTPUT_CAP
     assert "truncated" in stdout
 
 
