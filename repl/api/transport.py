@@ -25,7 +25,7 @@ from .retry import RetryPolicy
 _RETRY_STATUSES = (429, 502, 503, 504)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # any JSON answer but an execution's
 MAX_ERROR_BYTES = 64 * 1024  # what is kept of an error answer (its message is all we need)
-DEFAULT_DEADLINE = 60.0  # seconds for a whole request (retries and body included) unless told
+DEFAULT_DEADLINE = 30.0  # seconds for a whole request (retries and body included) unless told
 _IDENTIFIER_RE = re.compile(r"(identifier=)[^&#\s\"']+")
 
 
