@@ -27,7 +27,13 @@ exit codes (exec, run, code on stdin and the other subcommands):
   2  usage or configuration error (bad flag, bad config file)
   3  the service could not be reached or refused the request
      (connection refused, authentication, role missing, pool full,
-     no such session or file, 5xx); for serve: the pool cannot start
+     no such session or file, 5xx), or answered garbage (HTML, cut or
+     deep JSON, the wrong shape, too large, past the deadline);
+     for serve: the pool cannot start
+  141 the reader of the output went away (| head)
+
+With --json, errors are one JSON object on stdout:
+  {"exit_code": N, "error": {"code": "...", "message": "..."}}
 
 With no endpoint configured, every command runs on an embedded local pool that
 lives as long as the command. To keep a session across invocations
