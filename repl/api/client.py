@@ -343,7 +343,7 @@ class SessionsClient:
             raise bad_body(what, resp.status_code, resp.headers, resp.content) from None
 
     def _poll_url(self, resp: httpx.Response, ex: Execution, identifier: str) -> str | None:
-        loc = resp.headers.get("operation-location")
+        loc: str | None = resp.headers.get("operation-location")
         if loc and loc.startswith(("http://", "https://")) and self._origin_of(loc) == self._origin:
             if "api-version=" not in loc:
                 loc += ("&" if "?" in loc else "?") + f"api-version={self.api_version}"
@@ -560,7 +560,7 @@ class SessionsClient:
 
     async def list_sessions(self) -> list[SessionInfo]:
         what = "Listing the pool's sessions"
-        url: str | None = self._url("listSessions", self._session_version)
+        url = self._url("listSessions", self._session_version)
         out: list[SessionInfo] = []
         for _ in range(100):  # pages
             data = await self._request_json("GET", url, what)
@@ -586,7 +586,7 @@ class SessionsClient:
         except (ValueError, AttributeError, TypeError):
             raise BadResponseError(f"{what} got a response that is not pool metadata") from None
 
-    async def arm_pool(self) -> dict:
+    async def arm_pool(self) -> dict[str, Any]:
         """The raw ARM resource of the pool (needs ``pool_ref`` and ``arm_auth``)."""
         from .endpoint import get_arm_pool
 

@@ -135,11 +135,17 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _props(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``properties`` envelope when there is one, else the body itself."""
+    props = body.get("properties")
+    return props if isinstance(props, Mapping) else body
+
+
 def looks_like_execution(body: Any) -> bool:
     """Whether a JSON body is an execution in any dialect."""
     if not isinstance(body, dict):
         return False
-    src = body.get("properties") if isinstance(body.get("properties"), dict) else body
+    src = _props(body)
     return "status" in src or "result" in src or any(k in src for k in _RESULT_KEYS)
 
 
@@ -270,10 +276,11 @@ def parse_file_info(item: Mapping[str, Any], *, directory: str = "", relative: b
     Either way an absolute ``/mnt/data/...`` from the server is taken as is, and
     ``FileInfo.directory`` ends up relative to /mnt/data.
     """
-    src = item.get("properties") if isinstance(item.get("properties"), Mapping) else item
+    src = _props(item)
     name = src.get("name") or src.get("filename") or src.get("fileName") or ""
     name = str(name).replace("\\", "/")
-    base_dir = _absolute(directory) if _absolute(directory) is not None else directory.strip("/")
+    abs_dir = _absolute(directory)
+    base_dir = abs_dir if abs_dir is not None else directory.strip("/")
     raw = src.get("directory")
     raw = str(raw).replace("\\", "/") if raw is not None else ""
     absolute = _absolute(raw)
@@ -348,7 +355,9 @@ def parse_upload(body: Any, *, directory: str = "", name: str | None = None) -> 
 
 
 def parse_session(body: Mapping[str, Any]) -> SessionInfo:
-    src = body.get("properties") if isinstance(body.get("properties"), Mapping) else body
+    if not isinstance(body, Mapping):
+        raise ValueError("session is not an object")
+    src = _props(body)
     ident = src.get("identifier") or src.get("id")
     if not isinstance(ident, str):
         raise ValueError("session has no identifier")
@@ -386,7 +395,7 @@ def _package(p: Any) -> Package | None:
 def parse_metadata(body: Mapping[str, Any]) -> PoolMetadata:
     if not isinstance(body, Mapping):
         raise ValueError("metadata is not an object")
-    src = body.get("properties") if isinstance(body.get("properties"), Mapping) else body
+    src = _props(body)
     if not any(k in src for k in ("runtimes", "preInstalledPackages", "packages", "jupyterKernel", "kernel")):
         raise ValueError("metadata names no runtime, package or kernel")
     runtimes = tuple(p for p in map(_package, src.get("runtimes") or ()) if p)

@@ -98,7 +98,7 @@ def value_text(value: Any) -> str:
         return "null"
     t = type(value)
     if t is str:
-        return value
+        return str(value)
     if t is int:  # the common case (1+1), without building a JSON encoder
         return str(value)
     if isinstance(value, str):
