@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"acajs-repl {__version__}")
     parser.add_argument("--plain", action="store_true", default=None, help="line-mode REPL instead of full screen")
+    parser.add_argument("--verbatim", action="store_true",
+                        help="with code on stdin: send it byte for byte (no top-level await rewrite)")
     parser.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, help="REPL colour theme")
     common = [_common(suppress=True)]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -226,7 +228,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
                 return fail("no code on stdin (stdin is not a terminal, so acajs-repl runs the code it "
                             "reads from it; start it from a terminal for the REPL)", EXIT_USAGE)
-            return cmd_exec_code(settings, code, as_json=bool(getattr(args, "json", False)))
+            return cmd_exec_code(settings, code, as_json=bool(getattr(args, "json", False)),
+                                 verbatim=bool(getattr(args, "verbatim", False)))
         return _run_repl(settings)
     if command == "config":
         from repl.cli.config_cmd import cmd_config

@@ -111,6 +111,8 @@ def test_exec_and_run_apply_the_top_level_await_rewrite(remote: Cli, tmp_path: P
     assert (r.returncode, r.stdout) == (0, "x is 6\n42\n"), r.stderr
     r = remote("exec", "await Promise.resolve(1)", "--json")
     assert json.loads(r.stdout)["rewritten"] is True
+    r = remote(input="await Promise.resolve(5)")  # code on stdin runs like exec
+    assert (r.returncode, r.stdout) == (0, "5\n"), r.stderr
     r = remote("exec", "await Promise.resolve(1)", "--verbatim")  # byte for byte: the kernel has no top-level await
     assert r.returncode == 1 and "SyntaxError" in r.stderr
 
