@@ -48,8 +48,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from wcwidth import wcwidth
-
 if TYPE_CHECKING:  # pragma: no cover
     from rich.text import Text
 
@@ -174,6 +172,8 @@ class _Renderer:
 
     def _grid_line(self, line: str) -> None:
         """A line that \\r or \\b rewrites: laid out in columns, then written left to right."""
+        from wcwidth import wcwidth  # only here: the common paths never need it (10 ms to import)
+
         start_key = self._style_key()
         chars: list[str] = []  # one entry per column; "" continues a wide character
         styles: list[str] = []
