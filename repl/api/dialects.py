@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..terminal_text import plain_text
 from .errors import request_id_from
 from .models import (
     Execution,
@@ -209,8 +210,8 @@ def parse_execution(body: Mapping[str, Any], headers: Mapping[str, str] | None =
         value_text=value_text(value) if has else "",
         server_ms=server_ms,
         round_trip_ms=round_trip_ms,
-        execution_id=str(exec_id) if exec_id else None,
-        request_id=request_id_from(headers) if headers is not None else None,
+        execution_id=plain_text(str(exec_id)) if exec_id else None,
+        request_id=plain_text(rid) if (rid := request_id_from(headers) if headers is not None else None) else None,
         raw_status=raw_status if isinstance(raw_status, str) else "",
         identifier=ident if isinstance(ident, str) else None,
         stdout_dropped=out_dropped,
