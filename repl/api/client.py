@@ -52,6 +52,7 @@ from .errors import (
     is_missing_file,
     loads,
 )
+from .loopback import LOOPBACK_HOSTS, LoopbackTransport
 from .models import Execution, ExecutionStatus, FileInfo, PoolMetadata, PoolStatus, SessionInfo
 from .retry import RetryPolicy
 from .transport import DEFAULT_DEADLINE, MAX_RESPONSE_BYTES, send
@@ -132,17 +133,17 @@ class SessionsClient:
 
         When every URL it will reach is plain http (the local pool, whose ARM
         route is itself), no TLS is ever used, so no SSL context is built
-        (loading the CA bundle costs 20-80 ms per client). On loopback, idle
-        connections are kept for 10 minutes instead of httpx's 5 s, so a run
-        at human pace does not reconnect (a connection the server closed is
-        noticed and replaced before it is reused).
+        (loading the CA bundle costs 20-80 ms per client). When they are all on
+        loopback too, requests go through :class:`LoopbackTransport` (one write
+        per request, no httpcore/anyio, idle connections kept until the server
+        closes them); everything else, Azure included, uses httpx's transport.
         """
         plain = endpoint.startswith("http://") and arm_base.startswith("http://")
-        host = (urlsplit(endpoint).hostname or "").lower()
-        loopback = host in ("127.0.0.1", "localhost", "::1")
-        limits = httpx.Limits(keepalive_expiry=600.0 if loopback else 5.0)
-        return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, limits=limits,
-                                 verify=not plain)
+        loopback = all((urlsplit(u).hostname or "").lower() in LOOPBACK_HOSTS for u in (endpoint, arm_base))
+        if plain and loopback:
+            return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT},
+                                     transport=LoopbackTransport(), verify=False)
+        return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, verify=not plain)
 
     @staticmethod
     def _origin_of(url: str) -> tuple[str, str]:

@@ -26,12 +26,18 @@ def hostile() -> Iterator[HostileServer]:
         yield server
 
 
-@pytest.fixture
-async def connect(hostile: HostileServer) -> AsyncIterator[Callable[[str], SessionsClient]]:
+@pytest.fixture(params=["loopback", "httpx"])
+async def connect(hostile: HostileServer,
+                  request: pytest.FixtureRequest) -> AsyncIterator[Callable[[str], SessionsClient]]:
+    """Clients on both transports: the lean loopback one (every URL on loopback, as
+    for the local pool) and httpx's own (an ARM base elsewhere, as for Azure)."""
     clients: list[SessionsClient] = []
+    arm_base = f"http://127.0.0.1:{hostile.port}" if request.param == "loopback" else "https://management.invalid"
 
     def make(mode: str) -> SessionsClient:
-        c = SessionsClient(hostile.endpoint(mode), StaticToken(TOKEN), api_version="2025-10-02-preview")
+        c = SessionsClient(hostile.endpoint(mode), StaticToken(TOKEN), api_version="2025-10-02-preview",
+                           arm_base=arm_base)
+        assert (type(c._http._transport).__name__ == "LoopbackTransport") == (request.param == "loopback")
         clients.append(c)
         return c
 
