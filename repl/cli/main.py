@@ -183,8 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure(args)
         return _dispatch(parser, args)
     except KeyboardInterrupt:
-        print("acajs-repl: interrupted", file=sys.stderr)
-        return 130
+        from repl.cli.output import fail
+
+        return fail("interrupted", 130, error="interrupted")
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Unix tools do on SIGPIPE.
         _silence_stdout()
