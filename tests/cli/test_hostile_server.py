@@ -87,10 +87,14 @@ def _run(tmp: Path, endpoint: str, name: str, as_json: bool) -> Outcome:
     (work / "script.js").write_text("1+1\n")
     (work / "data.txt").write_text("data\n")
     args = [*COMMANDS[name], "--endpoint", endpoint, "--session", "hostile-session"]
+    env = clean_env(work, ACAJS_TOKEN=TOKEN)
     if as_json:
         args.append("--json")
+        # With the ARM base on loopback too, the client uses its lean loopback transport
+        # (as for the local pool); the runs without --json use httpx's (as for Azure).
+        env["ACAJS_ARM_BASE"] = endpoint.rsplit("/", 1)[0]
     proc = subprocess.run([sys.executable, "-m", "repl", *args], capture_output=True, text=True,
-                          errors="replace", env=clean_env(work, ACAJS_TOKEN=TOKEN), cwd=work,
+                          errors="replace", env=env, cwd=work,
                           timeout=200, preexec_fn=_limit_memory)
     (work / "out.txt").unlink(missing_ok=True)
     return Outcome(name, as_json, proc.returncode, proc.stdout, proc.stderr)
