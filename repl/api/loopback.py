@@ -224,7 +224,10 @@ class _Body(httpx.AsyncByteStream):
         if self._chunked:
             while True:
                 line = await self._read(reader.readuntil(b"\r\n"))
-                size = int(line.split(b";", 1)[0].strip(), 16)
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise httpx.RemoteProtocolError("malformed chunk in the answer", request=self._request) from None
                 if size == 0:
                     while (await self._read(reader.readuntil(b"\r\n"))) != b"\r\n":
                         pass  # trailers

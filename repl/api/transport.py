@@ -169,7 +169,7 @@ async def _send(http: httpx.AsyncClient, policy: RetryPolicy, method: str, url: 
                     await policy.sleep(policy.backoff(attempt, ra))
                     attempt += 1
                     continue
-            if not stream:
+            if not stream or not resp.is_success:  # an error answer is read (capped) even when streaming
                 await read_capped(resp, max_bytes, what=what)
             return resp
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

@@ -101,3 +101,23 @@ def test_azure_and_mixed_endpoints_keep_httpx_transport() -> None:
                           ("http://127.0.0.1:9/x", "https://management.azure.com")):
         client = SessionsClient(endpoint, StaticToken("t"), arm_base=arm)
         assert isinstance(client._http._transport, httpx.AsyncHTTPTransport)
+
+
+async def test_a_malformed_or_cut_answer_is_a_protocol_error() -> None:
+    answers = iter([
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",  # not a chunk size
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",  # cut off
+        b"SSH-2.0-OpenSSH_9.6\r\n\r\n",  # not HTTP at all
+    ])
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(next(answers))
+        await writer.drain()
+        writer.close()
+
+    server, base = await _serve(answer)
+    async with server, httpx.AsyncClient(transport=LoopbackTransport()) as http:
+        for _ in range(3):
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.get(f"{base}/x")
