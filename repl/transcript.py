@@ -5,15 +5,23 @@ A cell records what the user typed (``code``), what went over the wire
 normalised :class:`~repl.api.models.Execution` or, for a service failure
 (HTTP, auth, network), the ``error`` text; ``abandoned`` means the user stopped
 waiting and the code may still be running remotely.
+
+Exports hold no control sequence: the Markdown export is plain text
+(:func:`repl.terminal_text.plain_text` on everything remote, so a pager or an
+editor showing the file cannot be driven by it), and the JavaScript export
+writes any control character of the inputs as a ``\\uXXXX`` escape.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from repl.api.models import Execution
+from repl.terminal_text import plain_text
 
 if TYPE_CHECKING:
     from repl.continuity import ReplayBatch
@@ -92,6 +100,19 @@ def _ms(value: float) -> str:
     return f"{value:.0f} ms"
 
 
+_JS_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def js_source_text(code: str) -> str:
+    """``code`` with CR/CRLF line ends as LF and every other control character
+    written as a ``\\uXXXX`` escape: the same program (inside a string, template
+    or regex literal the escape means the same character; in a comment it does
+    not matter; anywhere else the raw character was a syntax error already),
+    and a file that cannot drive the terminal showing it."""
+    code = code.replace("\r\n", "\n").replace("\r", "\n")
+    return _JS_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", code)
+
+
 def _fence(text: str, lang: str = "") -> str:
     """A Markdown code fence long enough not to be closed by the text itself."""
     longest = run = 0
@@ -117,7 +138,7 @@ class Transcript:
     def __len__(self) -> int:
         return len(self.cells)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Cell]:
         return iter(self.cells)
 
     def to_javascript(self) -> str:
@@ -125,32 +146,34 @@ class Transcript:
         out = ["// acajs-repl session inputs\n"]
         for cell in self.cells:
             out.append(f"\n// In [{cell.n}]\n")
-            code = cell.code if cell.code.endswith("\n") else cell.code + "\n"
-            out.append(code)
+            code = js_source_text(cell.code)
+            out.append(code if code.endswith("\n") else code + "\n")
         return "".join(out)
 
     def to_markdown(self, title: str = "acajs-repl transcript") -> str:
         lines: list[str] = [f"# {title}\n"]
         for cell in self.cells:
             lines.append(f"\n## In [{cell.n}]\n\n")
-            lines.append(_fence(cell.code, "javascript"))
+            lines.append(_fence(js_source_text(cell.code), "javascript"))
             if cell.rewritten:
                 lines.append("\nSent (rewritten for top-level await):\n\n")
-                lines.append(_fence(cell.sent_code or "", "javascript"))
+                lines.append(_fence(js_source_text(cell.sent_code or ""), "javascript"))
             ex = cell.execution
             if ex is not None:
                 if ex.stdout:
                     lines.append("\nstdout:\n\n")
-                    lines.append(_fence(ex.stdout, "text"))
+                    lines.append(_fence(plain_text(ex.stdout), "text"))
                 if ex.stderr:
                     lines.append("\nstderr:\n\n")
-                    lines.append(_fence(ex.stderr, "text"))
+                    lines.append(_fence(plain_text(ex.stderr), "text"))
                 if ex.has_value:
                     lines.append(f"\nOut[{cell.n}]:\n\n")
-                    lines.append(_fence(ex.value_text, "javascript"))
+                    lines.append(_fence(plain_text(ex.value_text), "javascript"))
+                for note in ex.truncation_notes():
+                    lines.append(f"\n_{note}_\n")
             if cell.error is not None:
                 lines.append("\nService error:\n\n")
-                lines.append(_fence(cell.error, "text"))
+                lines.append(_fence(plain_text(cell.error), "text"))
             meta = [f"status: **{cell.status}**"]
             timing = cell.timing_text()
             if timing:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from repl.api.models import Execution, ExecutionStatus
 from repl.transcript import Cell, Transcript
 
-T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def _cells() -> Transcript:
@@ -83,3 +83,22 @@ def test_empty_transcript() -> None:
     assert len(t) == 0
     assert t.to_markdown().startswith("# ")
     assert "In [" not in t.to_javascript()
+
+
+def test_exports_hold_no_control_sequence():
+    attack = "before\x1b[2J after\x1b]2;PWNED\x07 \x1b]52;c;aGk=\x07\x9b1;1H\x1b[31mred\x1b[0m 10%\r100%"
+    t = Transcript()
+    t.add(Cell(n=1, code="console.log('\x1b]2;x\x07')\r\n'\x9b'", sent_code=None,
+               execution=Execution(ExecutionStatus.SUCCEEDED, stdout=attack, stderr=attack, value=attack,
+                                   value_text=attack, stdout_dropped=5, output_limit=10),
+               started_at=T0, finished_at=T0))
+    t.add(Cell(n=2, code="x", error="The service said \x1b]0;owned\x07 no", started_at=T0))
+    md = t.to_markdown()
+    js = t.to_javascript()
+    for text in (md, js):
+        assert not any(ch in text for ch in "\x1b\x9b\x07\r")
+    assert "PWNED" not in md and "aGk=" not in md and "owned" not in md
+    assert "100%re after" in md  # as a terminal showed it, colours dropped
+    assert "stdout was cut by the pool: 5 more characters not shown (limit 10 characters)" in md
+    # The .js export is the same program: control characters become \u escapes.
+    assert "console.log('\\u001b]2;x\\u0007')\n'\\u009b'\n" in js

@@ -1,5 +1,14 @@
 """The UI-free client of the Azure Container Apps dynamic sessions API."""
 
+import sys
+import types
+
+# `import httpx` also imports httpx's command-line client (httpx._main, which
+# pulls in click, rich and pygments: ~65 ms) unless that import fails. We never
+# use it: an empty module in its place makes httpx fall back to its stub `main`.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", types.ModuleType("httpx._main"))
+
 from .auth import ARM_SCOPE, DATA_PLANE_SCOPE, AuthProvider, AzureToken, NoAuth, StaticToken
 from .client import USER_AGENT, SessionsClient
 from .dialects import CURRENT, DEFAULT_API_VERSION, LEGACY, LEGACY_API_VERSION, parse_execution

@@ -8,6 +8,7 @@ Nothing here ever puts a token into a repr, a log line or an error message.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import time
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,9 +23,7 @@ def _transport_kwargs() -> dict[str, Any]:
     """azure-identity's async credentials default to an aiohttp transport; when
     aiohttp is not installed, use azure-core's asyncio+requests transport instead
     (requests comes with azure-core)."""
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("aiohttp") is None:
         from azure.core.pipeline.transport import AsyncioRequestsTransport
 
         return {"transport": AsyncioRequestsTransport()}

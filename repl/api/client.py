@@ -50,15 +50,19 @@ from .errors import (
     bad_body,
     error_from_response,
     is_missing_file,
+    loads,
 )
+from .loopback import LOOPBACK_HOSTS, LoopbackTransport
 from .models import Execution, ExecutionStatus, FileInfo, PoolMetadata, PoolStatus, SessionInfo
 from .retry import RetryPolicy
-from .transport import send
+from .transport import DEFAULT_DEADLINE, MAX_RESPONSE_BYTES, send
 
 USER_AGENT = f"acajs-repl/{__version__} (Language=Python)"
 READ_MARGIN = 30.0  # seconds added to the execution timeout for the HTTP read timeout
 CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = httpx.Timeout(connect=CONNECT_TIMEOUT, read=60.0, write=120.0, pool=30.0)
+MAX_EXECUTION_BYTES = 256 * 1024 * 1024  # an execution's answer (its output) is read up to this
+TRANSFER_RATE = 64 * 1024  # bytes/s an upload or download must average, after DEFAULT_DEADLINE s of grace
 POLL_FIRST = 0.05
 POLL_MAX = 2.0
 _JSON_CT = "application/json"
@@ -115,13 +119,31 @@ class SessionsClient:
         self.pool_ref = pool_ref or parse_pool_path(endpoint)
         self._policy = retry_policy or RetryPolicy(retries=retries)
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self._http = http or self._new_http(endpoint, self.arm_base)
         self._headers = {"User-Agent": USER_AGENT}
         self._origin = self._origin_of(endpoint)
         self._exec_timeouts: dict[float, httpx.Timeout] = {}
         self._exec_url: tuple[tuple[str, str, str] | None, str] = (None, "")  # last execute URL
 
     # --- plumbing -----------------------------------------------------------
+
+    @staticmethod
+    def _new_http(endpoint: str, arm_base: str) -> httpx.AsyncClient:
+        """The client's one connection pool.
+
+        When every URL it will reach is plain http (the local pool, whose ARM
+        route is itself), no TLS is ever used, so no SSL context is built
+        (loading the CA bundle costs 20-80 ms per client). When they are all on
+        loopback too, requests go through :class:`LoopbackTransport` (one write
+        per request, no httpcore/anyio, idle connections kept until the server
+        closes them); everything else, Azure included, uses httpx's transport.
+        """
+        plain = endpoint.startswith("http://") and arm_base.startswith("http://")
+        loopback = all((urlsplit(u).hostname or "").lower() in LOOPBACK_HOSTS for u in (endpoint, arm_base))
+        if plain and loopback:
+            return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT},
+                                     transport=LoopbackTransport(), verify=False)
+        return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, verify=not plain)
 
     @staticmethod
     def _origin_of(url: str) -> tuple[str, str]:
@@ -148,11 +170,14 @@ class SessionsClient:
     async def _send(self, method: str, url: str, *, what: str, auth: AuthProvider | None = None,
                     content: bytes | None = None, content_type: str | None = None,
                     files: Callable[[], Any] | None = None, timeout: httpx.Timeout | float | None = None,
-                    stream: bool = False, identifier: str | None = None) -> httpx.Response:
-        """Send with the retry rules; returns any response (the caller maps errors)."""
+                    stream: bool = False, identifier: str | None = None, deadline: float = DEFAULT_DEADLINE,
+                    max_bytes: int = MAX_RESPONSE_BYTES) -> httpx.Response:
+        """Send with the retry rules, within ``deadline`` seconds, reading at most
+        ``max_bytes``; returns any response (the caller maps errors)."""
         return await send(self._http, self._policy, method, url, what=what,
                           auth=self.auth if auth is None else auth, headers=self._headers, content=content,
-                          content_type=content_type, files=files, timeout=timeout, stream=stream)
+                          content_type=content_type, files=files, timeout=timeout, stream=stream,
+                          deadline=deadline, max_bytes=max_bytes)
 
     async def _error(self, resp: httpx.Response, what: str, *, identifier: str | None = None,
                      auth: AuthProvider | None = None) -> ApiError:
@@ -170,8 +195,8 @@ class SessionsClient:
     def _json(self, resp: httpx.Response, what: str) -> Any:
         content = resp.content
         try:
-            return json.loads(content)
-        except (ValueError, UnicodeDecodeError):
+            return loads(content)
+        except ValueError:
             raise bad_body(what, resp.status_code, resp.headers, content) from None
 
     async def _request_json(self, method: str, url: str, what: str, *, identifier: str | None = None,
@@ -246,10 +271,10 @@ class SessionsClient:
         """(code, message) of an error answer: the body's ``error``, else ``x-ms-error-code``."""
         code = msg = None
         try:
-            err = json.loads(await self._body(resp)).get("error")
+            err = loads(await self._body(resp)).get("error")
             if isinstance(err, dict):
                 code, msg = err.get("code"), err.get("message")
-        except (ValueError, AttributeError, UnicodeDecodeError):
+        except (ValueError, AttributeError):
             pass
         code = code if isinstance(code, str) else resp.headers.get("x-ms-error-code")
         return code, msg if isinstance(msg, str) else None
@@ -303,8 +328,10 @@ class SessionsClient:
             return self._exec_url[1], {"content": _dumps(body).encode()}
 
         start = time.perf_counter()
+        deadline = min(float(timeout), SERVICE_TIMEOUT_CAP) + READ_MARGIN
         resp = await self._negotiated("POST", build, what=what, identifier=identifier,
-                                      content_type=_JSON_CT, timeout=http_timeout)
+                                      content_type=_JSON_CT, timeout=http_timeout, deadline=deadline,
+                                      max_bytes=MAX_EXECUTION_BYTES)
         if not resp.is_success:
             raise await self._error(resp, what, identifier=identifier)
         dialect = sent[-1]
@@ -313,7 +340,7 @@ class SessionsClient:
         try:
             # One plain dict: httpx.Headers lookups scan the whole list each time.
             ex = parse_execution(data, dict(resp.headers.items()), round_trip_ms=elapsed, identifier=identifier)
-        except ValueError:
+        except (ValueError, TypeError, AttributeError):
             raise bad_body(what, resp.status_code, resp.headers, resp.content) from None
         if ex.status is ExecutionStatus.RUNNING and dialect == CURRENT:
             ex = await self._poll(ex, resp, identifier, timeout, start)
@@ -325,17 +352,17 @@ class SessionsClient:
         url = self._url(f"executions/{_q(execution_id)}", self.api_version if self.dialect == CURRENT
                         else session_api_version(self.api_version), identifier)
         start = time.perf_counter()
-        resp = await self._send("GET", url, what=what, identifier=identifier)
+        resp = await self._send("GET", url, what=what, identifier=identifier, max_bytes=MAX_EXECUTION_BYTES)
         if not resp.is_success:
             raise await self._error(resp, what, identifier=identifier)
         try:
             return parse_execution(self._json(resp, what), resp.headers, identifier=identifier,
                                    round_trip_ms=(time.perf_counter() - start) * 1000.0)
-        except ValueError:
+        except (ValueError, TypeError, AttributeError):
             raise bad_body(what, resp.status_code, resp.headers, resp.content) from None
 
     def _poll_url(self, resp: httpx.Response, ex: Execution, identifier: str) -> str | None:
-        loc = resp.headers.get("operation-location")
+        loc: str | None = resp.headers.get("operation-location")
         if loc and loc.startswith(("http://", "https://")) and self._origin_of(loc) == self._origin:
             if "api-version=" not in loc:
                 loc += ("&" if "?" in loc else "?") + f"api-version={self.api_version}"
@@ -357,14 +384,19 @@ class SessionsClient:
         while True:
             await asyncio.sleep(delay)
             delay = min(delay * 2, POLL_MAX)
-            r = await self._send("GET", url, what=what, identifier=identifier)
+            r = await self._send("GET", url, what=what, identifier=identifier, max_bytes=MAX_EXECUTION_BYTES,
+                                 deadline=max(1.0, deadline - time.perf_counter()) + CONNECT_TIMEOUT)
             if not r.is_success:
                 raise await self._error(r, what, identifier=identifier)
             data = self._json(r, what)
             if not looks_like_execution(data):
                 raise bad_body(what, r.status_code, r.headers, r.content)
             now = time.perf_counter()
-            cur = parse_execution(data, r.headers, round_trip_ms=(now - start) * 1000.0, identifier=identifier)
+            try:
+                cur = parse_execution(data, r.headers, round_trip_ms=(now - start) * 1000.0,
+                                      identifier=identifier)
+            except (ValueError, TypeError, AttributeError):
+                raise bad_body(what, r.status_code, r.headers, r.content) from None
             if cur.status.finished:
                 return cur
             if now >= deadline:
@@ -395,7 +427,8 @@ class SessionsClient:
 
         resp = await self._negotiated("POST", build, what=what, file_op=True, identifier=identifier,
                                       files=files, timeout=httpx.Timeout(CONNECT_TIMEOUT, read=300.0,
-                                                                         write=300.0, pool=30.0))
+                                                                         write=300.0, pool=30.0),
+                                      deadline=DEFAULT_DEADLINE + path.stat().st_size / TRANSFER_RATE)
         if not resp.is_success:
             raise await self._file_error(resp, what, directory, identifier=identifier, kind="directory")
         data = self._json(resp, what)
@@ -422,8 +455,9 @@ class SessionsClient:
         data = self._json(resp, what)
         try:
             return parse_file_list(data, directory=directory)
-        except ValueError:
-            raise BadResponseError(f"{what} got a response that is not a file list") from None
+        except (ValueError, TypeError, AttributeError):
+            raise BadResponseError(f"{what} got a response that is not a file list (HTTP {resp.status_code})",
+                                   status_code=resp.status_code) from None
 
     async def file_info(self, identifier: str, name: str) -> FileInfo:
         base, directory = _split_name(name, None)
@@ -445,7 +479,7 @@ class SessionsClient:
         data = self._json(resp, what)
         try:
             files = parse_file_list(data, directory=directory, relative=False)
-        except ValueError:
+        except (ValueError, TypeError, AttributeError):
             files = []
         if not files:
             raise BadResponseError(f"{what} got a response that is not file metadata")
@@ -477,11 +511,16 @@ class SessionsClient:
                 raise await self._file_error(resp, what, path, identifier=identifier)
             fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
             written = 0
+            started = time.monotonic()
             try:
-                with os.fdopen(fd, "wb") as out:
-                    async for chunk in resp.aiter_bytes(65536):
-                        out.write(chunk)
-                        written += len(chunk)
+                # However the server drips, the download averages TRANSFER_RATE after a grace period.
+                async with asyncio.timeout(DEFAULT_DEADLINE) as limit:
+                    with os.fdopen(fd, "wb") as out:
+                        async for chunk in resp.aiter_bytes(65536):
+                            out.write(chunk)
+                            written += len(chunk)
+                            limit.reschedule(asyncio.get_running_loop().time() + started - time.monotonic()
+                                             + DEFAULT_DEADLINE + written / TRANSFER_RATE)
                 expected = resp.headers.get("content-length")
                 if expected is not None and expected.isdigit() and int(expected) != written \
                         and "content-encoding" not in resp.headers:
@@ -494,7 +533,7 @@ class SessionsClient:
                     os.unlink(tmp)
                 except OSError:
                     pass
-                if isinstance(exc, httpx.TimeoutException):
+                if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
                     raise RequestTimeout(f"{what} timed out") from None
                 if isinstance(exc, httpx.HTTPError):
                     raise ConnectError(f"{what} failed: the connection was dropped mid-download "
@@ -531,7 +570,7 @@ class SessionsClient:
                                         what, identifier=identifier)
         try:
             return parse_session(data)
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, TypeError):
             raise BadResponseError(f"{what} got a response that is not a session") from None
 
     async def delete_session(self, identifier: str) -> None:
@@ -540,13 +579,13 @@ class SessionsClient:
 
     async def list_sessions(self) -> list[SessionInfo]:
         what = "Listing the pool's sessions"
-        url: str | None = self._url("listSessions", self._session_version)
+        url = self._url("listSessions", self._session_version)
         out: list[SessionInfo] = []
         for _ in range(100):  # pages
             data = await self._request_json("GET", url, what)
             try:
                 page, nxt = parse_session_list(data)
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 raise BadResponseError(f"{what} got a response that is not a session list") from None
             out.extend(page)
             if not nxt:
@@ -563,10 +602,10 @@ class SessionsClient:
         data = await self._request_json("GET", self._url("metadata", self._session_version), what)
         try:
             return parse_metadata(data)
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, TypeError):
             raise BadResponseError(f"{what} got a response that is not pool metadata") from None
 
-    async def arm_pool(self) -> dict:
+    async def arm_pool(self) -> dict[str, Any]:
         """The raw ARM resource of the pool (needs ``pool_ref`` and ``arm_auth``)."""
         from .endpoint import get_arm_pool
 

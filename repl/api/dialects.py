@@ -8,10 +8,12 @@ status names of both dialects in any casing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..terminal_text import plain_text
 from .errors import request_id_from
 from .models import (
     Execution,
@@ -92,6 +94,27 @@ _STATUS = {
 _RESULT_KEYS = ("stdout", "stderr", "executionResult", "executionTimeInMilliseconds", "executionId")
 
 
+# What the local pool appends to a stream it cut (repl/local/kernel.py ``truncation_marker``).
+_TRUNCATION = re.compile(
+    r"\n\[output truncated: (\d+) more characters not shown \(limit (\d+) characters\)\]\n")
+
+
+def split_truncation(text: str) -> tuple[str, int, int | None]:
+    """(text without the pool's truncation markers, characters dropped, the limit named)."""
+    if "[output truncated: " not in text:
+        return text, 0, None
+    dropped = 0
+    limit: int | None = None
+
+    def take(m: re.Match[str]) -> str:
+        nonlocal dropped, limit
+        dropped += int(m.group(1))
+        limit = int(m.group(2))
+        return "\n" if m.end() < len(text) and not text.startswith("\n", m.end()) else ""
+
+    return _TRUNCATION.sub(take, text), dropped, limit
+
+
 def parse_status(raw: Any) -> ExecutionStatus | None:
     if not isinstance(raw, str):
         return None
@@ -113,11 +136,17 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _props(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``properties`` envelope when there is one, else the body itself."""
+    props = body.get("properties")
+    return props if isinstance(props, Mapping) else body
+
+
 def looks_like_execution(body: Any) -> bool:
     """Whether a JSON body is an execution in any dialect."""
     if not isinstance(body, dict):
         return False
-    src = body.get("properties") if isinstance(body.get("properties"), dict) else body
+    src = _props(body)
     return "status" in src or "result" in src or any(k in src for k in _RESULT_KEYS)
 
 
@@ -145,8 +174,8 @@ def parse_execution(body: Mapping[str, Any], headers: Mapping[str, str] | None =
     if status is None:
         # No (known) status but a result: trust the result's presence.
         status = ExecutionStatus.SUCCEEDED if raw_status is None else ExecutionStatus.FAILED
-    stdout = _text(inner.get("stdout"))
-    stderr = _text(inner.get("stderr"))
+    stdout, out_dropped, limit_out = split_truncation(_text(inner.get("stdout")))
+    stderr, err_dropped, limit_err = split_truncation(_text(inner.get("stderr")))
     if "executionResult" in inner:
         value = inner["executionResult"]
         has = True
@@ -157,6 +186,9 @@ def parse_execution(body: Mapping[str, Any], headers: Mapping[str, str] | None =
         value, has = "", False
     if isinstance(value, (dict, list)):
         value = strip_ids(value)
+    value_dropped, limit_value = 0, None
+    if isinstance(value, str):
+        value, value_dropped, limit_value = split_truncation(value)
     if status.finished and status is not ExecutionStatus.CANCELLED and TIMEOUT_TEXT in stderr:
         status = ExecutionStatus.TIMED_OUT
     server_ms = inner.get("executionTimeInMilliseconds")
@@ -178,10 +210,14 @@ def parse_execution(body: Mapping[str, Any], headers: Mapping[str, str] | None =
         value_text=value_text(value) if has else "",
         server_ms=server_ms,
         round_trip_ms=round_trip_ms,
-        execution_id=str(exec_id) if exec_id else None,
-        request_id=request_id_from(headers) if headers is not None else None,
+        execution_id=plain_text(str(exec_id)) if exec_id else None,
+        request_id=plain_text(rid) if (rid := request_id_from(headers) if headers is not None else None) else None,
         raw_status=raw_status if isinstance(raw_status, str) else "",
         identifier=ident if isinstance(ident, str) else None,
+        stdout_dropped=out_dropped,
+        stderr_dropped=err_dropped,
+        value_dropped=value_dropped,
+        output_limit=limit_out or limit_err or limit_value,
     )
 
 
@@ -241,10 +277,11 @@ def parse_file_info(item: Mapping[str, Any], *, directory: str = "", relative: b
     Either way an absolute ``/mnt/data/...`` from the server is taken as is, and
     ``FileInfo.directory`` ends up relative to /mnt/data.
     """
-    src = item.get("properties") if isinstance(item.get("properties"), Mapping) else item
+    src = _props(item)
     name = src.get("name") or src.get("filename") or src.get("fileName") or ""
     name = str(name).replace("\\", "/")
-    base_dir = _absolute(directory) if _absolute(directory) is not None else directory.strip("/")
+    abs_dir = _absolute(directory)
+    base_dir = abs_dir if abs_dir is not None else directory.strip("/")
     raw = src.get("directory")
     raw = str(raw).replace("\\", "/") if raw is not None else ""
     absolute = _absolute(raw)
@@ -279,14 +316,24 @@ def parse_file_list(body: Any, *, directory: str = "", relative: bool = True) ->
         if items is None:
             items = body.get("files")
         if items is None:
-            items = [body] if (body.get("name") or body.get("properties") or body.get("filename")) else []
+            if not (body.get("name") or body.get("properties") or body.get("filename")):
+                raise ValueError("file list has neither 'value' nor a file")
+            items = [body]
     elif isinstance(body, list):
         items = body
     else:
         raise ValueError("file list is neither an object nor an array")
     if not isinstance(items, list):
         raise ValueError("file list 'value' is not an array")
-    return [parse_file_info(i, directory=directory, relative=relative) for i in items if isinstance(i, Mapping)]
+    files = []
+    for i in items:
+        if not isinstance(i, Mapping):
+            raise ValueError("a file list entry is not an object")
+        info = parse_file_info(i, directory=directory, relative=relative)
+        if not info.name:
+            raise ValueError("a file list entry has no name")
+        files.append(info)
+    return files
 
 
 def parse_upload(body: Any, *, directory: str = "", name: str | None = None) -> FileInfo:
@@ -309,7 +356,9 @@ def parse_upload(body: Any, *, directory: str = "", name: str | None = None) -> 
 
 
 def parse_session(body: Mapping[str, Any]) -> SessionInfo:
-    src = body.get("properties") if isinstance(body.get("properties"), Mapping) else body
+    if not isinstance(body, Mapping):
+        raise ValueError("session is not an object")
+    src = _props(body)
     ident = src.get("identifier") or src.get("id")
     if not isinstance(ident, str):
         raise ValueError("session has no identifier")
@@ -327,9 +376,9 @@ def parse_session_list(body: Any) -> tuple[list[SessionInfo], str | None]:
         raise ValueError("session list is not an object")
     items = body.get("sessions")
     if items is None:
-        items = body.get("value", [])
+        items = body.get("value")
     if not isinstance(items, list):
-        raise ValueError("session list 'sessions' is not an array")
+        raise ValueError("session list has no 'sessions' array")
     nxt = body.get("nextLink")
     return [parse_session(s) for s in items if isinstance(s, Mapping)], nxt if isinstance(nxt, str) and nxt else None
 
@@ -347,7 +396,9 @@ def _package(p: Any) -> Package | None:
 def parse_metadata(body: Mapping[str, Any]) -> PoolMetadata:
     if not isinstance(body, Mapping):
         raise ValueError("metadata is not an object")
-    src = body.get("properties") if isinstance(body.get("properties"), Mapping) else body
+    src = _props(body)
+    if not any(k in src for k in ("runtimes", "preInstalledPackages", "packages", "jupyterKernel", "kernel")):
+        raise ValueError("metadata names no runtime, package or kernel")
     runtimes = tuple(p for p in map(_package, src.get("runtimes") or ()) if p)
     packages = tuple(p for p in map(_package, src.get("preInstalledPackages") or src.get("packages") or ()) if p)
     kernel = src.get("jupyterKernel") or src.get("kernel") or {}

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -25,6 +26,7 @@ from .errors import (
     NotFoundError,
     bad_body,
     error_from_response,
+    loads,
 )
 from .retry import RetryPolicy
 from .transport import send
@@ -63,7 +65,9 @@ def parse_pool_path(endpoint: str) -> PoolRef | None:
 
 
 def arm_pool_url(ref: PoolRef, arm_base: str = ARM_BASE) -> str:
-    q = lambda s: quote(s, safe="")  # noqa: E731
+    def q(s: str) -> str:
+        return quote(s, safe="")
+
     return (f"{arm_base.rstrip('/')}/subscriptions/{q(ref.subscription)}/resourceGroups/"
             f"{q(ref.resource_group)}/providers/Microsoft.App/sessionPools/{q(ref.pool)}"
             f"?api-version={ARM_API_VERSION}")
@@ -110,7 +114,7 @@ def arm_error(resp: httpx.Response, ref: PoolRef, *, secrets: tuple[str, ...] = 
 
 async def get_arm_pool(http: httpx.AsyncClient, ref: PoolRef, *, arm_base: str = ARM_BASE,
                        auth: AuthProvider, headers: Mapping[str, str] | None = None,
-                       timeout: float = 15.0, policy: RetryPolicy | None = None) -> dict:
+                       timeout: float = 15.0, policy: RetryPolicy | None = None) -> dict[str, Any]:
     """GET the ARM pool resource, with the client's retry rules (connection errors,
     429/502/503/504 with backoff and Retry-After, one token refresh after a 401)."""
     url = arm_pool_url(ref, arm_base)
@@ -125,7 +129,7 @@ async def get_arm_pool(http: httpx.AsyncClient, ref: PoolRef, *, arm_base: str =
             pass
         raise arm_error(resp, ref, secrets=(token,) if token else ())
     try:
-        data = resp.json()
+        data = loads(resp.content)
     except ValueError:
         raise bad_body(what, resp.status_code, resp.headers, resp.content) from None
     if not isinstance(data, dict):

@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
+
+from ..terminal_text import plain_text
 
 # Headers that carry a request/correlation id, in order of preference.
 REQUEST_ID_HEADERS = (
@@ -180,6 +183,31 @@ class SessionNotFoundError(BadRequestError):
     default_hint = "the session does not exist (it may have expired after its cooldown)"
 
 
+# --- reading an answer ------------------------------------------------------
+
+MAX_JSON_DEPTH = 128  # far deeper than any answer of the API; deeper is garbage or an attack
+
+
+def loads(content: bytes | str) -> Any:
+    """JSON from a server, or ``ValueError`` (never ``RecursionError``): malformed,
+    not UTF-8, or nested deeper than ``MAX_JSON_DEPTH``."""
+    try:
+        data = json.loads(content)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError("the answer is not UTF-8") from None
+    if isinstance(data, (dict, list)):
+        stack: list[tuple[Any, int]] = [(data, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError("the JSON is nested too deeply")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return data
+
+
 # --- mapping a response to an error ---------------------------------------
 
 
@@ -192,8 +220,8 @@ def _parse_error_body(content: bytes, content_type: str) -> tuple[str | None, st
     if "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html", b"<")):
         return None, None, "html"
     try:
-        data = json.loads(stripped)
-    except (ValueError, UnicodeDecodeError):
+        data = loads(stripped)
+    except ValueError:
         text = stripped[:200].decode("utf-8", "replace")
         return None, text, "text"
     if isinstance(data, dict):
@@ -217,20 +245,23 @@ def retry_after_seconds(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
-        from datetime import datetime, timezone
+        from datetime import datetime
         from email.utils import parsedate_to_datetime
 
         when = parsedate_to_datetime(value)
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError, IndexError):
         return None
 
 
 def _scrub(text: str | None, secrets: tuple[str, ...]) -> str | None:
+    """Server text made fit to quote: no token or identifier in it, and no control
+    sequence (it ends up on a terminal): see :mod:`repl.terminal_text`."""
     if text is None:
         return None
+    text = plain_text(text)
     for s in secrets:
         if s and len(s) >= 6 and s in text:
             text = text.replace(s, "***")
@@ -293,9 +324,12 @@ def error_from_response(
 
 def bad_body(what: str, status_code: int, headers: Mapping[str, str], content: bytes) -> BadResponseError:
     """A 2xx whose body is not the JSON expected (HTML, empty, garbled)."""
-    rid = request_id_from(headers)
+    rid = _scrub(request_id_from(headers), ())
     _, _, kind = _parse_error_body(content, headers.get("content-type", ""))
-    body = {"html": "an HTML page", "empty": "an empty body"}.get(kind, "a body that is not valid JSON")
+    body = {"html": "an HTML page", "empty": "an empty body"}.get(
+        kind, "a body that is not valid JSON (or is nested too deeply)")
+    if kind == "json":
+        body = "JSON that is not the expected answer (or is nested too deeply)"
     return BadResponseError(
         f"{what} got {body} (HTTP {status_code}) instead of the service's JSON",
         status_code=status_code, request_id=rid)

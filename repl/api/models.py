@@ -36,6 +36,11 @@ class Execution:
     (``undefined``), ``"null"`` for JSON null, the text itself for a string
     (iJavaScript sends ``util.inspect`` text such as ``'hi'`` or ``{ a: 1 }``),
     else compact JSON.
+
+    ``stdout_dropped``, ``stderr_dropped`` and ``value_dropped`` count the
+    characters the pool cut from each (its ``[output truncated: …]`` marker is
+    taken out of the text and counted here instead), ``output_limit`` is the
+    limit it named; ``truncated`` says whether anything was cut.
     """
 
     status: ExecutionStatus
@@ -49,6 +54,25 @@ class Execution:
     request_id: str | None = None
     raw_status: str = ""
     identifier: str | None = None
+    stdout_dropped: int = 0
+    stderr_dropped: int = 0
+    value_dropped: int = 0
+    output_limit: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.stdout_dropped or self.stderr_dropped or self.value_dropped)
+
+    def truncation_notes(self) -> list[str]:
+        """One sentence per stream the pool cut, e.g. ``stdout was cut by the pool:
+        1,200 more characters not shown (limit 1,048,576 characters)``."""
+        limit = f" (limit {self.output_limit:,} characters)" if self.output_limit else ""
+        notes = []
+        for name, dropped in (("stdout", self.stdout_dropped), ("stderr", self.stderr_dropped),
+                              ("the value", self.value_dropped)):
+            if dropped:
+                notes.append(f"{name} was cut by the pool: {dropped:,} more characters not shown{limit}")
+        return notes
 
     @property
     def ok(self) -> bool:
@@ -61,6 +85,7 @@ class Execution:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
+        data["truncated"] = self.truncated
         return data
 
 
@@ -73,7 +98,7 @@ def value_text(value: Any) -> str:
         return "null"
     t = type(value)
     if t is str:
-        return value
+        return str(value)
     if t is int:  # the common case (1+1), without building a JSON encoder
         return str(value)
     if isinstance(value, str):

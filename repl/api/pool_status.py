@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .dialects import parse_arm_pool
 from .errors import ApiError, AuthError, ConnectError, ForbiddenError, NotFoundError, RequestTimeout
@@ -71,7 +71,7 @@ async def gather_pool_status(client: SessionsClient) -> PoolStatus:
 
     arm_status, md, listed = await asyncio.gather(arm(), meta(), sessions())
     status = arm_status or PoolStatus(endpoint=client.endpoint)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if status.name is None and client.pool_ref is not None:
         changes["name"] = client.pool_ref.pool
     if listed is not None:

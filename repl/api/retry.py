@@ -28,7 +28,7 @@ class RetryPolicy:
         """Seconds to wait before re-send number ``attempt + 1`` (``attempt`` from 0)."""
         if retry_after is not None:
             return max(0.0, retry_after)
-        d = min(self.cap, self.base * (2 ** attempt))
+        d: float = min(self.cap, self.base * (2 ** attempt))
         return d * (0.5 + random.random() / 2)  # jitter: 50-100 %
 
     def retry_status(self, method: str, status: int, attempt: int, retry_after: float | None) -> bool:

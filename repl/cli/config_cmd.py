@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from repl.cli.output import EXIT_OK, write_json
+from typing import Any
+
+from repl.cli.output import EXIT_OK, write_json, write_out
 from repl.config import describe
 
 
@@ -16,12 +18,11 @@ def _source_text(source: str) -> str:
     return source
 
 
-def cmd_config(settings, *, as_json: bool = False) -> int:
+def cmd_config(settings: Any, *, as_json: bool = False) -> int:
     rows = describe(settings)  # never contains the token itself
     if as_json:
         write_json({name: {"value": value, "source": source} for name, value, source in rows})
         return EXIT_OK
     width = max(len(name) for name, _, _ in rows)
-    for name, value, source in rows:
-        print(f"{name:<{width}}  {value} ({_source_text(source)})")
+    write_out("".join(f"{name:<{width}}  {value} ({_source_text(source)})\n" for name, value, source in rows))
     return EXIT_OK

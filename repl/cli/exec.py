@@ -6,6 +6,7 @@ import argparse
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from repl.cli.output import (
     EXIT_CODE_FAILED,
@@ -13,6 +14,8 @@ from repl.cli.output import (
     EXIT_USAGE,
     fail,
     local_pool_note,
+    mode,
+    note,
     print_execution,
     run,
     write_json,
@@ -23,8 +26,8 @@ def read_stdin() -> str | None:
     """All of stdin as UTF-8 text; None (after saying why) when it is not UTF-8."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # replaced by a text-only stream
-        return sys.stdin.read()
-    data = stream.read()
+        return str(sys.stdin.read())
+    data: bytes = stream.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -32,7 +35,7 @@ def read_stdin() -> str | None:
         return None
 
 
-def cmd_exec(settings, args: argparse.Namespace) -> int:
+def cmd_exec(settings: Any, args: argparse.Namespace) -> int:
     code = args.code
     if code == "-":
         if sys.stdin.isatty():
@@ -40,10 +43,10 @@ def cmd_exec(settings, args: argparse.Namespace) -> int:
         code = read_stdin()
         if code is None:
             return EXIT_USAGE
-    return cmd_exec_code(settings, code, as_json=args.json)
+    return cmd_exec_code(settings, code, as_json=mode.json, verbatim=args.verbatim)
 
 
-def cmd_run(settings, args: argparse.Namespace) -> int:
+def cmd_run(settings: Any, args: argparse.Namespace) -> int:
     if args.file == "-":
         code = read_stdin()
         if code is None:
@@ -60,12 +63,25 @@ def cmd_run(settings, args: argparse.Namespace) -> int:
             return fail(f"{path}: not UTF-8 text", EXIT_USAGE)
         except OSError as err:
             return fail(f"{path}: cannot read: {err.strerror}", EXIT_USAGE)
-        if code.startswith("#!"):  # a shebang line is not JavaScript
+        if code.startswith("#!") and not args.verbatim:  # a shebang line is not JavaScript
             code = "//" + code
-    return cmd_exec_code(settings, code, as_json=args.json)
+    return cmd_exec_code(settings, code, as_json=mode.json, verbatim=args.verbatim)
 
 
-def cmd_exec_code(settings, code: str, *, as_json: bool) -> int:
+def code_to_send(code: str) -> str:
+    """What goes over the wire: the REPL's top-level ``await`` rewrite, else the code as is."""
+    if "await" not in code:
+        return code  # no parser to load
+    from repl.js.await_rewrite import rewrite_top_level_await
+
+    try:
+        rewritten = rewrite_top_level_await(code)
+    except Exception:  # noqa: BLE001 - a rewrite bug must not stop the run: send as written
+        rewritten = None
+    return code if rewritten is None else rewritten
+
+
+def cmd_exec_code(settings: Any, code: str, *, as_json: bool, verbatim: bool = False) -> int:
     if not code.strip():
         return fail("no code to run", EXIT_USAGE)
     try:
@@ -73,11 +89,13 @@ def cmd_exec_code(settings, code: str, *, as_json: bool) -> int:
     except UnicodeEncodeError:  # undecodable bytes in an argument (surrogate escapes)
         return fail("the code is not UTF-8 text", EXIT_USAGE)
 
-    async def body(conn) -> int:
+    sent = code if verbatim else code_to_send(code)
+
+    async def body(conn: Any) -> int:
         identifier = settings.session or str(uuid.uuid4())
         if settings.session:
             local_pool_note(conn, settings, "this session")
-        execution = await conn.client.execute(code, identifier=identifier, timeout=settings.timeout)
+        execution = await conn.client.execute(sent, identifier=identifier, timeout=settings.timeout)
         if not settings.session and conn.pool is None:
             # A one-shot session: free its slot in the pool now instead of after the cooldown.
             try:
@@ -85,7 +103,11 @@ def cmd_exec_code(settings, code: str, *, as_json: bool) -> int:
             except Exception:  # noqa: BLE001 - best effort; older api-versions lack the route
                 pass
         if as_json:
-            write_json(execution.to_json())
+            data = execution.to_json()
+            data["rewritten"] = sent != code
+            for text in execution.truncation_notes():
+                note(text)
+            write_json(data)
         else:
             print_execution(execution)
         return EXIT_OK if execution.ok else EXIT_CODE_FAILED

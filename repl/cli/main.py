@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from repl import __version__
 
@@ -27,7 +27,13 @@ exit codes (exec, run, code on stdin and the other subcommands):
   2  usage or configuration error (bad flag, bad config file)
   3  the service could not be reached or refused the request
      (connection refused, authentication, role missing, pool full,
-     no such session or file, 5xx); for serve: the pool cannot start
+     no such session or file, 5xx), or answered garbage (HTML, cut or
+     deep JSON, the wrong shape, too large, past the deadline);
+     for serve: the pool cannot start
+  141 the reader of the output went away (| head)
+
+With --json, errors are one JSON object on stdout:
+  {"exit_code": N, "error": {"code": "...", "message": "..."}}
 
 With no endpoint configured, every command runs on an embedded local pool that
 lives as long as the command. To keep a session across invocations
@@ -44,15 +50,23 @@ Precedence: command line > environment > config file > defaults
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line on stderr (exit 2), pointing at ``--help``."""
+    """Usage errors in one line on stderr (exit 2), pointing at ``--help``; with
+    ``--json`` anywhere on the line, one JSON object on stdout instead."""
+
+    json_errors = False
 
     def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            from repl.cli.output import fail, mode
+
+            mode.json = True
+            raise SystemExit(fail(f"{message} (see `{self.prog} --help`)", EXIT_USAGE, error="usage"))
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _common(suppress: bool) -> argparse.ArgumentParser:
-    """Connection flags shared by the REPL and every subcommand."""
-    p = argparse.ArgumentParser(add_help=False)
+def _common(suppress: bool) -> _Parser:
+    """Connection and output flags shared by the REPL and every subcommand."""
+    p = _Parser(add_help=False)
     d = argparse.SUPPRESS if suppress else None
     g = p.add_argument_group("connection")
     g.add_argument("--endpoint", metavar="URL", default=d,
@@ -69,6 +83,16 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
     g.add_argument("--config", metavar="FILE", default=d, help="config file (TOML)")
     g.add_argument("--timeout", metavar="SECONDS", type=float, default=d,
                    help="execution timeout in seconds (default 60, the service caps it at 220)")
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", default=d,
+                   help="print the result as one JSON object on stdout; errors too "
+                   '({"exit_code", "error": {"code", "message", ...}})')
+    o.add_argument("--raw-output", dest="output", action="store_const", const="raw", default=d,
+                   help="write remote output byte for byte, even on a terminal (the default when stdout "
+                   "is not a terminal)")
+    o.add_argument("--safe-output", dest="output", action="store_const", const="safe", default=d,
+                   help="sanitise remote output (keep colours, apply \\r and \\b, drop every other "
+                   "escape sequence), even into a pipe (the default on a terminal)")
     return p
 
 
@@ -84,31 +108,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"acajs-repl {__version__}")
     parser.add_argument("--plain", action="store_true", default=None, help="line-mode REPL instead of full screen")
+    parser.add_argument("--verbatim", action="store_true",
+                        help="with code on stdin: send it byte for byte (no top-level await rewrite)")
     parser.add_argument("--theme", metavar="NAME", default=argparse.SUPPRESS, help="REPL colour theme")
     _continuity_flags(parser)
-    parser.add_argument("--json", action="store_true", default=None,
-                        help="with code on stdin: print the execution as one JSON object")
     common = [_common(suppress=True)]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_text: str, **kw) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, **kw: Any) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text, parents=common,
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
 
+    verbatim_help = ("send the code byte for byte (default: top-level await is rewritten as in the REPL, "
+                     "see docs/top-level-await.md)")
     p = add("exec", "run JavaScript code given as an argument (or on stdin with '-' or no argument)")
     p.add_argument("code", nargs="?", default="-", help="the code; '-' reads stdin")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the execution as one JSON object")
+    p.add_argument("--verbatim", action="store_true", help=verbatim_help)
 
     p = add("run", "run a JavaScript file")
     p.add_argument("file", help="path of a .js file; '-' reads stdin")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the execution as one JSON object")
+    p.add_argument("--verbatim", action="store_true", help=verbatim_help)
 
     p = add("files", "list, upload, download and delete files of a session (/mnt/data)")
     fsub = p.add_subparsers(dest="files_command", metavar="ACTION", required=True)
     f = fsub.add_parser("ls", help="list files", parents=common)
     f.add_argument("directory", nargs="?", default=None, help="directory under /mnt/data")
     f.add_argument("-r", "--recursive", action="store_true")
-    f.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     f = fsub.add_parser("put", help="upload a local file", parents=common)
     f.add_argument("local", help="local file to upload")
     f.add_argument("--name", default=None, help="name to store it under (default: the local file name)")
@@ -122,13 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("session", "show or delete the session named by --session")
     ssub = p.add_subparsers(dest="session_command", metavar="ACTION", required=True)
-    s = ssub.add_parser("show", help="show the session and its time left", parents=common)
-    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    ssub.add_parser("show", help="show the session and its time left", parents=common)
     ssub.add_parser("delete", help="delete the session, its state and files", parents=common)
 
     p = add("pool", "status of the session pool (parts that cannot be read are listed as unknown)")
     p.add_argument("--sessions", action="store_true", help="also list the pool's sessions")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
 
     from repl.cli.web import add_parser as add_web_parser
 
@@ -163,27 +186,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU burst an idle kernel may use before it is stopped (default 10)")
     p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
 
-    p = add("config", "print the effective settings and where each came from (never the token)")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    add("config", "print the effective settings and where each came from (never the token)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from repl.cli.output import configure
+
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
     try:
         args = parser.parse_args(argv)  # inside: `acajs-repl --help | head -1` closes the pipe too
+        configure(args)
         return _dispatch(parser, args)
     except KeyboardInterrupt:
-        print("acajs-repl: interrupted", file=sys.stderr)
-        return 130
+        from repl.cli.output import fail
+
+        return fail("interrupted", 130, error="interrupted")
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Unix tools do on SIGPIPE.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
-        except (OSError, ValueError):
-            pass
+        _silence_stdout()
         return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit raises no second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -218,12 +251,13 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
                 return fail("no code on stdin (stdin is not a terminal, so acajs-repl runs the code it "
                             "reads from it; start it from a terminal for the REPL)", EXIT_USAGE)
-            return cmd_exec_code(settings, code, as_json=bool(getattr(args, "json", False)))
+            return cmd_exec_code(settings, code, as_json=bool(getattr(args, "json", False)),
+                                 verbatim=bool(getattr(args, "verbatim", False)))
         return _run_repl(settings)
     if command == "config":
         from repl.cli.config_cmd import cmd_config
 
-        return cmd_config(settings, as_json=args.json)
+        return cmd_config(settings, as_json=bool(getattr(args, "json", False)))
     if command in ("exec", "run"):
         from repl.cli.exec import cmd_exec, cmd_run
 
@@ -241,10 +275,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return cmd_pool(settings, args)
     parser.error(f"unknown command {command!r}")
-    return EXIT_USAGE  # pragma: no cover
 
 
-def _run_repl(settings) -> int:
+def _run_repl(settings: Any) -> int:
     reason = None
     if not settings.plain:
         from repl.line.detect import should_use_line_mode

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+from repl.terminal_text import plain_text, safe_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from repl.api.models import Execution
 
 EXIT_OK = 0
 EXIT_CODE_FAILED = 1
@@ -22,15 +28,131 @@ class UsageError(Exception):
     """A command-line problem found after parsing (exit 2)."""
 
 
-def fail(err: BaseException | str, code: int) -> int:
-    """Print one line (never a traceback) to stderr and return ``code``."""
+class OutputMode:
+    """How this invocation prints: ``json`` (errors too, as one object on stdout)
+    and ``raw`` (True: bytes as received, False: sanitised, None: sanitised only
+    on a terminal)."""
+
+    def __init__(self) -> None:
+        self.json = False
+        self.raw: bool | None = None
+
+    def safe(self, stream: TextIO) -> bool:
+        """Whether remote text written to ``stream`` goes through the sanitiser."""
+        if self.raw is not None:
+            return not self.raw
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+
+mode = OutputMode()
+
+
+def configure(args: Any) -> None:
+    """Read ``--json`` and ``--raw-output``/``--safe-output`` from parsed arguments."""
+    mode.json = bool(getattr(args, "json", False))
+    output = getattr(args, "output", None)
+    mode.raw = None if output is None else output == "raw"
+
+
+def shown(text: str) -> str:
+    """Remote text (a file name, a pool's answer) as it may be printed on stdout."""
+    return plain_text(text) if mode.safe(sys.stdout) else text
+
+
+def _write_all(stream: TextIO, text: str | bytes) -> None:
+    """Write every byte of ``text`` or raise ``BrokenPipeError``.
+
+    ``TextIOWrapper.write`` can drop the rest of a large write silently when the
+    reader goes away mid-way (the kernel reports a short write, not EPIPE), so
+    a closed pipe would end in exit 0; writing the bytes ourselves sees it.
+    """
+    if not text:
+        return
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):  # a replaced stream (tests)
+        if isinstance(text, bytes):
+            stream.buffer.write(text)
+        else:
+            stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    data = memoryview(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape"))
+    while data:
+        n = os.write(fd, data[:1 << 20])
+        data = data[n:]
+
+
+def write_out(text: str) -> None:
+    _write_all(sys.stdout, text)
+
+
+def write_out_bytes(data: bytes) -> None:
+    _write_all(sys.stdout, data)
+
+
+def write_err(text: str) -> None:
+    _write_all(sys.stderr, text)
+
+
+# Stable names of what went wrong, for scripts reading ``--json`` errors.
+_ERROR_CODES = {
+    "AuthError": "unauthorized",
+    "ForbiddenError": "forbidden",
+    "MissingFileError": "no_such_file",
+    "NotFoundError": "not_found",
+    "PayloadTooLargeError": "payload_too_large",
+    "CapacityError": "pool_full",
+    "ServerError": "server_error",
+    "BadResponseError": "bad_response",
+    "ConnectError": "connection_failed",
+    "RequestTimeout": "timeout",
+    "SessionNotFoundError": "no_such_session",
+    "BadRequestError": "bad_request",
+    "ConfigError": "config",
+    "UsageError": "usage",
+}
+
+
+def error_code(err: BaseException | str, exit_code: int) -> str:
+    if isinstance(err, BaseException):
+        for cls in type(err).__mro__:
+            if cls.__name__ in _ERROR_CODES:
+                return _ERROR_CODES[cls.__name__]
+        if exit_code == EXIT_SERVICE:
+            return "service"
+    return {EXIT_USAGE: "usage", EXIT_SERVICE: "service", EXIT_CODE_FAILED: "failed"}.get(exit_code, "error")
+
+
+def fail(err: BaseException | str, code: int, *, error: str | None = None) -> int:
+    """Report one error and return ``code``: one line on stderr (never a traceback),
+    or with ``--json`` one object on stdout: ``{"exit_code", "error": {"code",
+    "message", "service_code", "request_id"}}``. The text goes through the
+    sanitiser: a server's message cannot drive the terminal."""
     text = str(err).strip() or type(err).__name__
-    text = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    print(f"acajs-repl: {text}", file=sys.stderr, flush=True)
+    text = plain_text(" ".join(line.strip() for line in text.splitlines() if line.strip()))
+    if mode.json:
+        detail: dict[str, Any] = {"code": error or error_code(err, code), "message": text}
+        for attr, key in (("code", "service_code"), ("request_id", "request_id"), ("status_code", "http_status")):
+            value = getattr(err, attr, None)
+            if value is not None:
+                detail[key] = value
+        write_json({"exit_code": code, "error": detail})
+        return code
+    write_err(f"acajs-repl: {text}\n")
     return code
 
 
-def run(settings, body: Callable[[Any], Awaitable[int]]) -> int:
+def note(text: str) -> None:
+    """One ``acajs-repl: note: …`` line on stderr (also under --json: stdout stays one object)."""
+    write_err(f"acajs-repl: note: {plain_text(text)}\n")
+
+
+def run(settings: Any, body: Callable[[Any], Awaitable[int]]) -> int:
     """Open a connection, run ``body(connection)``, close it; map errors to exit codes."""
     from repl.connection import open_connection
 
@@ -58,12 +180,12 @@ def guarded(fn: Callable[[], int]) -> int:
     except Exception as err:  # noqa: BLE001 - the CLI never shows a traceback
         if _is_api_error(err):
             return fail(err, EXIT_SERVICE)
-        if type(err).__name__ in ("NodeNotFound", "PoolStartError"):
-            return fail(f"the embedded local pool cannot start: {err}", EXIT_SERVICE)
+        if type(err).__name__ in ("NodeNotFound", "PoolStartError", "KernelStartError"):
+            return fail(f"the embedded local pool cannot start: {err}", EXIT_SERVICE, error="pool_start")
         if os.environ.get("ACAJS_DEBUG"):
             raise
         return fail(f"unexpected error: {type(err).__name__}: {err} (set ACAJS_DEBUG=1 for a traceback)",
-                    EXIT_CODE_FAILED)
+                    EXIT_CODE_FAILED, error="unexpected")
 
 
 def _is_api_error(err: BaseException) -> bool:
@@ -74,9 +196,16 @@ def _is_api_error(err: BaseException) -> bool:
     return isinstance(err, ApiError)
 
 
+_C1 = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
 def write_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
-    sys.stdout.flush()
+    """One JSON object on one line. C0 controls are escaped by ``json`` itself;
+    DEL, C1 controls and the line separators are escaped too, so the line is
+    safe on a terminal and still the same JSON."""
+    text = json.dumps(data, ensure_ascii=False, default=_json_default)
+    text = _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    write_out(text + "\n")
 
 
 def _json_default(value: Any) -> Any:
@@ -87,26 +216,26 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def print_execution(execution) -> None:
-    """stdout to stdout, stderr to stderr, then the value (if any) on stdout."""
-    out, err = sys.stdout, sys.stderr
-    if execution.stdout:
-        out.write(execution.stdout)
-        out.flush()
-    if execution.stderr:
-        err.write(execution.stderr)
-        if not execution.stderr.endswith("\n"):
-            err.write("\n")
-        err.flush()
-    if execution.value_text:
-        if execution.stdout and not execution.stdout.endswith("\n"):
-            out.write("\n")
-        out.write(execution.value_text + "\n")
-        out.flush()
-    status = getattr(execution.status, "value", str(execution.status))
-    if status not in ("succeeded",) and not execution.stderr:
-        err.write(f"acajs-repl: execution {status.replace('_', ' ')}\n")
-        err.flush()
+def print_execution(execution: Execution) -> None:
+    """stdout to stdout, stderr to stderr, then the value (if any) on stdout;
+    each sanitised when it goes to a terminal (see :class:`OutputMode`). What the
+    pool cut is said on stderr."""
+    safe_out, safe_err = mode.safe(sys.stdout), mode.safe(sys.stderr)
+    stdout = safe_text(execution.stdout) if safe_out else execution.stdout
+    stderr = safe_text(execution.stderr) if safe_err else execution.stderr
+    value = safe_text(execution.value_text) if safe_out else execution.value_text
+    if stdout:
+        write_out(stdout)
+    if stderr:
+        write_err(stderr if stderr.endswith("\n") else stderr + "\n")
+    if value:
+        sep = "\n" if stdout and not stdout.endswith("\n") else ""
+        write_out(sep + value + "\n")
+    for text in execution.truncation_notes():
+        note(text)
+    status = execution.status.value
+    if status != "succeeded" and not execution.stderr:
+        write_err(f"acajs-repl: execution {status.replace('_', ' ')}\n")
 
 
 def human_size(n: int | None) -> str:
@@ -124,8 +253,8 @@ def fmt_time(dt: datetime | None) -> str:
     if dt is None:
         return "-"
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def fmt_duration(seconds: float) -> str:
@@ -141,13 +270,9 @@ def fmt_duration(seconds: float) -> str:
     return f"{sign}{s}s"
 
 
-def local_pool_note(conn, settings, what: str) -> None:
+def local_pool_note(conn: Any, settings: Any, what: str) -> None:
     """Warn when a command that needs a lasting session runs on a throwaway embedded pool."""
     if conn.pool is not None:
-        print(
-            f"acajs-repl: note: no endpoint configured, so {what} ran on an embedded local pool that "
-            "stops when this command exits; start `acajs-repl serve` and pass its --endpoint/--token "
-            "to keep sessions across invocations",
-            file=sys.stderr,
-            flush=True,
-        )
+        note(f"no endpoint configured, so {what} ran on an embedded local pool that "
+             "stops when this command exits; start `acajs-repl serve` and pass its --endpoint/--token "
+             "to keep sessions across invocations")

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake az is 
 
 FAKE_AZ = """#!/bin/sh
 echo "$@" >> "{log}"
-echo '{{"accessToken": "fake-az-token", "expiresOn": "2099-01-01 00:00:00.000000", "expires_on": {exp}, "subscription": "s", "tenant": "t", "tokenType": "Bearer"}}'
+echo '{{"accessToken": "fake-az-token", "expiresOn": "2099-01-01 00:00:00.000000", '\
+'"expires_on": {exp}, "subscription": "s", "tenant": "t", "tokenType": "Bearer"}}'
 """
 
 

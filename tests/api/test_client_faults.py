@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from repl.api import (
+    USER_AGENT,
     AuthError,
     AzureToken,
     BadRequestError,
@@ -26,7 +27,6 @@ from repl.api import (
     SessionNotFoundError,
     SessionsClient,
     StaticToken,
-    USER_AGENT,
 )
 from repl.api.errors import ApiError
 
@@ -297,13 +297,15 @@ async def test_delete_gives_up_after_bounded_retries(client, sleeps):
 @respx.mock
 @pytest.mark.parametrize("status,body,cls,words", [
     (401, {"error": {"code": "InvalidToken", "message": "expired"}}, AuthError, ["az login", "https://dynamicsessions.io"]),
-    (403, {"error": {"code": "Forbidden", "message": "no"}}, ForbiddenError, ["Azure ContainerApps Session Executor", "propagated"]),
+    (403, {"error": {"code": "Forbidden", "message": "no"}}, ForbiddenError,
+     ["Azure ContainerApps Session Executor", "propagated"]),
     (404, None, NotFoundError, ["endpoint"]),
     (413, {"error": {"code": "PayloadTooLarge", "message": "too big"}}, PayloadTooLargeError, ["128 MB"]),
     (500, {"error": {"code": "InternalServerError", "message": "oops"}}, ServerError, ["InternalServerError", "oops"]),
     (400, {"error": {"code": "SessionRequestValidationFailed", "message": "bad identifier"}}, BadRequestError,
      ["SessionRequestValidationFailed", "bad identifier"]),
-    (400, {"error": {"code": "SessionWithIdentifierNotFound", "message": "nope"}}, SessionNotFoundError, ["no such session"]),
+    (400, {"error": {"code": "SessionWithIdentifierNotFound", "message": "nope"}}, SessionNotFoundError,
+     ["no such session"]),
     (409, "", BadRequestError, ["409", "empty body"]),
 ])
 async def test_error_classes(client, status, body, cls, words):
@@ -473,7 +475,8 @@ async def test_download_truncated_by_content_length(client, tmp_path: Path):
 
 @respx.mock
 async def test_download_404_leaves_nothing(client, tmp_path: Path):
-    respx.get(f"{EP}/files/nope/content").mock(return_value=httpx.Response(404, json={"error": {"code": "FileNotFound", "message": "no"}}))
+    respx.get(f"{EP}/files/nope/content").mock(
+        return_value=httpx.Response(404, json={"error": {"code": "FileNotFound", "message": "no"}}))
     with pytest.raises(NotFoundError):
         await client.download("a", "nope", tmp_path / "nope")
     assert list(tmp_path.iterdir()) == []
@@ -512,11 +515,13 @@ async def test_upload_is_resent_after_connect_error(client, tmp_path: Path):
 @respx.mock
 async def test_pool_status_without_arm_lists_unknowns(client):
     respx.get(f"{EP}/metadata").mock(return_value=httpx.Response(200, json={
-        "runtimes": [{"name": "node", "version": "20.2.4"}], "jupyterKernel": {"name": "IJavascript", "version": "5.2.1"}}))
+        "runtimes": [{"name": "node", "version": "20.2.4"}],
+        "jupyterKernel": {"name": "IJavascript", "version": "5.2.1"}}))
     respx.get(f"{EP}/listSessions").mock(return_value=httpx.Response(200, json={
         "sessions": [{"identifier": "secret-session-1"}, {"identifier": "secret-session-2"}], "nextLink": None}))
     arm = respx.get("https://management.azure.com/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/"
-                    "sessionPools/pool1").mock(return_value=httpx.Response(403, json={"error": {"code": "AuthorizationFailed", "message": "no"}}))
+                    "sessionPools/pool1").mock(
+        return_value=httpx.Response(403, json={"error": {"code": "AuthorizationFailed", "message": "no"}}))
     client.arm_auth = StaticToken("arm-token")
     st = await client.pool_status()
     assert arm.call_count == 1
@@ -542,7 +547,8 @@ async def test_pool_status_never_names_an_identifier(client):
         assert "identifier" not in call.request.url.params
     arm_call = [c for c in respx.calls if c.request.url.host == "management.azure.com"][0]
     assert arm_call.request.headers["authorization"] == "Bearer arm-token"
-    assert arm_call.request.url.path == "/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/sessionPools/pool1"
+    assert arm_call.request.url.path == ("/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.App/"
+                                         "sessionPools/pool1")
 
 
 @respx.mock
@@ -577,7 +583,8 @@ async def test_async_polling_gives_up_at_the_deadline(client, monkeypatch):
     monkeypatch.setattr(mod, "POLL_MAX", 0.002)
     monkeypatch.setattr(mod, "READ_MARGIN", 0.0)
     respx.post(CUR).mock(return_value=httpx.Response(202, json={"id": "slow", "status": "Running"}))
-    poll = respx.get(f"{EP}/executions/slow").mock(return_value=httpx.Response(200, json={"id": "slow", "status": "Running"}))
+    poll = respx.get(f"{EP}/executions/slow").mock(
+        return_value=httpx.Response(200, json={"id": "slow", "status": "Running"}))
     with pytest.raises(RequestTimeout) as ei:
         await client.execute("x", identifier="a", timeout=0.05, asynchronous=True)
     assert poll.call_count >= 2 and "still running" in str(ei.value)

@@ -6,15 +6,24 @@ import json
 
 import pytest
 
-from repl.api import PoolRef, PoolResolutionError, StaticToken, default_subscription, parse_pool_path, resolve_endpoint
-from repl.api import AuthError, NotFoundError
+from repl.api import (
+    AuthError,
+    NotFoundError,
+    PoolRef,
+    PoolResolutionError,
+    StaticToken,
+    default_subscription,
+    parse_pool_path,
+    resolve_endpoint,
+)
 from repl.api.endpoint import arm_pool_url
 
 
 @pytest.mark.parametrize("endpoint,expected", [
     ("https://eastus.dynamicsessions.io/subscriptions/s-1/resourceGroups/my-rg/sessionPools/pool1",
      PoolRef("s-1", "my-rg", "pool1")),
-    ("https://eastus.dynamicsessions.io/subscriptions/s-1/resourcegroups/RG/sessionPools/p/", PoolRef("s-1", "RG", "p")),
+    ("https://eastus.dynamicsessions.io/subscriptions/s-1/resourcegroups/RG/sessionPools/p/",
+     PoolRef("s-1", "RG", "p")),
     ("https://x.io/subscriptions/a/resourceGroups/b/providers/Microsoft.App/sessionPools/c", PoolRef("a", "b", "c")),
     ("https://testsessionpool.agreeableriver-3d30edf1.eastus.azurecontainerapps.io", None),
     ("http://127.0.0.1:1234", None),

