@@ -221,3 +221,18 @@ def test_play_and_presenter_mode_in_line_mode(tmux, tmp_path):
     screen = tmux.screen()
     assert "stage-session-9c1e7a" not in screen and "<session>" in screen
     assert not re.search(r"127\.0\.0\.1:\d+", screen), screen
+
+
+def test_hostile_output_leaves_the_scrollback_and_the_title_intact(tmux, tmp_path):
+    tmux.start(f"{_command()} --plain", _env(tmp_path))
+    tmux.wait_for(r"js> ")
+    tmux("select-pane", "-t", "t", "-T", "my-title")
+    tmux.type("'earlier line'")
+    tmux.send("Enter")
+    tmux.wait_for(r"\n'earlier line'\n")
+    tmux.type("console.log('before\\x1b[2J after'); console.log('A\\x1b]2;PWNED\\x1b\\\\B'); 'done'")
+    tmux.send("Enter")
+    tmux.wait_for(r"\n'done'\n")
+    screen = tmux.screen()
+    assert "'earlier line'" in screen and "before after" in screen.replace("  ", " ") and "AB" in screen
+    assert tmux("display-message", "-p", "-t", "t", "#{pane_title}").strip() == "my-title"

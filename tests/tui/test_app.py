@@ -1382,3 +1382,40 @@ async def test_stopping_a_run_asks_whether_to_drop_the_queue(pool_settings):
         assert states == ["abandoned", "dropped", "dropped"]
         view = await run_code(pilot, "typeof q1 + typeof q2")
         assert "'undefinedundefined'" in view.output_text()  # never sent
+
+
+ATTACKS = [
+    "before\x1b[2J after",  # erase the screen
+    "A\x1b]2;PWNED\x1b\\B",  # window title
+    "\x1b]52;c;SGVsbG8=\x07clip",  # clipboard write (OSC 52)
+    "\x1b]8;;http://evil\x07link\x1b]8;;\x07",  # hyperlink
+    "\x1b[?1049h\x1b[999;1H",  # alternate screen, cursor moves
+    "\x9b2J\x9d0;t\x9c",  # 8-bit CSI / OSC
+]
+
+
+async def test_hostile_output_reaches_the_screen_neutralised_and_copies_hold_no_escape(pool_settings):
+    """What the kernel prints is drawn as text: no segment on screen carries a
+    control character (Textual would write it to the terminal as is), colours
+    stay, \\r progress is applied; copies hold no escape at all."""
+    import json as _json
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        code = "; ".join(f"console.log({_json.dumps(a)})" for a in ATTACKS)
+        view = await run_code(pilot, code + "; console.log('\\x1b[31mred\\x1b[0m'); console.log('10%\\r50%\\r100%')")
+        out = view.query_one(".out-stdout")
+        rendered = out.render()
+        text = rendered.plain
+        assert "before after" in text.replace("  ", " ") and "AB" in text and "clip" in text and "link" in text
+        assert "100%" in text and "10%" not in text
+        assert not any(ch in text for ch in "\x1b\x07\x9b\x9c\x9d")
+        assert any("red" in str(span.style) for span in rendered.spans)  # SGR colour kept as a style
+        for line in range(40):
+            strip = screen.render_line(line) if hasattr(screen, "render_line") else []
+            for segment in strip:
+                assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in segment.text), repr(segment.text)
+        copied = view.output_text()
+        assert "\x1b" not in copied and "\x9b" not in copied and "PWNED" not in copied

@@ -238,3 +238,26 @@ def test_play_mode_and_presenter_mode_in_a_real_terminal(tmux, tmp_path):
     assert "stage-session-9c1e7a" not in screen
     assert not re.search(r"127\.0\.0\.1:\d+", screen), screen
     assert "<session>" in screen
+
+
+ATTACK_JS = (
+    "console.log('before\\x1b[2J after'); console.log('A\\x1b]2;PWNED\\x1b\\\\B');"
+    " console.log('\\x1b]52;c;SGVsbG8=\\x07clip'); console.log('\\x1b[?1049h\\x1b[H\\x1b[2Jgone?');"
+    " console.log('\\x1bc reset'); 'done'"
+)
+
+
+def test_hostile_output_leaves_the_screen_and_the_title_intact(tmux, tmp_path):
+    tmux.start(installed_command(), _tui_env(tmp_path))
+    tmux.wait_for(r"NodeLTS")
+    tmux("select-pane", "-t", "t", "-T", "my-title")
+    tmux.type("'earlier cell'")
+    tmux.send("Enter")
+    tmux.wait_for(r"Out\[1\]: 'earlier cell'")
+    tmux.type(ATTACK_JS)
+    tmux.send("Enter")
+    screen = tmux.wait_for(r"Out\[2\]: 'done'")
+    for still_there in (r"Out\[1\]: 'earlier cell'", r"acajs-repl", r"NodeLTS", r"\^p", r"before after", r"AB"):
+        assert re.search(still_there, screen), (still_there, screen)
+    assert tmux("display-message", "-p", "-t", "t", "#{pane_title}").strip() == "my-title"
+    assert tmux("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "1"  # still the app's screen

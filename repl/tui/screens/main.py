@@ -754,7 +754,7 @@ running execution.
             self.app.copy_to_clipboard(text)
             self.notify(f"Copied {len(text):,} characters of In [{view.n}]'s output.")
         elif action == "pager":
-            self.open_in_pager(text)
+            self.open_in_pager(view.output_text(colours=True))
         elif action == "save":
             self.save_output(view, text)
 

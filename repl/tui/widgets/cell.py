@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widget import MountError, Widget
 from textual.widgets import Static
 
+from repl.terminal_text import plain_text, safe_text
 from repl.tui.app import acajs_app
 from repl.tui.widgets.output_view import OutputView, cap_text
 from repl.vocabulary import ABANDONED_TEXT, DROPPED_TEXT, status_words
@@ -139,7 +140,7 @@ open it in the pager, save it to a file or copy it.
 
     def _render_code(self) -> None:
         hl = highlighter(self.app)
-        capped = cap_text(acajs_app(self.app).shown(self.code))
+        capped = cap_text(acajs_app(self.app).shown(plain_text(self.code)))
         text = hl(capped.head)
         if capped.capped:  # a pasted megabyte of code must not freeze the screen either
             text.append("\n")
@@ -239,7 +240,7 @@ open it in the pager, save it to a file or copy it.
         shown = acajs_app(self.app).shown  # redacted in presenter mode
         widgets: list[Static] = []
         if cell.notice:  # said first: the session was lost, a replay stopped here
-            widgets.append(Static(Text(shown(cell.notice)), classes="cell-notice"))
+            widgets.append(Static(Text(shown(plain_text(cell.notice))), classes="cell-notice"))
         if ex is not None:
             if ex.stdout:
                 widgets.append(OutputView(shown(ex.stdout), "stdout", classes="out-stdout"))
@@ -251,7 +252,11 @@ open it in the pager, save it to a file or copy it.
                     OutputView(shown(ex.value_text), "value", prefix=prefix, highlight=highlight, classes="out-value")
                 )
         if cell.error is not None:
-            widgets.append(Static(Text(shown(cell.error)), classes="service-error"))
+            widgets.append(Static(Text(shown(plain_text(cell.error))), classes="service-error"))
+        if ex is not None and ex.truncated:
+            notes = "; ".join(ex.truncation_notes())
+            widgets.append(Static(Text(f"{notes}. See docs/repl.md, Output limits.", style="italic"),
+                                  classes="truncation-note"))
         if cell.abandoned:
             widgets.append(Static(ABANDONED_TEXT, classes="abandoned-note"))
         if any(isinstance(w, OutputView) and w.is_capped for w in widgets):
@@ -297,8 +302,10 @@ open it in the pager, save it to a file or copy it.
         self._render_head()
 
     # ------------------------------------------------------------ data for actions
-    def output_text(self) -> str:
-        """Everything the cell printed and returned, in full (not capped)."""
+    def output_text(self, *, colours: bool = False) -> str:
+        """Everything the cell printed and returned, in full (not capped), safe
+        to copy or save: no control sequence at all (``colours``: SGR kept,
+        for the pager), redacted in presenter mode."""
         cell = self.cell
         if cell is None:
             return ""
@@ -310,7 +317,8 @@ open it in the pager, save it to a file or copy it.
                 parts.append(ex.value_text)
         if cell.error:
             parts.append(cell.error)
-        return "\n".join(p.rstrip("\n") for p in parts) + ("\n" if parts else "")
+        raw = "\n".join(p.rstrip("\n") for p in parts) + ("\n" if parts else "")
+        return acajs_app(self.app).shown(safe_text(raw) if colours else plain_text(raw))
 
     # ------------------------------------------------------------ actions
     def _ask(self, action: str) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from repl.terminal_text import plain_text, rich_text
+
 HEAD_LINES = 30
 TAIL_LINES = 10
 MAX_LINE_CHARS = 1_000
@@ -153,16 +155,18 @@ class OutputView(Static):
         except Exception as exc:  # noqa: BLE001 - drawing one output must never end the app
             fallback = Text(f"(could not be drawn: {type(exc).__name__}; shown without highlighting)\n",
                             style="italic")
-            fallback.append(self.capped.head)
+            fallback.append(plain_text(self.capped.head))
             self.update(fallback)
 
     def _renderable(self) -> Text:
         c = self.capped
 
         def body(part: str) -> Text:
+            # Remote text: colours and styles kept, every other control sequence
+            # neutralised (repl.terminal_text) before anything reaches the screen.
             if self._highlight is not None:
-                return self._highlight(part)
-            return Text(part)
+                return self._highlight(plain_text(part))
+            return rich_text(part)
 
         out = Text()
         if self.prefix:
