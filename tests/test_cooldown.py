@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -57,7 +57,7 @@ def test_sync_from_server_expire_at_corrects_drift() -> None:
     clock = FakeClock()
     cd = Cooldown(300, clock)
     cd.touch()
-    now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     cd.sync(now + timedelta(seconds=250), now)
     assert cd.remaining() == pytest.approx(250)
     clock.advance(50)
@@ -69,7 +69,7 @@ def test_sync_from_server_expire_at_corrects_drift() -> None:
 
 def test_sync_with_expire_at_in_the_past_is_expired() -> None:
     cd = Cooldown(300, FakeClock())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cd.sync(now - timedelta(seconds=5), now)
     assert cd.expired and cd.remaining() == 0
 

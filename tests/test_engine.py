@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -410,7 +409,9 @@ async def test_underscore_and_error_are_the_last_value_and_error_on_the_real_poo
 
 
 async def test_typed_ahead_runs_go_in_order_and_a_dropped_one_is_never_sent(engine: ReplEngine) -> None:
-    first = engine.prepare("globalThis.order = []; const t0 = Date.now(); while (Date.now() - t0 < 300) {}; order.push(1)")
+    first = engine.prepare(
+        "globalThis.order = []; const t0 = Date.now(); while (Date.now() - t0 < 300) {}; order.push(1)"
+    )
     second = engine.prepare("order.push(2)")
     third = engine.prepare("order.push(3)")
     started: list[int] = []

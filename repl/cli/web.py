@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from repl.cli.output import EXIT_OK, EXIT_SERVICE, EXIT_USAGE, fail
@@ -36,7 +37,7 @@ FORWARDED_SWITCHES: tuple[tuple[str, str | None, str | None], ...] = (
 WEB_TOKEN_ENV = "ACAJS_WEB_TOKEN"
 
 
-def add_parser(sub: Any, parents: list[argparse.ArgumentParser], epilog: str) -> None:
+def add_parser(sub: Any, parents: Sequence[argparse.ArgumentParser], epilog: str) -> None:
     """Register ``web`` on the main parser's subcommands."""
     p = sub.add_parser(
         "web", help="serve the REPL to a browser (textual-serve)", parents=parents, epilog=epilog,

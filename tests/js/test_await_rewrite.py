@@ -100,7 +100,7 @@ def test_rewrite_hoists_declared_names(case: tuple[str, list[str]]) -> None:
     assert out.rstrip().endswith("(e) => { $$.sendError(e) });")
     # The user's lines stay on their line numbers (stack traces match the input).
     assert len(out.splitlines()) == len(source.splitlines()) + 1
-    for original, sent in zip(source.splitlines()[1:], out.splitlines()[1:]):
+    for original, sent in zip(source.splitlines()[1:], out.splitlines()[1:], strict=False):
         assert original.split()[0][:3] in sent
 
 
@@ -108,7 +108,7 @@ def test_rewrite_hoists_declared_names(case: tuple[str, list[str]]) -> None:
 def test_every_rewrite_compiles_as_a_script_in_node() -> None:
     codes = [rewrite(source) for source, _ in REWRITTEN.values()]
     errors = node_script_errors(codes)
-    assert errors == [None] * len(codes), dict(zip(REWRITTEN, errors))
+    assert errors == [None] * len(codes), dict(zip(REWRITTEN, errors, strict=False))
     # ...while the originals do not (no top-level await in scripts).
     originals = node_script_errors([source for source, _ in REWRITTEN.values()])
     assert all(e is not None and "SyntaxError" in e for e in originals), originals
@@ -171,7 +171,8 @@ def run_inputs(local_pool, identifier: str, inputs: list[str], timeout: float = 
             results = []
             for code in inputs:
                 sent = rewrite(code)
-                results.append(await c.execute(sent if sent is not None else code, identifier=identifier, timeout=timeout))
+                code_sent = sent if sent is not None else code
+                results.append(await c.execute(code_sent, identifier=identifier, timeout=timeout))
             return results
         finally:
             await c.aclose()
@@ -294,7 +295,7 @@ SCENARIOS = {
 @pytest.mark.parametrize("steps", SCENARIOS.values(), ids=SCENARIOS.keys())
 def test_rewritten_inputs_in_the_local_pool(local_pool, identifier: str, steps) -> None:
     results = run_inputs(local_pool, identifier, [s[0] for s in steps])
-    for (code, status, value_text, text), ex in zip(steps, results):
+    for (code, status, value_text, text), ex in zip(steps, results, strict=False):
         output = ex.stdout + ex.stderr
         assert ex.status.value == status, (code, ex)
         if value_text is not None:

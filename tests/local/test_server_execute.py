@@ -24,7 +24,10 @@ SPEC = SHARED / "azure-spec" / "data-plane" / "preview"
 V = "2025-10-02-preview"
 
 # The tutorial's command, verbatim (shared/tutorial-nodejs.md, "Execute code in your session").
-TUTORIAL_CURL = """curl -v -X 'POST' -H "$AUTH_HEADER" "$SESSION_POOL_MANAGEMENT_ENDPOINT/code/execute?api-version=2024-10-02-preview&identifier=test" -H 'Content-Type: application/json' -d '
+TUTORIAL_CURL = (
+    """curl -v -X 'POST' -H "$AUTH_HEADER" """
+    """"$SESSION_POOL_MANAGEMENT_ENDPOINT/code/execute?api-version=2024-10-02-preview&identifier=test" """
+    """-H 'Content-Type: application/json' -d '
 {
     "properties": {
         "codeInputType": "inline",
@@ -32,6 +35,7 @@ TUTORIAL_CURL = """curl -v -X 'POST' -H "$AUTH_HEADER" "$SESSION_POOL_MANAGEMENT
         "code": "console.log(\\"hello-world\\")"
     }
 }'"""
+)
 
 
 def spec(version: str, name: str, status: str = "200") -> dict:
@@ -157,7 +161,9 @@ def test_files_written_by_code_are_served_and_uploads_are_readable(pool_http: ht
     assert pool_http.get("/files/out.txt/content", params=q).content == b"FROM UPLOAD"
 
 
-@pytest.mark.parametrize("input_type,exec_type", [("inline", "synchronous"), ("INLINE", "SYNCHRONOUS"), ("Inline", "synchronous")])
+@pytest.mark.parametrize(
+    "input_type,exec_type", [("inline", "synchronous"), ("INLINE", "SYNCHRONOUS"), ("Inline", "synchronous")]
+)
 def test_enums_are_case_insensitive(pool_http: httpx.Client, identifier: str, input_type: str, exec_type: str) -> None:
     r = pool_http.post("/executions", params={"api-version": V, "identifier": identifier},
                        json={"codeInputType": input_type, "executionType": exec_type, "code": "2+2"})
@@ -175,14 +181,26 @@ def test_inline_base64(pool_http: httpx.Client, identifier: str) -> None:
 @pytest.mark.parametrize(
     "body,code",
     [
-        ({"properties": {"codeInputType": "Inline", "executionType": "Synchronous", "code": "1"}}, "SessionPropertiesMissing"),
+        (
+            {"properties": {"codeInputType": "Inline", "executionType": "Synchronous", "code": "1"}},
+            "SessionPropertiesMissing",
+        ),
         ({"codeInputType": "Inline", "executionType": "Synchronous"}, "SessionRequestValidationFailed"),
         ({"codeInputType": "Inline", "executionType": "Synchronous", "code": 5}, "SessionRequestValidationFailed"),
         ({"codeInputType": "Python", "executionType": "Synchronous", "code": "1"}, "SessionRequestValidationFailed"),
         ({"codeInputType": "Inline", "executionType": "Later", "code": "1"}, "SessionRequestValidationFailed"),
-        ({"codeInputType": "Inline", "executionType": "Synchronous", "code": "1", "timeoutInSeconds": -1}, "SessionRequestValidationFailed"),
-        ({"codeInputType": "Inline", "executionType": "Synchronous", "code": "1", "timeoutInSeconds": "60"}, "SessionRequestValidationFailed"),
-        ({"codeInputType": "Inline", "executionType": "Synchronous", "code": "1", "outputStreamsMaxLength": 0}, "SessionRequestValidationFailed"),
+        (
+            {"codeInputType": "Inline", "executionType": "Synchronous", "code": "1", "timeoutInSeconds": -1},
+            "SessionRequestValidationFailed",
+        ),
+        (
+            {"codeInputType": "Inline", "executionType": "Synchronous", "code": "1", "timeoutInSeconds": "60"},
+            "SessionRequestValidationFailed",
+        ),
+        (
+            {"codeInputType": "Inline", "executionType": "Synchronous", "code": "1", "outputStreamsMaxLength": 0},
+            "SessionRequestValidationFailed",
+        ),
         ([1, 2], "SessionRequestValidationFailed"),
     ],
 )
@@ -194,7 +212,8 @@ def test_bad_execution_bodies(pool_http: httpx.Client, identifier: str, body, co
 
 def test_bad_bodies_on_legacy_and_raw(pool_http: httpx.Client, identifier: str) -> None:
     flat = {"codeInputType": "inline", "executionType": "synchronous", "code": "1"}
-    r = pool_http.post("/code/execute", params={"api-version": "2024-10-02-preview", "identifier": identifier}, json=flat)
+    legacy = {"api-version": "2024-10-02-preview", "identifier": identifier}
+    r = pool_http.post("/code/execute", params=legacy, json=flat)
     assert r.status_code == 400 and r.json()["error"]["code"] == "SessionPropertiesMissing"
     r = pool_http.post("/executions", params={"api-version": V, "identifier": identifier}, content=b"{not json")
     assert r.status_code == 400 and r.json()["error"]["code"] == "SessionRequestValidationFailed"
@@ -269,7 +288,9 @@ def test_kernel_killed_between_requests_is_replaced(local_pool, pool_http: httpx
     assert local_pool.pool.get(identifier).kernel.pid != pid
 
 
-def test_executions_on_one_identifier_run_in_arrival_order(local_pool, pool_http: httpx.Client, identifier: str) -> None:
+def test_executions_on_one_identifier_run_in_arrival_order(
+    local_pool, pool_http: httpx.Client, identifier: str
+) -> None:
     """A blocks until a file appears; B, C, D are sent from threads, each once the previous is queued."""
     results: dict[str, dict] = {}
     clients = {tag: httpx.Client(base_url=local_pool.endpoint, headers=pool_http.headers, timeout=60) for tag in "ABCD"}

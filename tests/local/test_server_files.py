@@ -134,7 +134,8 @@ def test_routes_refused_in_versions_that_lack_them(pool_http: httpx.Client, iden
         ("GET", "/files/x/content", "2024-02-02-preview"),
     ]
     for method, path, version in cases:
-        r = pool_http.request(method, path, params=params(identifier, version), files={"file": ("a", b"a")} if method == "POST" else None)
+        upload = {"file": ("a", b"a")} if method == "POST" else None
+        r = pool_http.request(method, path, params=params(identifier, version), files=upload)
         assert r.status_code == 400, (method, path, version, r.text)
         assert r.json()["error"]["code"] == "SessionRequestNotSupported"
 

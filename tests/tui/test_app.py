@@ -366,7 +366,6 @@ async def test_large_output_is_capped_and_kept_in_full(pool_settings, tmp_path):
     app = AcajsApp(pool_settings)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        screen = app.screen
         view = await run_code(pilot, 'for (let i = 0; i < 200000; i++) console.log(i)')
         assert view.state == "succeeded"
         out = view.query_one(".out-stdout", OutputView)
