@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: Seconds before expiry at which the warning fires, unless configured.
 DEFAULT_LEAD_S = 60.0
+#: Keep-alive sends its request when less than this (or a third of the period) is left.
+KEEP_ALIVE_MARGIN_S = 5.0
 
 
 def clock_time(when: datetime | None) -> str:
@@ -170,4 +172,6 @@ class KeepAlive:
         if self.clock() - self.last_activity > self.idle_limit_s:
             self.stopped_for_idle = True
             return False
-        return cooldown.remaining() < cooldown.period_s / 3
+        # A third of the period, and never less than a few seconds, so a tick
+        # that comes late (a loaded machine, a one-second timer) is still in time.
+        return cooldown.remaining() < max(cooldown.period_s / 3, KEEP_ALIVE_MARGIN_S)

@@ -185,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-cpu-seconds", type=float, default=None,
                    help="CPU burst an idle kernel may use before it is stopped (default 10)")
     p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback host")
+    p.add_argument("--json", action="store_true", default=None,
+                   help="print the endpoint, token and limits as one JSON object (errors too)")
 
     add("config", "print the effective settings and where each came from (never the token)")
     return parser

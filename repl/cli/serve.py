@@ -179,7 +179,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             notes.append(f"TLS: certificate {args.tls_cert}")
         settings = pool_settings_from_args(args, choice.token)
         # prints why it could not start
-        result = serve(settings, token_shown=choice.shown, notes=notes, curl_options=curl)
+        result = serve(settings, token_shown=choice.shown, notes=notes, curl_options=curl,
+                       as_json=bool(getattr(args, "json", False)))
         # 1 there means the pool could not start (address in use, no Node.js):
         # exit 3, like every command whose pool cannot be reached, not 1 ("the code failed").
         return EXIT_SERVICE if result else EXIT_OK

@@ -13,6 +13,7 @@ import asyncio
 import atexit
 import contextlib
 import ipaddress
+import json
 import logging
 import secrets
 import signal
@@ -227,11 +228,14 @@ def serve(
     token_shown: str | None = None,
     notes: Sequence[str] = (),
     curl_options: str = "",
+    as_json: bool = False,
 ) -> int:
     """``acajs-repl serve``: print the endpoint and token, serve until Ctrl-C, clean up.
 
     ``token_shown``: printed instead of a token the user gave (e.g. ``$ACAJS_SERVE_TOKEN``);
-    ``notes``: extra banner lines (TLS); ``curl_options``: for the example curl line.
+    ``notes``: extra banner lines (TLS); ``curl_options``: for the example curl line;
+    ``as_json``: the banner as one JSON object on one line (``serve --json``), and a
+    failure to start as one JSON error object; what else is said goes to stderr.
     """
     out = out or sys.stdout
     logging.basicConfig(level=logging.WARNING, format="acajs-repl serve: %(levelname)s %(name)s: %(message)s")
@@ -240,7 +244,11 @@ def serve(
         pool.start()
         pool.wait_started()
     except PoolStartError as exc:
-        print(f"acajs-repl serve: {exc}", file=sys.stderr)
+        if as_json:
+            error = {"code": "pool_not_started", "message": str(exc)}
+            print(json.dumps({"exit_code": 3, "error": error}), file=out, flush=True)
+        else:
+            print(f"acajs-repl serve: {exc}", file=sys.stderr)
         pool.stop()
         return 1
     # Handlers first: whoever reads the lines below may signal at once.
@@ -258,32 +266,58 @@ def serve(
     try:
         s = settings
         protection = pool.pool.protection if pool.pool is not None else {"summary": "unknown"}
-        print(
-            "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
-            f"  endpoint: {pool.endpoint}\n"
-            f"  token:    {token_shown or pool.token}\n"
-            + "".join(f"  {note}\n" for note in notes)
-            + f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
-            "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
-            f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
-            f"timeout cap {s.timeout_cap} s, output cap {s.output_cap} characters\n"
-            f"  protection: {protection['summary']}\n"
-            "Try it:\n"
-            f"  AUTH_HEADER=\"Authorization: Bearer {token_shown or pool.token}\"\n"
-            f"  curl {curl_options}-H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
-            f"\"{pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=test\" "
-            "-d '{\"codeInputType\":\"Inline\",\"executionType\":\"Synchronous\",\"code\":\"6*7\"}'\n"
-            "Press Ctrl-C to stop (every session and its files are removed).",
-            file=out,
-            flush=True,
-        )
+        if as_json:
+            banner = {
+                "endpoint": pool.endpoint,
+                "token": token_shown or pool.token,
+                "arm": f"{pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
+                "/resourceGroups/local/providers/Microsoft.App/sessionPools/local",
+                "max_sessions": s.max_sessions, "ready": s.ready, "cooldown": s.cooldown,
+                "timeout_cap": s.timeout_cap, "output_cap": s.output_cap,
+                "protection": protection.get("summary"), "notes": list(notes),
+            }
+            print(json.dumps(banner), file=out, flush=True)
+        else:
+            _print_banner(pool, s, out, token_shown, notes, curl_options, str(protection["summary"]))
         while not stop.is_set() and pool.running:
             stop.wait(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        print("Stopping: killing kernels and removing session directories...", file=out, flush=True)
+        print("Stopping: killing kernels and removing session directories...", file=sys.stderr if as_json else out,
+              flush=True)
         pool.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _print_banner(
+    pool: EmbeddedPool,
+    s: PoolSettings,
+    out: IO[str],
+    token_shown: str | None,
+    notes: Sequence[str],
+    curl_options: str,
+    protection: str,
+) -> None:
+    """The human banner of ``serve``: endpoint, token, limits, protection, a curl to try."""
+    print(
+        "acajs-repl local pool (NodeLTS code interpreter, imitated with local Node.js)\n"
+        f"  endpoint: {pool.endpoint}\n"
+        f"  token:    {token_shown or pool.token}\n"
+        + "".join(f"  {note}\n" for note in notes)
+        + f"  ARM:      {pool.arm_base}/subscriptions/00000000-0000-0000-0000-000000000000"
+        "/resourceGroups/local/providers/Microsoft.App/sessionPools/local\n"
+        f"  max sessions {s.max_sessions}, ready {s.ready}, cooldown {s.cooldown} s, "
+        f"timeout cap {s.timeout_cap} s, output cap {s.output_cap} characters\n"
+        f"  protection: {protection}\n"
+        "Try it:\n"
+        f"  AUTH_HEADER=\"Authorization: Bearer {token_shown or pool.token}\"\n"
+        f"  curl {curl_options}-H \"$AUTH_HEADER\" -H 'Content-Type: application/json' "
+        f"\"{pool.endpoint}/executions?api-version=2025-10-02-preview&identifier=test\" "
+        "-d '{\"codeInputType\":\"Inline\",\"executionType\":\"Synchronous\",\"code\":\"6*7\"}'\n"
+        "Press Ctrl-C to stop (every session and its files are removed).",
+        file=out,
+        flush=True,
+    )

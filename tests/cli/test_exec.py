@@ -274,3 +274,36 @@ def test_code_that_is_not_utf8_exits_2_in_one_line(cli: Cli) -> None:
         assert r.stderr.decode().count("\n") == 1 and "not UTF-8" in r.stderr.decode(), (args, r.stderr)
     r = cli(input="console.log('\u00e9'); '\u00fc'")  # UTF-8 is fine
     assert (r.returncode, r.stdout) == (0, "\u00e9\n'\u00fc'\n"), r.stderr
+
+
+def test_serve_json_prints_one_object_and_errors_as_one_object(served: Served, cli: Cli, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import clean_env
+
+    # a failure to start: one JSON object on stdout, exit 3
+    port = urlsplit(served.endpoint).port
+    r = cli("serve", "--json", "--port", str(port))
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    error = json.loads(r.stdout)
+    assert error["exit_code"] == 3 and "in use" in error["error"]["message"]
+    # a usage error under --json: one object too
+    r = cli("serve", "--json", "--port", "70000")
+    assert r.returncode == 2 and json.loads(r.stdout)["exit_code"] == 2
+    # started: the banner as one JSON line, then it serves until SIGTERM
+    proc = subprocess.Popen([sys.executable, "-m", "repl", "serve", "--json", "--port", "0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=clean_env(tmp_path), cwd=tmp_path, text=True)
+    try:
+        assert proc.stdout is not None
+        banner = json.loads(proc.stdout.readline())
+        assert banner["endpoint"].startswith("http://127.0.0.1:") and banner["token"]
+        assert banner["output_cap"] == 1_048_576 and banner["protection"]
+        env = {"ACAJS_ENDPOINT": banner["endpoint"], "ACAJS_TOKEN": banner["token"]}
+        r = cli("exec", "6*7", env=env)
+        assert r.returncode == 0 and r.stdout.strip() == "42"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert out.strip() == ""  # nothing else on stdout: "Stopping…" went to stderr

@@ -187,7 +187,7 @@ def test_type_ahead_and_pastes_run_each_input_in_a_real_terminal(tmux, tmp_path)
     tmux.send("Enter")
     tmux.wait_for(r"\n103\n")
     tmux.type("function g() {")
-    tmux.send("Escape", "Enter")
+    tmux.send("M-Enter")  # ESC CR in one write, as a terminal sends Alt+Enter
     tmux.wait_for(r"SyntaxError")
 
 

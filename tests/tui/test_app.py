@@ -946,7 +946,7 @@ async def test_running_cell_shows_a_spinner_and_the_elapsed_time(pool_settings):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = app.screen
-        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 1500) {}; 'done'")
+        screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 6000) {}; 'done'")
         await pilot.press("ctrl+j")
         view = screen.cell_views()[-1]
         await pilot.pause()

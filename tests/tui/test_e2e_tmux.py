@@ -187,7 +187,7 @@ def test_type_ahead_block_then_call_and_esc_cr_in_a_real_terminal(tmux, tmp_path
         tmux.send("Enter")
     tmux.wait_for(r"Out\[1\]: 'slow'", r"Out\[3\]: 22")
     tmux.type("function g() {")
-    tmux.send("Escape", "Enter")  # ESC CR, as a terminal sends Alt+Enter
+    tmux.send("M-Enter")  # tmux writes Alt+Enter as ESC CR, in one write as a terminal does
     tmux.wait_for(r"In \[4\]\s+failed", r"SyntaxError")
 
 

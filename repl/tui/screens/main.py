@@ -178,11 +178,11 @@ running execution.
             self.run_dot_command(DotCommand("play", (self.settings.play,), lookup("play")))
         self.poll_pool_status()
         self.set_interval(POOL_POLL_S, self.poll_pool_status)
-        self.set_interval(1.0, self._watch_session)
+        self.set_interval(0.5, self._watch_session)
 
     # ---------------------------------------------------------------- session continuity
     def _watch_session(self) -> None:
-        """Once a second: the expiry alarm (a notification with the clock
+        """Twice a second: the expiry alarm (a notification with the clock
         time, and the bell) and keep-alive."""
         engine = self.engine
         if engine is None:
