@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from repl.api.models import Execution
 from repl.terminal_text import plain_text
+from repl.vocabulary import format_ms
 
 if TYPE_CHECKING:
     from repl.continuity import ReplayBatch
@@ -94,10 +95,7 @@ class Cell:
         return " · ".join(parts)
 
 
-def _ms(value: float) -> str:
-    if value >= 10_000:
-        return f"{value / 1000:.1f} s"
-    return f"{value:.0f} ms"
+_ms = format_ms  # one way to write a duration (repl.vocabulary)
 
 
 _JS_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -25,6 +25,7 @@ from prompt_toolkit.styles import Style
 
 from repl.terminal_text import plain_text, safe_text
 from repl.transcript import Cell
+from repl.vocabulary import status_words
 
 Fragments = list[tuple[str, str]]
 
@@ -58,15 +59,6 @@ STYLE = Style.from_dict(
 #: Lines of one stream printed before the rest is summarised (the transcript keeps all).
 MAX_LINES = 2000
 
-GLYPHS = {
-    "succeeded": "✓",
-    "failed": "✗",
-    "timed_out": "⏱",
-    "cancelled": "✗",
-    "error": "✗",
-    "abandoned": "⚠",
-    "running": "…",
-}
 
 
 def colour_enabled(environ: Mapping[str, str]) -> bool:
@@ -150,7 +142,7 @@ def truncation_fragment(what: str, dropped: int, limit: int | None) -> Fragments
 def status_line(cell: Cell) -> Fragments:
     """``✓ succeeded · server 3 ms · round trip 41 ms`` and its failure variants."""
     status = cell.status
-    glyph = GLYPHS.get(status, "•")
+    glyph = status_words(status).glyph  # the shared vocabulary (repl.vocabulary)
     timing = cell.timing_text()
     if status == "abandoned":
         return [

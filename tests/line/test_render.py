@@ -31,7 +31,7 @@ def test_failed_code_and_service_error_look_different():
                             round_trip_ms=30)))))
     service = to_plain_text(FormattedText(cell_fragments(_cell(error="The service answered 503: try again later."))))
     assert "✗ failed · server 2 ms · round trip 30 ms" in failed and "service error" not in failed
-    assert "The service answered 503" in service and "✗ service error · round trip 41 ms" in service
+    assert "The service answered 503" in service and "! service error · round trip 41 ms" in service
 
 
 ATTACK = "before\x1b[2J after \x1b]2;PWNED\x07\x1b]52;c;aGk=\x07\x9b1;1H\x1bPq#0\x1b\\ 10%\r100%"
