@@ -38,20 +38,26 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("ACAJS_DATA_DIR", str(base / "data"))
 
 
-@pytest.fixture(scope="session")
-def local_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPool]:
-    settings = PoolSettings(
-        max_sessions=TEST_MAX_SESSIONS,
-        ready=1,
-        cooldown=TEST_COOLDOWN_SECONDS,
-        data_dir=tmp_path_factory.mktemp("local-pool"),
-    )
+def running_pool(settings: PoolSettings) -> Iterator[EmbeddedPool]:
+    """An embedded pool serving for as long as the generator is open (for fixtures)."""
     pool = EmbeddedPool(settings).start()
     pool.wait_started()
     try:
         yield pool
     finally:
         pool.stop()
+
+
+@pytest.fixture(scope="session")
+def local_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPool]:
+    yield from running_pool(
+        PoolSettings(
+            max_sessions=TEST_MAX_SESSIONS,
+            ready=1,
+            cooldown=TEST_COOLDOWN_SECONDS,
+            data_dir=tmp_path_factory.mktemp("local-pool"),
+        )
+    )
 
 
 #: The cooldown of ``short_pool``: sessions expire while a test watches.
@@ -62,15 +68,11 @@ SHORT_COOLDOWN_SECONDS = 3
 def short_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPool]:
     """A second local pool whose sessions expire after ``SHORT_COOLDOWN_SECONDS``
     (session continuity: warnings, expiry, replay, keep-alive)."""
-    settings = PoolSettings(
-        max_sessions=16, ready=1, cooldown=SHORT_COOLDOWN_SECONDS, data_dir=tmp_path_factory.mktemp("short-pool")
+    yield from running_pool(
+        PoolSettings(
+            max_sessions=16, ready=1, cooldown=SHORT_COOLDOWN_SECONDS, data_dir=tmp_path_factory.mktemp("short-pool")
+        )
     )
-    pool = EmbeddedPool(settings).start()
-    pool.wait_started()
-    try:
-        yield pool
-    finally:
-        pool.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ local pool (``local_pool`` from tests/conftest.py) over HTTP."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -50,3 +51,12 @@ async def run_code(pilot, code: str):
     await pilot.press("ctrl+j")
     await settle(pilot)
     return screen.cell_views()[-1]
+
+
+async def until(pilot, cond, what: str, deadline_s: float = 30.0) -> None:
+    """Let the app run until ``cond()`` holds (a bounded wait for an event, not a timed assertion)."""
+    end = time.monotonic() + deadline_s
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting for {what}")
+        await pilot.pause(0.05)

@@ -10,7 +10,7 @@ from repl.tui.app import AcajsApp
 from repl.tui.widgets.confirm_screen import ConfirmScreen
 
 from ..conftest import SHORT_COOLDOWN_SECONDS
-from .conftest import run_code, settle
+from .conftest import run_code, settle, until
 
 
 def _settings(pool, **kw) -> Settings:
@@ -18,13 +18,6 @@ def _settings(pool, **kw) -> Settings:
     s.expiry_warning = 1.0
     return s
 
-
-async def _until(pilot, cond, what: str, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def _notes(app) -> list[str]:
@@ -39,8 +32,8 @@ async def test_warning_expiry_notice_and_replay_through_the_app(short_pool):
         await settle(pilot)
         screen = app.screen
         await run_code(pilot, "globalThis.k = 42; let keep = 'state'; k")
-        await _until(pilot, lambda: any("expires in" in n for n in _notes(app)), "the warning")
-        await _until(pilot, lambda: any("expired at" in n for n in _notes(app)), "the expiry notice")
+        await until(pilot, lambda: any("expires in" in n for n in _notes(app)), "the warning")
+        await until(pilot, lambda: any("expired at" in n for n in _notes(app)), "the expiry notice")
         assert len(bells) >= 2
         assert any(":" in n and "expired at" in n for n in _notes(app))  # with the clock time
         view = await run_code(pilot, "typeof k + ' ' + typeof keep")
@@ -54,7 +47,7 @@ async def test_warning_expiry_notice_and_replay_through_the_app(short_pool):
         assert isinstance(app.screen, ConfirmScreen) and "globalThis.k = 42" in app.screen.question
         await pilot.press("y")
         await settle(pilot)
-        await _until(pilot, lambda: not screen.waiting, "the replay")
+        await until(pilot, lambda: not screen.waiting, "the replay")
         view = await run_code(pilot, "k + ' ' + keep")
         assert "'42 state'" in view.output_text()
 
@@ -67,14 +60,14 @@ async def test_the_countdown_reads_paused_while_a_long_run_outlasts_the_cooldown
         busy_ms = SHORT_COOLDOWN_SECONDS * 1000 + 1500
         screen.editor.load_text(f"const t0 = Date.now(); while (Date.now() - t0 < {busy_ms}) {{}}; 'done'")
         await pilot.press("ctrl+j")
-        await _until(pilot, lambda: screen.engine.cooldown.paused, "the run")
+        await until(pilot, lambda: screen.engine.cooldown.paused, "the run")
         start = time.monotonic()
         while time.monotonic() - start < SHORT_COOLDOWN_SECONDS + 0.5:
             countdown = str(screen.query_one("#countdown").render())
             assert "expired" not in countdown
             await pilot.pause(0.2)
         assert "running" in str(screen.query_one("#countdown").render())
-        await _until(pilot, lambda: not screen.waiting, "the run to end")
+        await until(pilot, lambda: not screen.waiting, "the run to end")
         assert not any("expired" in n for n in _notes(app))
 
 
@@ -85,15 +78,15 @@ async def test_a_run_behind_an_abandoned_one_says_what_it_waits_for(short_pool):
         screen = app.screen
         screen.editor.load_text("const t0 = Date.now(); while (Date.now() - t0 < 2500) {}; 'slow'")
         await pilot.press("ctrl+j")
-        await _until(pilot, lambda: screen.engine.busy, "the run")
+        await until(pilot, lambda: screen.engine.busy, "the run")
         await pilot.press("escape")
         await settle(pilot)
         screen.editor.load_text("'next'")
         await pilot.press("ctrl+j")
-        await _until(pilot, lambda: screen.cell_views()[-1].waiting_behind is not None, "the note")
+        await until(pilot, lambda: screen.cell_views()[-1].waiting_behind is not None, "the note")
         head = str(screen.cell_views()[-1].query_one("#cell-head").render())
         assert "waiting for In [1], which is still running on the server" in head
-        await _until(pilot, lambda: not screen.waiting, "the run to end")
+        await until(pilot, lambda: not screen.waiting, "the run to end")
         assert "'next'" in screen.cell_views()[-1].output_text()
 
 
@@ -111,7 +104,7 @@ async def test_keep_alive_holds_the_session_past_three_cooldowns_then_lets_it_go
         while time.monotonic() - start < SHORT_COOLDOWN_SECONDS * 3:
             assert not engine.cooldown.expired
             await pilot.pause(0.2)
-        await _until(pilot, lambda: engine.cooldown.expired, "keep-alive to stop after the idle limit", 40)
+        await until(pilot, lambda: engine.cooldown.expired, "keep-alive to stop after the idle limit", 40)
         assert engine.keep_alive.stopped_for_idle
         view = await run_code(pilot, "typeof alive")
         assert "'undefined'" in view.output_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 from repl.config import Settings
 from repl.tui.app import AcajsApp
 
-from .conftest import run_code, settle
+from .conftest import run_code, settle, until
 
 PLAY = """\
 // %% Setup
@@ -26,13 +26,6 @@ undefinedFunction()
 """
 
 
-async def _until(pilot, cond, what: str, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        await pilot.pause(0.05)
-
 
 def _mode_line(screen) -> str:
     return str(screen.query_one("#mode-line").render())
@@ -47,7 +40,7 @@ async def test_play_steps_advance_go_back_edit_and_stop_on_failure(local_pool, t
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = app.screen
-        await _until(pilot, lambda: "greet" in screen.editor.text, "the first step")
+        await until(pilot, lambda: "greet" in screen.editor.text, "the first step")
         assert "step 1 of 4: Setup" in _mode_line(screen)
         await pilot.press("enter")
         await settle(pilot)
@@ -87,7 +80,7 @@ async def test_play_types_steps_out_at_the_given_speed(local_pool, tmp_path: Pat
     app = AcajsApp(settings)
     async with app.run_test(size=(120, 40)) as pilot:
         # not settle(): it would wait for the typing to end
-        await _until(pilot, lambda: app.screen.engine is not None, "the connection")
+        await until(pilot, lambda: app.screen.engine is not None, "the connection")
         seen: set[str] = set()
         end = time.monotonic() + 20
         while app.screen.editor.text != "'typed out'" and time.monotonic() < end:

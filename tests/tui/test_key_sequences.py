@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from repl.tui.app import AcajsApp
 
 from ..key_sequences import CASES, SPECIAL, KeyCase
-from .conftest import settle
+from .conftest import settle, until
 
 DEADLINE_S = 30.0
 
-
-async def _until(pilot, cond, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await pilot.pause(0.02)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -31,12 +22,12 @@ async def test_key_sequence(case: KeyCase, pool_settings) -> None:
         engine = screen.engine
         for step in case.steps:
             if step == "<wait-run>":
-                await _until(pilot, lambda: engine.busy, "a run in flight")
+                await until(pilot, lambda: engine.busy, "a run in flight")
             elif step in SPECIAL:
                 await pilot.press(SPECIAL[step][0])
             else:
                 await pilot.press(*[("space" if ch == " " else "enter" if ch == "\r" else ch) for ch in step])
-        await _until(
+        await until(
             pilot,
             lambda: len([c for c in engine.transcript if not c.running]) >= len(case.values) and not screen.waiting,
             "the cells to finish",

@@ -32,22 +32,19 @@ SHIPPED = ["dark", "light", "high-contrast"]
 
 @pytest.fixture(scope="module")
 def snapshot_pool(tmp_path_factory):
-    from repl.local.embedded import EmbeddedPool
     from repl.local.settings import PoolSettings
 
-    settings = PoolSettings(
-        token=SNAPSHOT_TOKEN,
-        ready=0,
-        max_sessions=5,
-        cooldown=300,
-        data_dir=tmp_path_factory.mktemp("snapshot-pool"),
+    from ..conftest import running_pool
+
+    yield from running_pool(
+        PoolSettings(
+            token=SNAPSHOT_TOKEN,
+            ready=0,
+            max_sessions=5,
+            cooldown=300,
+            data_dir=tmp_path_factory.mktemp("snapshot-pool"),
+        )
     )
-    pool = EmbeddedPool(settings).start()
-    pool.wait_started()
-    try:
-        yield pool
-    finally:
-        pool.stop()
 
 
 def fixed_cells() -> list[Cell]:
