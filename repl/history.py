@@ -10,6 +10,12 @@ object per line, one line per submitted block::
   append mode per write, so two processes appending is fine and a crash loses
   nothing).
 - A corrupt line (half-written, edited by hand) is skipped; the rest is kept.
+- The entries are kept in memory: the file is read whole once, then only the
+  bytes added since (by this process or another one appending to the same
+  file) are parsed. A file that was replaced (another inode), truncated or
+  rewritten in place (the bytes before the read offset changed) is read whole
+  again. Reading after an append of this process costs one ``stat`` (and, at
+  most, parsing the new lines), not a re-parse of the file.
 - A history that cannot be read (a directory, no permission) reads as empty;
   one that cannot be written raises ``OSError`` from :meth:`History.append`.
 - Only what the user typed is stored: never the rewritten code, never config
@@ -26,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +54,17 @@ class HistoryEntry:
 class History:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._cache: list[HistoryEntry] | None = None
-        self._cache_key: tuple[int, int] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._entries: list[HistoryEntry] = []
+        # What the entries were read from: the file's identity, how many bytes
+        # of it are parsed, the last bytes parsed (to notice a rewrite in place)
+        # and the (size, mtime) seen last (nothing new to read while unchanged).
+        self._identity: tuple[int, int] | None = None
+        self._offset = 0
+        self._tail = b""
+        self._seen: tuple[int, int] | None = None
 
     # -- writing -------------------------------------------------------
     def append(
@@ -77,35 +93,91 @@ class History:
         # whole lines. If a previous writer crashed mid-line, start on a new line.
         with os.fdopen(fd, "a+b") as fh:
             fh.seek(0, 2)
-            if fh.tell() > 0:
+            before = fh.tell()
+            if before > 0:
                 fh.seek(-1, 2)
                 if fh.read(1) != b"\n":
                     line = "\n" + line
-            fh.write(line.encode("utf-8"))
+            data = line.encode("utf-8")
+            fh.write(data)
             fh.flush()
+            after = os.fstat(fh.fileno())
+        self._remember_own(entry, data, before, after)
         return entry
+
+    def _remember_own(
+        self, entry: HistoryEntry, data: bytes, before: int, after: os.stat_result
+    ) -> None:
+        """Add this process's entry to memory without reading the file back, when
+        the memory is current and the line landed right where memory ends (no
+        other writer in between). Otherwise the next read parses the new tail."""
+        if (
+            self._identity == (after.st_dev, after.st_ino)
+            and self._seen is not None
+            and self._seen[0] == before == self._offset
+            and after.st_size == before + len(data)
+        ):
+            self._entries.append(entry)
+            self._offset = after.st_size
+            self._tail = (self._tail + data)[-_TAIL_BYTES:]
+            self._seen = (after.st_size, after.st_mtime_ns)
 
     # -- reading -------------------------------------------------------
     def entries(self) -> list[HistoryEntry]:
         """All readable entries, oldest first (newest last)."""
+        self._refresh()
+        return list(self._entries)
+
+    def _refresh(self) -> None:
         try:
             st = self.path.stat()
         except OSError:  # missing, or a path that cannot hold it: no history to show
-            return []
-        key = (st.st_size, st.st_mtime_ns)
-        if self._cache is not None and self._cache_key == key:
-            return list(self._cache)
-        out: list[HistoryEntry] = []
+            self._reset()
+            return
+        identity = (st.st_dev, st.st_ino)
+        seen = (st.st_size, st.st_mtime_ns)
+        if identity == self._identity and seen == self._seen:
+            return
+        if identity != self._identity or st.st_size < self._offset:
+            self._reset()  # replaced or truncated: read it whole
         try:
             with open(self.path, "rb") as fh:
-                for raw in fh:
-                    entry = _parse_line(raw)
-                    if entry is not None:
-                        out.append(entry)
+                if self._offset and not self._same_prefix(fh):
+                    self._reset()  # rewritten in place: read it whole
+                fh.seek(self._offset)
+                added = fh.read()
         except OSError:  # a directory, unreadable: the REPL still starts, without history
-            return []
-        self._cache, self._cache_key = out, key
-        return list(out)
+            self._reset()
+            return
+        self._identity, self._seen = identity, seen
+        self._consume(added)
+
+    def _same_prefix(self, fh: BinaryIO) -> bool:
+        """Do the bytes just before the read offset still read as they did?"""
+        fh.seek(self._offset - len(self._tail))
+        return fh.read(len(self._tail)) == self._tail
+
+    def _consume(self, added: bytes) -> None:
+        """Parse the complete lines of ``added`` (the bytes after the offset).
+
+        An unterminated last line is taken only if it parses (a file edited by
+        hand without a final newline); otherwise it is likely a line another
+        process is writing right now, and it is read again next time."""
+        end = added.rfind(b"\n") + 1
+        complete, rest = added[:end], added[end:]
+        for raw in complete.split(b"\n"):
+            entry = _parse_line(raw)
+            if entry is not None:
+                self._entries.append(entry)
+        used = end
+        if rest.strip():
+            entry = _parse_line(rest)
+            if entry is not None:
+                self._entries.append(entry)
+                used = len(added)
+        if used:
+            self._offset += used
+            self._tail = (self._tail + added[:used])[-_TAIL_BYTES:]
 
     def codes(self) -> list[str]:
         return [e.code for e in self.entries()]
@@ -126,6 +198,9 @@ class History:
 
     def cursor(self, draft: str = "") -> HistoryCursor:
         return HistoryCursor(self.codes(), draft)
+
+
+_TAIL_BYTES = 256  # bytes kept to notice a file rewritten in place
 
 
 def _parse_line(raw: bytes) -> HistoryEntry | None:

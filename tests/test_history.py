@@ -139,3 +139,92 @@ def test_a_new_history_file_and_folder_are_private(tmp_path: Path) -> None:
     assert (h.path.parent.stat().st_mode & 0o077) == 0
     h.append("2")  # appending again keeps working and keeps the mode
     assert h.codes() == ["1", "2"] and (h.path.stat().st_mode & 0o777) == 0o600
+
+
+def test_two_histories_on_one_file_see_each_others_appends(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    a, b = History(path), History(path)
+    assert a.entries() == [] and b.entries() == []
+    expected: list[str] = []
+    for i in range(5):
+        a.append(f"a({i})")
+        expected.append(f"a({i})")
+        assert a.codes() == expected and b.codes() == expected
+        b.append(f"b({i})")
+        b.append(f"b({i})!")
+        expected += [f"b({i})", f"b({i})!"]
+        assert b.codes() == expected and a.codes() == expected
+    # an append while the other one's memory is behind lands after the other's lines
+    a.append("a-last")
+    b.append("b-last")
+    expected += ["a-last", "b-last"]
+    assert a.codes() == expected and b.codes() == expected
+    assert History(path).codes() == expected  # the file says the same as memory
+
+
+def test_a_line_being_written_is_read_once_it_is_complete(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    h = History(path)
+    h.append("first")
+    assert h.codes() == ["first"]
+    line = json.dumps({"code": "other()", "time": "t"}).encode() + b"\n"
+    with open(path, "ab") as fh:
+        fh.write(line[:10])  # another process is half-way through its write
+    assert h.codes() == ["first"]
+    with open(path, "ab") as fh:
+        fh.write(line[10:])
+    assert h.codes() == ["first", "other()"]
+    h.append("last")
+    assert h.codes() == ["first", "other()", "last"]
+
+
+def test_a_final_line_without_newline_is_read_once(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"code": "a", "time": "t"}\n{"code": "edited", "time": "t"}')
+    h = History(path)
+    assert h.codes() == ["a", "edited"]
+    h.append("b")
+    assert h.codes() == ["a", "edited", "b"]
+    assert History(path).codes() == ["a", "edited", "b"]
+
+
+def test_a_truncated_or_replaced_file_is_read_whole_again(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    h = History(path)
+    for code in ["one", "two", "three"]:
+        h.append(code)
+    assert h.codes() == ["one", "two", "three"]
+    path.write_bytes(b"")  # truncated (same inode)
+    assert h.codes() == []
+    h.append("after-truncate")
+    assert h.codes() == ["after-truncate"]
+    # replaced by another file (rename over it, as an editor or a cleanup would)
+    other = tmp_path / "new.jsonl"
+    other.write_text(
+        "".join(json.dumps({"code": c, "time": "t"}) + "\n" for c in ["x", "y", "z", "w"])
+    )
+    other.replace(path)
+    assert h.codes() == ["x", "y", "z", "w"]
+    h.append("v")
+    assert h.codes() == ["x", "y", "z", "w", "v"]
+    path.unlink()  # removed
+    assert h.codes() == []
+    h.append("fresh")
+    assert h.codes() == ["fresh"]
+
+
+def test_a_file_rewritten_in_place_and_grown_is_read_whole_again(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    h = History(path)
+    h.append("old-1")
+    h.append("old-2")
+    assert h.codes() == ["old-1", "old-2"]
+    # same inode, rewritten from the start with more bytes than before
+    with open(path, "r+b") as fh:
+        fh.truncate(0)
+        fh.write(
+            "".join(
+                json.dumps({"code": f"new-{i}", "time": "t"}) + "\n" for i in range(4)
+            ).encode()
+        )
+    assert h.codes() == [f"new-{i}" for i in range(4)]
