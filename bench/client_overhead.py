@@ -90,7 +90,7 @@ async def run(endpoint: str, token: str, iterations: int, curl_iterations: int) 
     out["client_overhead_vs_httpx_ms"] = c - h
     # Robust to load from other processes: the median of the paired differences
     # (each client call against the httpx call made right next to it).
-    paired = statistics.median(a - b for a, b in zip(t_client, t_httpx))
+    paired = statistics.median(a - b for a, b in zip(t_client, t_httpx, strict=True))
     out["paired_median_diff_ms"] = paired
     out["paired_median_diff_pct"] = paired / h * 100
     return out
@@ -152,7 +152,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    print(f"execute '{CODE}' round trip, median / p10 / p90 (ms), same session on {'the embedded local pool' if pool else endpoint}")
+    where = "the embedded local pool" if pool else endpoint
+    print(f"execute '{CODE}' round trip, median / p10 / p90 (ms), same session on {where}")
     for key in ("client", "httpx", "curl_wall", "curl_time_total"):
         if key in res:
             s = res[key]

@@ -143,7 +143,8 @@ async def bench_frames_during_run(app_factory) -> None:
             f"p95 {pct(idle_keys, 95) * 1000:.1f} ms  (n={len(idle_keys)})"
         )
         print(
-            f"running: event-loop lag (60 Hz timer): p50 {pct(lags, 50) * 1000:.1f} ms  p95 {pct(lags, 95) * 1000:.1f} ms  "
+            f"running: event-loop lag (60 Hz timer): p50 {pct(lags, 50) * 1000:.1f} ms  "
+            f"p95 {pct(lags, 95) * 1000:.1f} ms  "
             f"max {max(lags) * 1000:.1f} ms  (n={len(lags)})"
         )
         print(

@@ -38,7 +38,9 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
 
 
-def time_to_marker(command: str, markers: list[str], *, width: int = 120, height: int = 32, timeout: float = 30.0) -> float:
+def time_to_marker(
+    command: str, markers: list[str], *, width: int = 120, height: int = 32, timeout: float = 30.0
+) -> float:
     """Seconds from spawning ``command`` in tmux until every marker is on screen."""
     session = f"bench-{uuid.uuid4().hex[:8]}"
     for attempt in range(3):  # the shared tmux server can be restarting under us
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", default=None, help="acajs-repl command (default: this venv's acajs-repl)")
     parser.add_argument("--ptpython", default=None, help="path to a ptpython executable to compare with")
     parser.add_argument("--no-bytecode-cache", action="store_true",
-                        help="PYTHONDONTWRITEBYTECODE=1 (site-packages keep their caches, the checkout's modules compile each time)")
+                        help="PYTHONDONTWRITEBYTECODE=1 (site-packages keep their caches, "
+                        "the checkout's modules compile each time)")
     args = parser.parse_args(argv)
 
     exe = args.command or str(Path(sys.executable).with_name("acajs-repl"))

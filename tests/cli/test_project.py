@@ -41,6 +41,8 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one() -> None:
     run_it, test_it = commands
     assert "\n" not in run_it and run_it.endswith(".venv/bin/acajs-repl") and "'.[local,web]'" in run_it
     assert "\n" not in test_it and test_it.endswith(".venv/bin/pytest") and "'.[local,test]'" in test_it
+    # the quality gates run before the tests, so CI fails on them
+    assert ".venv/bin/ruff check && .venv/bin/mypy && .venv/bin/pytest" in test_it
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert test_it in ci
     assert ci.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in ci
