@@ -24,6 +24,8 @@ from repl.local.kernel import (
 from repl.local.node import find_node
 from repl.local.settings import PoolSettings
 
+from .sandbox_support import require_bwrap
+
 
 @pytest.fixture
 async def start(tmp_path: Path):
@@ -343,9 +345,16 @@ async def test_uncaught_async_errors_and_rejections_do_not_kill_the_kernel(kerne
 # SIGINT at the timeout (Node's SIGINT watchdog); with it, vm's per-call timeout.
 
 
-@pytest.fixture(params=["sigint", "vm-timeout"])
+@pytest.fixture(params=["sigint", "vm-timeout", "os-sandbox"])
 async def any_kernel(start, request) -> Kernel:
-    kernel = await start(sandbox=request.param == "vm-timeout")
+    """No sandbox (SIGINT stops a script), the permission-model fallback (vm's
+    per-call timeout) and the OS sandbox (a PID namespace: vm's timeout too)."""
+    if request.param == "os-sandbox":
+        require_bwrap()
+        kernel = await start(sandbox=True)
+        assert kernel.os_sandboxed and not kernel.interrupt_by_signal
+        return kernel
+    kernel = await start(sandbox=request.param == "vm-timeout", os_sandbox=False)
     if request.param == "sigint":
         assert kernel.interrupt_by_signal and not kernel.sandboxed
     elif not kernel.sandboxed:
