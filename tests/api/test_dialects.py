@@ -106,3 +106,25 @@ def test_legacy_file_list_shape():
     [f] = parse_file_list(body)
     assert (f.name, f.directory, f.size, f.type) == ("a.csv", "data", 12, "file")
     assert f.last_modified is not None and f.last_modified.microsecond == 902561
+
+
+def test_parse_time_fast_path_agrees_with_the_lenient_one() -> None:
+    """The direct fromisoformat gives what the normalising path gives, for the
+    forms services send and for random times and fractions."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from repl.api.dialects import _parse_time_leniently, parse_time
+
+    rng = random.Random(7)
+    samples = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00.1234567Z", "2025-10-02T12:34:56.9999999+00:00",
+               "2025-10-02T12:34:56+02:00", "2025-10-02T12:34:56.5", " 2025-10-02T12:34:56Z ", "2025-10-02t12:34:56z"]
+    base = datetime(2020, 1, 1, tzinfo=UTC)
+    for _ in range(500):
+        moment = base + timedelta(seconds=rng.uniform(0, 2e8))
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 7)))
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{digits}" if digits else "") + rng.choice(["Z", "+00:00"])
+        samples.append(text)
+    for text in samples:
+        assert parse_time(text) == _parse_time_leniently(text), text
+    assert parse_time("not a time") is None and parse_time("") is None and parse_time(5) is None
