@@ -9,6 +9,7 @@ becomes a cell's error text or a notification.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shlex
 import subprocess
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from repl.transcript import Cell
 
 POOL_POLL_S = 15.0
+GC_THRESHOLD_0 = 20_000  # allocations between young collections (Python's default: 700)
 DEFAULT_KEEP_ALIVE_MINUTES = 60.0
 SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
 NARROW_BELOW = 100  # columns: a narrower side panel below this width
@@ -170,6 +172,12 @@ running execution.
         self.post_message(Connected(engine))
 
     def on_connected(self, message: Connected) -> None:
+        # Everything made so far (Textual, the client, the pool's thread) lives as
+        # long as the app: out of the cyclic collector's sight, and collections
+        # rarer, so a long transcript does not bring long pauses (bench/perf_table.py).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD_0, 20, 50)
         self.engine = message.engine
         self._connect_error = None
         self._show_session()
