@@ -524,8 +524,9 @@ async def test_off_heap_memory_watchdog(start):
 async def test_memory_grown_between_executions_stops_the_idle_kernel(start):
     kernel = await start(memory_mb=32)
     r = await kernel.execute(
-        "globalThis.keep = []; setTimeout(() => { for (let i = 0; i < 40; i++) keep.push(Buffer.alloc(4 << 20, 1));"
-        " fs.writeFileSync('grown', 'x'); }, 30); 'armed'",
+        # about 1 GiB/s (8 MiB every 8 ms) up to 400 MiB, after the execution returned
+        "globalThis.keep = []; let n = 0; const t = setInterval(() => { keep.push(Buffer.alloc(8 << 20, 1));"
+        " if (++n === 50) { clearInterval(t); fs.writeFileSync('grown', 'x'); } }, 8); 'armed'",
         timeout=10,
     )
     assert r.value_text == "'armed'"
