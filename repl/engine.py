@@ -170,6 +170,12 @@ class ReplEngine:
         self._session_api: bool | None = None  # GET session available? None: not tried yet
         self.history_problem: str | None = None  # why the history file could not be written
         self._background: set[asyncio.Task[object]] = set()  # countdown corrections still in flight
+        # Requests that follow a run (the countdown correction from GET session)
+        # start at once, unless a front end paints first: then they wait, one
+        # of each kind, until it calls start_follow_ups() after the result is on
+        # screen (the TUI: nothing competes with the run's paint).
+        self.defer_follow_ups = False
+        self._follow_ups: dict[str, Callable[[], Coroutine[object, object, object]]] = {}
         # One request naming the session at a time, in submission order
         # (asyncio.Lock wakes its waiters first in, first out): type-ahead runs
         # queue here, and completion probes never overtake or overlap a run.
@@ -352,7 +358,7 @@ class ReplEngine:
                 self.epoch.inputs.append(cell)
             # The correction from GET session is one more round trip: the cell
             # is shown without waiting for it.
-            self._in_background(self.sync_cooldown())
+            self._follow_up("sync_cooldown", self.sync_cooldown)
         self._record_play_step(cell)
         if batch is not None:
             batch.done += 1
@@ -527,8 +533,22 @@ class ReplEngine:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _follow_up(self, kind: str, start: Callable[[], Coroutine[object, object, object]]) -> None:
+        if self.defer_follow_ups:
+            self._follow_ups[kind] = start  # one of a kind: two runs need one correction
+        else:
+            self._in_background(start())
+
+    def start_follow_ups(self) -> None:
+        """Start the requests deferred behind the runs (see ``defer_follow_ups``)."""
+        pending, self._follow_ups = self._follow_ups, {}
+        for start in pending.values():
+            self._in_background(start())
+
     async def settled(self) -> None:
-        """Wait for the background work a run started (the countdown correction)."""
+        """Wait for the background work a run started (the countdown
+        correction), starting what was deferred."""
+        self.start_follow_ups()
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 

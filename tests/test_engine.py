@@ -79,6 +79,28 @@ async def test_run_records_transcript_history_and_syncs_cooldown(engine: ReplEng
     assert entry.duration_ms is not None and entry.duration_ms > 0
 
 
+async def test_deferred_follow_ups_wait_for_the_front_end(engine: ReplEngine) -> None:
+    """A front end that paints first (the TUI) defers the countdown correction:
+    nothing more goes out after a run until it says the result is on screen;
+    two runs need one correction."""
+    engine.defer_follow_ups = True
+    calls: list[str] = []
+    get_session = engine.client.get_session
+
+    async def spied(identifier: str):  # type: ignore[no-untyped-def]
+        calls.append(identifier)
+        return await get_session(identifier)
+
+    engine.client.get_session = spied  # type: ignore[method-assign]
+    await engine.run("1")
+    await engine.run("2")
+    await asyncio.sleep(0.05)  # a background task would have started by now
+    assert calls == []
+    engine.start_follow_ups()
+    await engine.settled()
+    assert calls == [engine.identifier]
+
+
 async def test_state_persists_and_failures_are_cells(engine: ReplEngine, history: History) -> None:
     await engine.run("globalThis.counter = 41")
     cell = await engine.run("counter + 1")

@@ -7,8 +7,10 @@ descriptors so that no request is served any more.  ``guarded_protocol``
 subclasses uvicorn's httptools protocol with, per connection:
 
 * **header timeout**: a request head must be complete within
-  ``header_timeout`` of the connection becoming idle (opened, or its last
-  response sent), however slowly its bytes trickle in; otherwise 408 and close;
+  ``header_timeout`` of the connection opening, or of its first byte after a
+  kept-alive pause, however slowly its bytes trickle in; otherwise 408 and
+  close. Between requests a connection is kept ``keep_alive_timeout`` (long:
+  a REPL at a person's pace reuses its connection);
 * **body timeout**: while a request body is incomplete, at most
   ``body_timeout`` seconds between two pieces of it; otherwise closed;
 * **head size**: a request line plus headers over ``max_head_bytes`` is 431
@@ -62,7 +64,11 @@ def default_max_connections() -> int:
 class ConnectionLimits:
     header_timeout: float = 10.0  # seconds to send a complete request head
     body_timeout: float = 30.0  # seconds of silence allowed inside a request body
-    keep_alive_timeout: int = 5  # idle seconds after a response (uvicorn's timeout_keep_alive)
+    # Idle seconds a connection is kept after a response (uvicorn's
+    # timeout_keep_alive). Long: at a person's pace every run would otherwise
+    # reconnect; idle connections cost a descriptor each and are the first
+    # evicted at the connection cap.
+    keep_alive_timeout: int = 300
     max_connections: int | None = None  # None: default_max_connections()
     max_head_bytes: int = 64 * 1024  # request line + headers
 
@@ -114,6 +120,7 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self._timer: asyncio.TimerHandle | None = None
             self._head_bytes = 0
             self._head_too_large = False
+            self._answered = False  # a response was sent: idleness is keep-alive
 
         # ------------------------------------------------------------ lifecycle
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -164,7 +171,9 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self._cancel_timer()
             if phase in ("idle", "head"):
                 self._head_bytes = 0
-                self._timer = self.loop.call_later(limits.header_timeout, self._head_timed_out)
+                keep_alive = phase == "idle" and self._answered
+                wait = max(limits.header_timeout, limits.keep_alive_timeout) if keep_alive else limits.header_timeout
+                self._timer = self.loop.call_later(wait, self._head_timed_out)
             elif phase == "body":
                 self._timer = self.loop.call_later(limits.body_timeout, self._body_timed_out)
 
@@ -198,7 +207,10 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         # ----------------------------------------------------------- transport
         def data_received(self, data: bytes) -> None:
             if self._phase == "idle":
-                self._phase = "head"  # the head deadline keeps counting from idleness
+                if self._answered:
+                    self._enter("head")  # a kept-alive connection: the head deadline starts now
+                else:
+                    self._phase = "head"  # a new connection: the deadline keeps counting from its opening
             elif self._phase == "body":
                 self._last_data = self.loop.time()
             super().data_received(data)
@@ -237,6 +249,7 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def on_message_complete(self) -> None:
             super().on_message_complete()
             if self.cycle is not None and self.cycle.response_complete:
+                self._answered = True
                 self._enter("idle")  # answered before its body was read (413): the rest was discarded
             elif self._phase in ("head", "body"):
                 self._enter("busy")
@@ -246,6 +259,9 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             if self.transport.is_closing():
                 return
             if self.cycle is None or self.cycle.response_complete:
+                # Kept alive only after a whole request was answered; answered
+                # early (401, 413) with its body still due, the head timeout rules.
+                self._answered = self._phase == "busy"
                 if self._phase != "head":
                     self._enter("idle")
             elif self._phase == "idle":

@@ -20,7 +20,16 @@ import pytest
 from repl.local.connections import ConnectionLimits
 from repl.local.embedded import EmbeddedPool
 from repl.local.settings import PoolSettings
-from tests.local.http_attack import V, client, half_request, host_port, read_until_closed, run_code, serve_process
+from tests.local.http_attack import (
+    V,
+    authed,
+    client,
+    half_request,
+    host_port,
+    read_until_closed,
+    run_code,
+    serve_process,
+)
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +190,54 @@ def test_a_thousand_half_requests_under_a_low_fd_limit(tmp_path) -> None:
         srv.proc.terminate()
         _out, err = srv.proc.communicate(timeout=60)
         assert "Too many open files" not in err  # the cap kept the pool below its fd limit
+
+
+def _read_response(s: socket.socket) -> bytes:
+    """One HTTP response (head and Content-Length body) from ``s``."""
+    s.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, f"closed before a response: {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+    length = int(lengths[0])
+    while len(body) < length:
+        chunk = s.recv(65536)
+        assert chunk, "closed inside a response body"
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def _metadata_request(pool) -> bytes:
+    host, port = host_port(pool.endpoint)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in authed(pool.token).items())
+    return f"GET /metadata?api-version={V} HTTP/1.1\r\nHost: {host}:{port}\r\n{headers}\r\n".encode()
+
+
+def test_a_kept_alive_connection_outlives_the_head_timeout(tight_pool) -> None:
+    """Between requests a connection is kept alive (a REPL at a person's pace
+    reuses it): a pause longer than the 1 s head timeout does not close it."""
+    import time
+
+    with socket.create_connection(host_port(tight_pool.endpoint), timeout=30) as s:
+        s.sendall(_metadata_request(tight_pool))
+        assert _read_response(s).startswith(b"HTTP/1.1 200 ")
+        time.sleep(2.5)
+        s.sendall(_metadata_request(tight_pool))
+        assert _read_response(s).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_slow_head_after_a_kept_alive_pause_still_times_out(tight_pool) -> None:
+    """The keep-alive pause gives no extra time to the next head: its deadline
+    starts at its first byte."""
+    import time
+
+    with socket.create_connection(host_port(tight_pool.endpoint), timeout=30) as s:
+        s.sendall(_metadata_request(tight_pool))
+        assert _read_response(s).startswith(b"HTTP/1.1 200 ")
+        time.sleep(1.5)
+        s.sendall(b"GET /metadata HTTP/1.1\r\nX-Slow: ")
+        data = read_until_closed(s)
+    assert data.startswith(b"HTTP/1.1 408 "), data[:200]

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from repl.transcript import Cell
 
 POOL_POLL_S = 15.0
+RUNNING_CELL_DELAY = 0.05  # s: a run still going after this shows as a running cell
 GC_THRESHOLD_0 = 20_000  # allocations between young collections (Python's default: 700)
 DEFAULT_KEEP_ALIVE_MINUTES = 60.0
 SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
@@ -110,6 +111,8 @@ running execution.
         self._connect_error: str | None = None
         self._history_problem_shown = False
         self._completion: CompletionController | None = None
+        # Cells submitted but not on screen yet (see _start_cell), in order.
+        self._unshown: dict[str, CellView] = {}
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -179,6 +182,7 @@ running execution.
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD_0, 20, 50)
         self.engine = message.engine
+        self.engine.defer_follow_ups = True  # started by _after_run_painted
         self._connect_error = None
         self._show_session()
         self.query_one("#countdown", Countdown).attach(self.engine.cooldown)
@@ -305,17 +309,41 @@ running execution.
         self._start_cell(self.engine.prepare(text))
 
     def _start_cell(self, cell: Cell) -> None:
-        """Show ``cell`` (running, or queued behind the runs before it) and run it."""
+        """Run ``cell`` (now, or queued behind the runs before it) and show it.
+
+        The request goes first: nothing on screen changes between Enter and the
+        request being written (a layout of the screen costs more than a quick
+        run on the local pool, and shares its event loop). The cell appears
+        when the run is still going after ``RUNNING_CELL_DELAY``, or with its
+        result when that comes sooner."""
         engine = self.engine
         assert engine is not None
         queued = engine.busy or bool(self._runs)
         view = CellView(cell.n, cell.code, queued=queued)
-        self.transcript.add_cell(view)
-        self.transcript.anchor()
         view_id = view.id or ""
+        self._unshown[view_id] = view
         self._runs[view_id] = self.run_cell(cell, view_id)
+        self.set_timer(RUNNING_CELL_DELAY, lambda: self._show_runs(view_id))
+
+    def _show_runs(self, upto: str | None = None, *, result: Cell | None = None) -> CellView | None:
+        """Put the cells not yet on screen into the transcript, in submission
+        order, up to the one ``upto`` (None: all), that one drawn with its
+        ``result`` when it has one (returned); and say that runs are going."""
+        if upto is not None and upto not in self._unshown:
+            return None
+        view = None
+        while self._unshown:
+            view_id, view = next(iter(self._unshown.items()))
+            del self._unshown[view_id]
+            if view_id == upto and result is not None:
+                view = CellView(view.n, view.code, cell=result)  # finished before it was shown
+            self.transcript.add_cell(view)
+            if view_id == upto:
+                break
+        self.transcript.anchor()
         self._update_mode_line()
         self.refresh_bindings()
+        return view
 
     def _give_back(self, text: str) -> None:
         """Put a submission that could not run back into the editor, before
@@ -347,15 +375,29 @@ running execution.
             view.start(message.waiting_behind)
 
     def on_run_finished(self, message: RunFinished) -> None:
-        view = self._view(message.view_id)
-        if view is not None:
-            view.finish(message.cell)
-        self._done_running(message.view_id)
+        view_id = message.view_id
+        if view_id in self._unshown:
+            # Done before it was shown: it appears once, with its result.
+            view = self._show_runs(view_id, result=message.cell)
+        else:
+            view = self._view(view_id)
+            if view is not None:
+                view.finish(message.cell)
+        self._done_running(view_id)
         self._mention_history_problem()
         engine = self.engine
         if engine is not None:
             self.query_one(SidePanel).show_round_trips(list(engine.round_trips))
         self.query_one("#countdown", Countdown).tick()
+        # The countdown correction and the pool status are more requests: they
+        # go out once the finished cell is on screen, not before. Asked of the
+        # cell, the callback waits behind its composing, then for the refresh.
+        (view or self).call_after_refresh(self._after_run_painted)
+
+    def _after_run_painted(self) -> None:
+        engine = self.engine
+        if engine is not None:
+            engine.start_follow_ups()
         self.poll_pool_status()
 
     def _mention_history_problem(self) -> None:
@@ -367,6 +409,7 @@ running execution.
             self.notify(problem, title="History", severity="warning", timeout=10)
 
     def on_run_crashed(self, message: RunCrashed) -> None:
+        self._show_runs(message.view_id)
         view = self._view(message.view_id)
         if view is not None:
             view.fail(message.error)
@@ -382,6 +425,7 @@ running execution.
             return
         for view_id, worker in list(self._runs.items()):
             if worker is event.worker:
+                self._show_runs(view_id)
                 view = self._view(view_id)
                 if view is not None:
                     view.abandon()
@@ -438,6 +482,7 @@ running execution.
         if not runs or self.engine is None:
             return
         engine = self.engine
+        self._show_runs()  # what is stopped or asked about is on screen
         queued = runs[1:]
         if queued:
             engine.hold_queue()  # nothing queued starts while the question is open
@@ -489,6 +534,9 @@ running execution.
         )
 
     def _view(self, view_id: str) -> CellView | None:
+        unshown = self._unshown.get(view_id)
+        if unshown is not None:
+            return unshown
         try:
             return self.transcript.query_one(f"#{view_id}", CellView)
         except NoMatches:

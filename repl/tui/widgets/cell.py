@@ -114,16 +114,21 @@ open it in the pager, save it to a file or copy it.
     def compose(self) -> ComposeResult:
         yield Static(id="cell-head", classes="cell-head")
         yield Static(id="cell-code", classes="cell-code")
+        cell, self._pending_cell = self._pending_cell, None
+        if cell is not None:
+            # Made with its result (it finished before it was shown): composed
+            # whole, so it is laid out once.
+            self._take(cell)
+            try:
+                yield from self._result_widgets(cell)
+            except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
+                yield self._drawing_error(exc)
 
     def on_mount(self) -> None:
         self._render_code()
-        if self._pending_cell is not None:
-            cell, self._pending_cell = self._pending_cell, None
-            self.finish(cell)
-        else:
-            self._render_head()
-            if self._state == "running":
-                self._timer = self.set_interval(0.1, self._render_head)
+        self._render_head()
+        if self._state == "running":
+            self._timer = self.set_interval(0.1, self._render_head)
 
     def start(self, waiting_behind: int | None = None) -> None:
         """A queued cell got the session: it runs now (the clock starts)."""
@@ -217,25 +222,32 @@ open it in the pager, save it to a file or copy it.
         """Show the engine's result (execution, or service error). A failure
         to draw it shows in the cell: the app, the pool and the result (kept
         for copy, pager and save) stay."""
+        self._take(cell)
+        try:
+            self._add(*self._result_widgets(cell))
+        except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
+            self.show_drawing_error(exc)
+        self._render_head()
+
+    def _take(self, cell: Cell) -> None:
         self._stop_timer()
         self.cell = cell
         self.n = cell.n
         self._state = cell.status
         self.remove_class("-running")
-        try:
-            self._show_result(cell)
-        except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
-            self.show_drawing_error(exc)
-        self._render_head()
 
     def show_drawing_error(self, exc: BaseException) -> None:
+        self._add(self._drawing_error(exc))
+
+    @staticmethod
+    def _drawing_error(exc: BaseException) -> Static:
         text = (
             f"This cell could not be drawn ({type(exc).__name__}: {exc}). Its result is kept: "
             "y copies it, p opens it in the pager."
         )
-        self._add(Static(Text(text), classes="service-error draw-error"))
+        return Static(Text(text), classes="service-error draw-error")
 
-    def _show_result(self, cell: Cell) -> None:
+    def _result_widgets(self, cell: Cell) -> list[Static]:
         ex = cell.execution
         shown = acajs_app(self.app).shown  # redacted in presenter mode
         widgets: list[Static] = []
@@ -268,13 +280,12 @@ open it in the pager, save it to a file or copy it.
                     classes="capped-actions",
                 )
             )
-        if widgets:
-            self._add(*widgets)
+        return widgets
 
     def _add(self, *widgets: Widget) -> None:
         """Mount parts of the cell; a cell already gone (cleared, the app
         exiting) takes nothing, and that is no error."""
-        if not self.is_attached:
+        if not widgets or not self.is_attached:
             return
         try:
             self.mount_all(widgets)
