@@ -960,6 +960,11 @@ class Kernel:
             self._tag_file.write_text(tag)
 
     # ------------------------------------------------------------------ stopping
+    def signal_kill(self) -> None:
+        """SIGKILL to the kernel's process group now, without waiting for it to
+        exit (``kill`` waits)."""
+        self._signal_group()
+
     def _signal_group(self) -> None:
         if self._dead or not self.pid:
             return

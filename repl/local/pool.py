@@ -299,10 +299,19 @@ class SessionPool:
         return session
 
     async def delete(self, identifier: str) -> bool:
+        """``DELETE /session``: when this returns, nothing reaches the session
+        any more, its kernel has been sent SIGKILL and its files are out of
+        reach; waiting for the kernel to exit and removing the files (tens of
+        milliseconds) finish in the background, so a one-shot client is not
+        held up by the teardown."""
         session = self._sessions.get(identifier)
         if session is None:
             return False
-        await self._destroy(session)
+        self._forget(session)
+        if session.kernel is not None:
+            session.kernel.signal_kill()
+        session.directory = _retire(session.directory)
+        self._spawn(self._cleanup(session))
         return True
 
     async def reap(self) -> list[str]:
@@ -630,6 +639,16 @@ class SessionPool:
             await kernel.kill()
         except Exception:
             log.exception("killing a kernel failed")
+
+
+def _retire(directory: Path) -> Path:
+    """Move a deleted session's directory aside (one rename) before it is removed."""
+    retired = directory.with_name(f"{directory.name}.deleted")
+    try:
+        directory.rename(retired)
+    except OSError:
+        return directory  # already gone, or cannot move: removed where it is
+    return retired
 
 
 ROOT_PREFIX = "acajs-pool-"

@@ -405,3 +405,37 @@ def test_a_one_shot_pool_starts_one_kernel_and_refills_none(tmp_path: Path) -> N
         assert execute(c, ident, "'again'").json()["result"]["executionResult"] == "'again'"
         assert len(started) == 1 and pool.pool.get(ident).directory == started[0]
         assert pool.pool.ready_count == 0 and pool.pool._refilling == 0
+
+
+async def test_delete_answers_at_once_and_finishes_the_teardown_behind(tmp_path: Path) -> None:
+    """DELETE does not wait for the kernel to exit: when it returns the session
+    is unreachable, its files are out of reach and the identifier starts
+    afresh; the kernel is then gone and the files removed, in the background."""
+    import asyncio
+
+    from repl.local.pool import SessionPool
+
+    pool = SessionPool(PoolSettings(ready=1, data_dir=tmp_path))
+    await pool.start()
+    try:
+        await pool.wait_ready(1)
+        ident = str(uuid.uuid4())
+        first = pool.start_execution(ident, "globalThis.kept = 41; kept", timeout=30)
+        await asyncio.wait_for(first.done.wait(), 30)
+        session = pool.get(ident)
+        assert session is not None and session.kernel is not None
+        kernel, directory = session.kernel, session.directory
+        assert await pool.delete(ident)
+        assert pool.get(ident) is None
+        assert not directory.exists()  # moved out of reach before the answer
+        again = pool.start_execution(ident, "typeof kept", timeout=30)
+        await asyncio.wait_for(again.done.wait(), 30)
+        assert again.value_text == "'undefined'"  # a fresh session, not the deleted one
+        fresh = pool.get(ident)
+        assert fresh is not None and fresh.directory != directory
+        deadline = time.monotonic() + 30
+        while kernel.alive or any(p.name.endswith(".deleted") for p in directory.parent.iterdir()):
+            assert time.monotonic() < deadline, "the deleted session's kernel or files were left behind"
+            await asyncio.sleep(0.02)
+    finally:
+        await pool.close()
