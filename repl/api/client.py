@@ -55,7 +55,7 @@ from .errors import (
 from .loopback import LOOPBACK_HOSTS, LoopbackTransport
 from .models import Execution, ExecutionStatus, FileInfo, PoolMetadata, PoolStatus, SessionInfo
 from .retry import RetryPolicy
-from .transport import DEFAULT_DEADLINE, MAX_RESPONSE_BYTES, send
+from .transport import DEFAULT_DEADLINE, MAX_ERROR_BYTES, MAX_RESPONSE_BYTES, send
 
 USER_AGENT = f"acajs-repl/{__version__} (Language=Python)"
 READ_MARGIN = 30.0  # seconds added to the execution timeout for the HTTP read timeout
@@ -195,9 +195,18 @@ class SessionsClient:
     def _json(self, resp: httpx.Response, what: str) -> Any:
         content = resp.content
         try:
-            return loads(content)
-        except ValueError:
+            text = content.decode(json.detect_encoding(content), "surrogatepass")
+        except UnicodeDecodeError:
             raise bad_body(what, resp.status_code, resp.headers, content) from None
+        # The body is parsed from its text alone: a large answer (a raised output
+        # cap) is never held three times (bytes, text, parsed values) at once.
+        head = content[:MAX_ERROR_BYTES]
+        del content
+        resp._content = head
+        try:
+            return loads(text)
+        except ValueError:
+            raise bad_body(what, resp.status_code, resp.headers, head) from None
 
     async def _request_json(self, method: str, url: str, what: str, *, identifier: str | None = None,
                             auth: AuthProvider | None = None, **kw: Any) -> Any:

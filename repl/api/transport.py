@@ -96,20 +96,21 @@ async def read_capped(resp: httpx.Response, max_bytes: int, *, what: str) -> byt
             and "content-encoding" not in resp.headers:
         await resp.aclose()
         raise _too_large(what, resp, limit)
-    chunks: list[bytes] = []
-    size = 0
+    # One growing buffer, not a list of pieces joined at the end: a large
+    # answer (a raised output cap) is held once while it arrives.
+    buf = bytearray()
     try:
         async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
+            if len(buf) + len(chunk) > limit:
                 if resp.is_success:
                     raise _too_large(what, resp, limit)
-                chunks.append(chunk[:len(chunk) - (size - limit)])
+                buf += chunk[:limit - len(buf)]
                 break
-            chunks.append(chunk)
+            buf += chunk
     finally:
         await resp.aclose()
-    body = b"".join(chunks)
+    body = bytes(buf)
+    del buf
     resp._content = body  # what httpx's own read() sets: resp.content works as usual
     return body
 

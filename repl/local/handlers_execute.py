@@ -6,10 +6,11 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from repl.local import validation
 from repl.local.errors import PoolError
+from repl.local.json_body import json_response
 from repl.local.pool import ExecutionRecord, SessionPool
 from repl.local.settings import PoolSettings
 from repl.local.versions import CURRENT_VERSIONS, LEGACY_VERSIONS, V2024_10, api_version
@@ -76,11 +77,11 @@ class ExecutionHandlers:
             "Operation-Location": self._operation_location(request, rec.id, version, identifier),
         }
         if asynchronous:
-            return JSONResponse(self._current_body(rec), status_code=202, headers=headers)
+            return json_response(self._current_body(rec), status_code=202, headers=headers)
         if rec.error is not None:
             raise rec.error
         status = 202 if version == V2024_10 else 200
-        return JSONResponse(self._current_body(rec), status_code=status, headers=headers)
+        return json_response(self._current_body(rec), status_code=status, headers=headers)
 
     async def executions_get(self, request: Request) -> Response:
         api_version(request, CURRENT_VERSIONS, "executions/{id}")
@@ -97,7 +98,7 @@ class ExecutionHandlers:
         session = self.pool.get(identifier)
         if session is not None:
             session.touch(self.pool.clock())
-        return JSONResponse(self._current_body(rec))
+        return json_response(self._current_body(rec))
 
     async def code_execute(self, request: Request) -> Response:
         api_version(request, LEGACY_VERSIONS, "code/execute")
@@ -106,7 +107,7 @@ class ExecutionHandlers:
         rec = await self.pool.execute(identifier, req.code, timeout=req.timeout, output_limit=req.output_limit)
         if rec.error is not None:
             raise rec.error
-        return JSONResponse(
+        return json_response(
             {
                 "$id": "1",
                 "properties": {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -101,6 +102,20 @@ def _cap(text: str, dropped: int, limit: int) -> str:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+RESULT_PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(fd: int) -> None:
+    """Give a pipe a 1 MiB buffer (Linux; an unprivileged process may go up to
+    /proc/sys/fs/pipe-max-size, 1 MiB by default) instead of 64 KiB. Best
+    effort: elsewhere, or refused, the pipe keeps its size."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is None:
+        return
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, setsize, RESULT_PIPE_BYTES)
 
 
 def _well_formed(s: str) -> str:
@@ -226,9 +241,9 @@ class Kernel:
         self.result_pipe_cap = 24 * self.output_cap + (1 << 20)
         # the results pipe's unfinished line, decoded as it arrives (each character is
         # searched for the newline once; the line is joined once, then parsed)
-        self._res_parts: list[str] = []
-        self._res_size = 0
-        self._res_decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        # The results pipe's unfinished line, as bytes (a newline byte never
+        # occurs inside a UTF-8 sequence, so lines are split before decoding).
+        self._res_buf = bytearray()
         self._decoders = {
             "out": codecs.getincrementaldecoder("utf-8")("replace"),
             "err": codecs.getincrementaldecoder("utf-8")("replace"),
@@ -353,6 +368,7 @@ class Kernel:
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        _widen_pipe(res_w)  # a large result crosses in fewer wake-ups and reads
         child_fds = (cmd_r, res_w, out_w, err_w)
         try:
             command = self._command(cmd_r, res_w)
@@ -493,12 +509,12 @@ class Kernel:
                     waited.add_done_callback(lambda _f: self._on_exit())
                 break
             last = len(data) < (1 << 20)
-            self._take_messages(self._res_decoder.decode(data))
+            self._take_messages(data)
             del data
-            if self._res_size > self.result_pipe_cap:
+            if len(self._res_buf) > self.result_pipe_cap:
                 # Junk written into the results pipe (no newline in sight): stop the
                 # kernel rather than buffer without end.
-                self._res_parts, self._res_size = [], 0
+                self._res_buf = bytearray()
                 self._kill_reason = self._kill_reason or "pipe"
                 self._signal_group()
                 self._close_fd("res")
@@ -506,29 +522,29 @@ class Kernel:
             if last:
                 break
 
-    def _take_messages(self, text: str) -> None:
-        """Parse the lines ``text`` completes.  Only the new text is searched for a
-        newline (linear in the output), and a line is held once as pieces, then
-        once joined: with the parsed message, at most two copies at a time."""
+    def _take_messages(self, data: bytes) -> None:
+        """Parse the lines ``data`` completes. Only the new bytes are searched for
+        a newline (linear in the output). A long line grows in one buffer and is
+        decoded once, and the buffer is freed before the text is parsed: with
+        the parsed message, at most two copies of an output exist at a time, and
+        no freed pieces are left behind in the allocator's heap."""
+        view = memoryview(data)
         start = 0
-        nl = text.find("\n")
+        nl = data.find(b"\n")
         while nl >= 0:
-            piece = text[start:nl]
-            if self._res_parts:
-                self._res_parts.append(piece)
-                line = "".join(self._res_parts)
-                self._res_parts, self._res_size = [], 0
+            if self._res_buf:
+                self._res_buf += view[start:nl]
+                line = self._res_buf.decode("utf-8", "replace")
+                self._res_buf = bytearray()
             else:
-                line = piece
-            del piece
+                line = str(view[start:nl], "utf-8", "replace")
             self._parse_message(line)
             del line
             start = nl + 1
-            nl = text.find("\n", start)
-        if start < len(text):
-            rest = text[start:] if start else text
-            self._res_parts.append(rest)
-            self._res_size += len(rest)
+            nl = data.find(b"\n", start)
+        if start < len(data):
+            self._res_buf += view[start:]
+        view.release()
 
     def _parse_message(self, line: str) -> None:
         try:
