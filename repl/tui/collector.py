@@ -1,14 +1,21 @@
 """When the cyclic garbage collector runs in the full-screen app.
 
-A full collection traverses every tracked object: with a long transcript and
-Textual's objects that is a visible pause (120-340 ms measured at 200 cells).
-So the app freezes what lives as long as it (after connect, see
-``ReplScreen.on_connected``), and the transcript, when it has archived old
-cells and nothing runs, collects the little that is not frozen and freezes
-the survivors (:func:`collect_and_freeze`): automatic collections then only
-ever see what was made since. Frozen objects are never collected, so when
-the transcript is cleared (Ctrl+L) the freeze is undone (:func:`thaw`) and
-the next quiet moment collects everything once.
+A full collection traverses every tracked object that is not frozen: with a
+long transcript of live widgets that was a visible pause (120-340 ms measured
+at 200 cells). Three things keep it small:
+
+- after connect the app freezes what exists (Textual, the client, the pool's
+  thread: all live as long as the app; ``ReplScreen.on_connected``) and
+  raises the young generation's threshold;
+- the transcript keeps the number of live widgets bounded (archives), so
+  what is not frozen stays about the same size however long the session;
+- when the transcript has archived cells (their widgets are garbage now, in
+  reference cycles) and nothing runs, it collects them at once
+  (:func:`collect_garbage`) instead of leaving them to a collection that
+  would fall inside a later run.
+
+Nothing is frozen after connect: a widget alive at a second freeze and
+removed later (archived, or cleared with Ctrl+L) would never be collected.
 """
 
 from __future__ import annotations
@@ -16,13 +23,20 @@ from __future__ import annotations
 import gc
 
 
-def collect_and_freeze() -> None:
-    """Collect the unfrozen objects (garbage among them: archived widgets),
-    then freeze the survivors."""
-    gc.collect()
-    gc.freeze()
+def collect_garbage() -> int:
+    """A full collection of what is not frozen; the number collected."""
+    _forget_dead_widgets()
+    return gc.collect()
 
 
-def thaw() -> None:
-    """Give frozen objects back to the collector (what was cleared can go)."""
-    gc.unfreeze()
+def _forget_dead_widgets() -> None:
+    """Textual memoises a function of each widget's line cache (1,024 of
+    them): in a long transcript those are removed widgets, kept alive and
+    traversed by every full collection. Cleared here it fills again with the
+    live ones at the next paint."""
+    try:
+        from textual._styles_cache import StylesCache
+
+        StylesCache.get_inner_outer.cache_clear()
+    except (ImportError, AttributeError):  # another Textual: nothing to clear
+        pass

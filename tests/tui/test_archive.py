@@ -79,14 +79,14 @@ async def test_a_long_transcript_is_archived_scrolls_whole_and_revives(pool_sett
         await until(pilot, lambda: isinstance(screen.focused, CellView) and screen.focused.n == 1, "cell 1 revived")
         view = screen.focused
         assert isinstance(view, CellView) and view.id == first_id  # the same id: its actions work
-        assert archive not in transcript.children
+        await until(pilot, lambda: archive not in transcript.children, "the revived archive gone")
         await pilot.press("y")
         await pilot.pause()
         assert app.clipboard == "first out\n'first-value'\n" == view.output_text()
         assert [r.n for r in transcript.records()] == list(range(1, RUNS + 1))
 
         # Up from the first live cell below an archive revives that archive.
-        later = transcript.archives()[0]
+        later = transcript.archives()[-1]
         first_after = next(c for c in transcript.children[transcript.children.index(later) + 1:]
                            if isinstance(c, CellView))
         first_after.focus()
@@ -95,7 +95,7 @@ async def test_a_long_transcript_is_archived_scrolls_whole_and_revives(pool_sett
         wanted = first_after.n - 1
         await until(pilot, lambda: isinstance(screen.focused, CellView) and screen.focused.n == wanted,
                     "the cell above revived")
-        assert later not in transcript.children
+        await until(pilot, lambda: later not in transcript.children, "the revived archive gone")
         await pilot.press("y")
         await pilot.pause()
         assert app.clipboard == f"line of {wanted}\n{wanted * 2}\n"
@@ -205,3 +205,28 @@ async def test_a_cell_that_cannot_be_drawn_says_so_and_keeps_its_result(pool_set
         await until(pilot, lambda: screen.transcript.cell_count() == 2 and not screen.waiting, "the next run")
         await settle(pilot)
         assert app.is_running and "42" in screen.transcript.cells()[-1].output_text()
+
+
+async def test_archived_views_are_collected_in_a_session_at_human_pace(pool_settings):
+    """Runs one at a time, the transcript quiet in between (its collections
+    run there): no archived view is kept alive, none is frozen for ever."""
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        refs: list[weakref.ref[CellView]] = []
+        for i in range(70):
+            screen.submit(f"'run {i}'")
+            refs.append(weakref.ref(screen.cell_views()[-1]))
+            await until(pilot, lambda: not screen.waiting, "the run")
+            await until(pilot, lambda: transcript._collect_timer is None and not transcript._archive_scheduled,
+                        "the quiet moment's archiving and collection")
+        archived = {r.view_id for a in transcript.archives() for r in a.records()}
+        assert len(archived) >= 2 * ARCHIVE_CHUNK
+
+        def none_alive() -> bool:
+            gc.collect()
+            return not [r for r in refs if (v := r()) is not None and v.id in archived]
+
+        await until(pilot, none_alive, "the archived views collected")

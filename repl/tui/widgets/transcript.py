@@ -13,6 +13,7 @@ click on an archive, or Up from the first live cell, revives it.
 from __future__ import annotations
 
 from typing import ClassVar
+from weakref import WeakSet
 
 from rich.console import ConsoleRenderable
 from rich.style import Style
@@ -28,8 +29,10 @@ from repl.tui.widgets.cell import CellView
 from repl.tui.widgets.cell_archive import CellArchive
 from repl.tui.widgets.cell_render import COMPONENTS, CellRecord, NoteRecord, palette
 
-#: cells per archive: bounds what one archive costs to draw when scrolled to
+#: cells per archive: bounds what one archive costs to lay out
 ARCHIVE_CHUNK = 25
+#: cells archived per step (each step's removed widgets are collected after it)
+ARCHIVE_STEP = 5
 #: seconds after the last archive (or clear) before collecting garbage, when nothing runs
 COLLECT_AFTER_S = 0.2
 
@@ -53,6 +56,8 @@ cell) to focus them again.
         self._archive_scheduled = False
         self._palette: dict[str, Style] | None = None
         self._collect_timer: Timer | None = None
+        #: archived widgets Textual has not pruned yet (still among the children)
+        self._leaving: WeakSet[Widget] = WeakSet()
 
     def cell_palette(self) -> dict[str, Style]:
         """The styles cells draw with (cell_render.COMPONENTS), for the theme
@@ -76,11 +81,11 @@ cell) to focus them again.
 
     def cells(self) -> list[CellView]:
         """The live cell views, in order (archived cells are not among them)."""
-        return list(self.query_children(CellView))
+        return [child for child in self.children if isinstance(child, CellView) and child not in self._leaving]
 
     def view(self, view_id: str) -> CellView | None:
         """The live cell view with this id. Not ``query_one``: its cache
-        would keep archived views alive (and frozen, see repl.tui.collector)."""
+        would keep archived views alive."""
         for child in self.children:
             if child.id == view_id and isinstance(child, CellView):
                 return child
@@ -93,6 +98,8 @@ cell) to focus them again.
         """Every cell of the transcript, archived or live, in order."""
         out: list[CellRecord] = []
         for child in self.children:
+            if child in self._leaving:  # archived already, not pruned yet
+                continue
             if isinstance(child, CellView):
                 out.append(child.record)
             elif isinstance(child, CellArchive):
@@ -103,6 +110,7 @@ cell) to focus them again.
         return sum(
             1 if isinstance(child, CellView) else child.cell_count if isinstance(child, CellArchive) else 0
             for child in self.children
+            if child not in self._leaving
         )
 
     def add_cell(self, view: CellView) -> CellView:
@@ -118,8 +126,9 @@ cell) to focus them again.
         """Remove every cell, archive and note, except the cells whose ids are
         in ``keep`` (a running or queued cell survives Ctrl+L and shows its result)."""
         keep = keep or set()
-        self.remove_children([child for child in self.children if child.id not in keep])
-        collector.thaw()  # what was frozen with the cells can go now
+        gone = [child for child in self.children if child.id not in keep]
+        self._leaving.update(gone)
+        self.remove_children(gone)
         self._collect_soon()
 
     def rerender(self) -> None:
@@ -145,27 +154,38 @@ cell) to focus them again.
             self.call_after_refresh(self._archive_step)
 
     def _archive_step(self) -> None:
-        """Fold one chunk: the first :data:`ARCHIVE_CHUNK` archivable cells
+        """Fold a few cells: the first :data:`ARCHIVE_STEP` archivable cells
         (with the notes among them) whose bottom is more than a screen above
-        the top of the view. Another step follows after the next paint if
-        there is more."""
+        the top of the view go into the last archive (a new one when it holds
+        :data:`ARCHIVE_CHUNK`). Small steps keep each one, and the collection
+        of the widgets it removes, short. Another step follows after the next
+        paint if there is more."""
         self._archive_scheduled = False
         if not self.is_attached:
             return
         limit = self.scroll_offset.y - self.size.height
+        last: CellArchive | None = None
         batch: list[Widget] = []
         cells = 0
         for child in self.children:
             if isinstance(child, CellArchive) and not batch:
+                last = child
+                continue
+            if cells == 0 and last is not None and last.cell_count >= ARCHIVE_CHUNK:
+                last = None  # full: this step starts a new archive
+            want = ARCHIVE_STEP if last is None else min(ARCHIVE_STEP, ARCHIVE_CHUNK - last.cell_count)
+            if child in self._leaving:
                 continue
             if not _archivable(child) or child.virtual_region.bottom > limit:
                 break
             batch.append(child)
             if isinstance(child, CellView):
                 cells += 1
-                if cells >= ARCHIVE_CHUNK:
+                if cells >= want:
                     break
-        if cells < ARCHIVE_CHUNK:
+        else:
+            return
+        if cells < want:
             return
         items: list[CellView | NoteRecord] = []
         for child in batch:
@@ -176,27 +196,37 @@ cell) to focus them again.
                 if record is None:
                     return
                 items.append(record)
-        self.mount(CellArchive.of(items), before=batch[0])
+        if last is not None:
+            last.extend(items)
+        else:
+            self.mount(CellArchive.of(items), before=batch[0])
+        self._leaving.update(batch)
         self.remove_children(batch)
         self.schedule_archive()
-        self._collect_soon()
+        # The removed widgets are garbage once Textual has pruned them: collect
+        # them after the next paint, a step's worth at a time (repl.tui.collector).
+        self.call_after_refresh(self._collect)
 
     def _collect_soon(self) -> None:
-        """Collect and freeze once the transcript is quiet (see repl.tui.collector)."""
+        """Collect the removed widgets once Textual has pruned them (see repl.tui.collector)."""
         if self._collect_timer is not None:
             self._collect_timer.stop()
         self._collect_timer = self.set_timer(COLLECT_AFTER_S, self._collect)
 
     def _collect(self) -> None:
-        self._collect_timer = None
-        if self._archive_scheduled or any(view.running for view in self.cells()):
-            self._collect_soon()  # not while a run is in flight: its round trip would wait
-            return
+        if self._collect_timer is not None:
+            self._collect_timer.stop()
+            self._collect_timer = None
+        # Archives far from the view keep their data only, not their drawing.
+        top, bottom = self.scroll_offset.y - self.size.height, self.scroll_offset.y + 2 * self.size.height
+        for archive in self.archives():
+            region = archive.virtual_region
+            if region.bottom < top or region.y > bottom:
+                archive.forget_drawing()
         # Textual caches the displayed children until the next layout, which an
-        # empty transcript may never do: refresh it, or removed cells would be
-        # frozen with it (and never collected).
+        # empty transcript may never do: refresh it, so the removed cells can go.
         _ = self.displayed_children
-        collector.collect_and_freeze()
+        collector.collect_garbage()
 
     # ------------------------------------------------------------ reviving
     def on_cell_archive_revive(self, message: CellArchive.Revive) -> None:
