@@ -9,10 +9,10 @@ at 200 cells). Three things keep it small:
   raises the young generation's threshold;
 - the transcript keeps the number of live widgets bounded (archives), so
   what is not frozen stays about the same size however long the session;
-- when the transcript has archived cells (their widgets are garbage now, in
-  reference cycles) and nothing runs, it collects them at once
-  (:func:`collect_garbage`) instead of leaving them to a collection that
-  would fall inside a later run.
+- after each archive step (a few cells, after the paint) the transcript
+  collects the widgets it removed (garbage in reference cycles) at once
+  (:func:`collect_garbage`), a small step's worth each time, instead of
+  leaving them to a larger collection inside a later run.
 
 Nothing is frozen after connect: a widget alive at a second freeze and
 removed later (archived, or cleared with Ctrl+L) would never be collected.

@@ -3,11 +3,11 @@ user scrolled up (Textual's scroll anchor).
 
 Its cost stays flat however long the session: after a cell settles (and after
 the next paint, never between Enter and the request) finished cells and notes
-more than a screen above the visible range are folded, one chunk of
-:data:`ARCHIVE_CHUNK` cells per step, into a
-:class:`~repl.tui.widgets.cell_archive.CellArchive` that draws them the same
-way. Running and queued cells, and the focused one, are never archived. A
-click on an archive, or Up from the first live cell, revives it.
+more than a screen above the visible range are folded, :data:`ARCHIVE_STEP`
+cells per step, into :class:`~repl.tui.widgets.cell_archive.CellArchive`s of
+up to :data:`ARCHIVE_CHUNK` cells that draw them the same way. Running and
+queued cells, and the focused one, are never archived. A click on an
+archive, or Up / Down from the nearest live cell, revives it.
 """
 
 from __future__ import annotations
