@@ -34,7 +34,6 @@ async def bench_big_cell(app_factory) -> None:
     from repl.api.models import Execution, ExecutionStatus
     from repl.transcript import Cell
     from repl.tui.widgets.cell import CellView
-    from repl.tui.widgets.output_view import OutputView
 
     big = ("y" * 49 + "\n") * 200_000
     small = "hello\n"
@@ -50,8 +49,8 @@ async def bench_big_cell(app_factory) -> None:
                 cell = Cell(n=i + 1, code="out()", execution=Execution(ExecutionStatus.SUCCEEDED, stdout=text))
                 t0 = time.perf_counter()
                 view = screen.transcript.add_cell(CellView(cell.n, cell.code, cell=cell))
-                while not view.query(OutputView) or view.query_one(OutputView).size.height == 0:
-                    await asyncio.sleep(0)  # until the output is mounted and laid out
+                while view.cell is None or view.size.height < 3:
+                    await asyncio.sleep(0)  # until the output is drawn and laid out
                 app.screen._compositor.render_update(full=True)  # one complete frame
                 times.append(time.perf_counter() - t0)
         print(

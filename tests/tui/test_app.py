@@ -10,21 +10,23 @@ from repl.config import Settings
 from repl.tui.app import AcajsApp, all_binding_ids
 from repl.tui.screens.main import ReplScreen
 from repl.tui.widgets.cell import CellView
+from repl.tui.widgets.cell_render import Part
 from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import EXPIRED_TEXT, Countdown
-from repl.tui.widgets.output_view import OutputView
 from repl.tui.widgets.side_panel import BARS, SidePanel, sparkline
 
 from .conftest import run_code, settle
 
 
-def _text(widget) -> str:
-    """The plain text a Static shows."""
-    return str(widget.render())
+def _text(shown) -> str:
+    """The plain text a Static or a part of a cell shows."""
+    if isinstance(shown, Part):
+        return shown.plain
+    return str(shown.render())
 
 
 def cell_text(view: CellView) -> str:
-    return "\n".join(_text(w) for w in view.query("Static"))
+    return view.shown_text()
 
 
 async def test_submit_shows_cell_with_output_value_and_timing(pool_settings):
@@ -41,11 +43,11 @@ async def test_submit_shows_cell_with_output_value_and_timing(pool_settings):
         view = screen.cell_views()[-1]
         assert view.state == "succeeded"
         assert view.has_class("-ok")
-        stdout = view.query_one(".out-stdout", OutputView)
+        stdout = view.part("stdout")
         assert stdout.full_text == "hi\n"
-        value = view.query_one(".out-value", OutputView)
+        value = view.part("value")
         assert "Out[1]: 42" in _text(value)
-        head = _text(view.query_one("#cell-head"))
+        head = _text(view.part("head"))
         assert "In [1]" in head and "ok" in head
         assert "server " in head and "round trip " in head and " ms" in head
         assert screen.editor.text == ""
@@ -69,9 +71,9 @@ async def test_code_failure_shows_stderr_in_failed_cell(pool_settings):
         view = await run_code(pilot, 'throw new Error("boom")')
         assert view.state == "failed"
         assert view.has_class("-failed") and not view.has_class("-service")
-        stderr = view.query_one(".out-stderr", OutputView)
+        stderr = view.part("stderr")
         assert "boom" in stderr.full_text
-        assert not view.query(".service-error")
+        assert view.part("service-error") is None
 
 
 async def test_enter_continues_incomplete_input_with_indent(pool_settings):
@@ -96,7 +98,7 @@ async def test_enter_continues_incomplete_input_with_indent(pool_settings):
         await settle(pilot)
         view = screen.cell_views()[-1]
         assert view.state == "succeeded"
-        assert "42" in _text(view.query_one(".out-value"))
+        assert "42" in _text(view.part("value"))
 
 
 async def test_closing_bracket_on_an_indent_only_line_dedents(pool_settings):
@@ -154,7 +156,7 @@ async def test_two_blank_lines_force_a_run_and_server_reports_syntax_error(pool_
         view = screen.cell_views()[-1]
         assert view.code.strip() == "foo("
         assert view.state == "failed"
-        assert "SyntaxError" in view.query_one(".out-stderr", OutputView).full_text
+        assert "SyntaxError" in view.part("stderr").full_text
 
 
 async def test_ctrl_j_always_runs(pool_settings):
@@ -293,7 +295,7 @@ async def test_service_error_on_closed_port_is_a_cell_not_a_crash():
         view = await run_code(pilot, "1 + 1")
         assert view.state == "error"
         assert view.has_class("-service") and not view.has_class("-failed")
-        message = _text(view.query_one(".service-error"))
+        message = _text(view.part("service-error"))
         assert str(port) in message or "connect" in message.lower()
         assert "secret-token-value" not in cell_text(view)
         # The side panel says the pool status could not be read, and the app lives on.
@@ -328,7 +330,7 @@ async def test_server_5xx_is_a_service_error_with_advice(local_pool):
     async with _azure_answering(503, "ServiceUnavailable", "busy", "t0ken-never-shown", "five-hundred") as (app, pilot):
         view = await run_code(pilot, "1")
         assert view.state == "error"
-        message = _text(view.query_one(".service-error"))
+        message = _text(view.part("service-error"))
         assert "503" in message
         assert "try again" in message.lower() or "moment" in message.lower()
         assert "t0ken-never-shown" not in message
@@ -368,8 +370,8 @@ async def test_large_output_is_capped_and_kept_in_full(pool_settings, tmp_path):
         await settle(pilot)
         view = await run_code(pilot, 'for (let i = 0; i < 200000; i++) console.log(i)')
         assert view.state == "succeeded"
-        out = view.query_one(".out-stdout", OutputView)
-        assert out.is_capped
+        out = view.part("stdout")
+        assert out.capped.capped
         total = out.full_text.count("\n")
         assert total > 1000
         assert out.capped.hidden_lines > 1000
@@ -408,7 +410,7 @@ async def test_ten_megabyte_cell_renders_capped(pool_settings):
         screen = app.screen
         view = screen.transcript.add_cell(CellView(1, "big()", cell=cell))
         await pilot.pause()
-        out = view.query_one(".out-stdout", OutputView)
+        out = view.part("stdout")
         assert out.full_text is big
         assert f"{200_000 - 40:,} lines hidden" in _text(out)
         # Still responsive.
@@ -451,7 +453,7 @@ async def test_dot_commands_help_editor_mode_clear_and_save(pool_settings, tmp_p
         await settle(pilot)
         assert screen.cell_views() == []
         view = await run_code(pilot, "z * 2")
-        assert "10" in _text(view.query_one(".out-value"))
+        assert "10" in _text(view.part("value"))
 
 
 async def test_unknown_dot_command_is_a_message(pool_settings):
@@ -760,7 +762,7 @@ async def test_file_commands_and_load_export_through_the_ui(pool_settings, tmp_p
         assert "Uploaded data.txt" in await command(f".upload {tmp_path / 'data.txt'}")
         assert "data.txt" in await command(".files")
         view = await run_code(pilot, "require('fs').readFileSync('/mnt/data/data.txt', 'utf8').split('\\n')[1]")
-        assert "beta" in _text(view.query_one(".out-value"))
+        assert "beta" in _text(view.part("value"))
         assert "Downloaded" in await command(f".download data.txt {tmp_path / 'copy.txt'}")
         assert (tmp_path / "copy.txt").read_text() == "alpha\nbeta\n"
         # .load puts the file into the editor (not run).
@@ -768,7 +770,7 @@ async def test_file_commands_and_load_export_through_the_ui(pool_settings, tmp_p
         assert screen.editor.text == "const fromFile = 40;\nfromFile + 2\n"
         await pilot.press("ctrl+j")
         await settle(pilot)
-        assert "42" in _text(screen.cell_views()[-1].query_one(".out-value"))
+        assert "42" in _text(screen.cell_views()[-1].part("value"))
         # .export writes the transcript with outputs and timings.
         assert "Wrote" in await command(f".export {tmp_path / 't.md'}")
         md = (tmp_path / "t.md").read_text()
@@ -815,8 +817,8 @@ async def test_huge_code_block_is_capped_in_its_cell(pool_settings):
         code = "\n".join(f"let v{i} = {i};" for i in range(20_000)) + "\nv19999"
         view = await run_code(pilot, code)
         assert view.state == "succeeded"
-        assert "19999" in _text(view.query_one(".out-value"))
-        shown = _text(view.query_one("#cell-code"))
+        assert "19999" in _text(view.part("value"))
+        shown = _text(view.part("code"))
         assert "lines hidden" in shown and len(shown) < 5_000
         assert view.code == code  # kept in full (edit again, history)
 
@@ -828,8 +830,8 @@ async def test_top_level_await_shows_the_value_and_keeps_what_was_typed(pool_set
         code = "const r = await new Promise((ok) => setTimeout(() => ok(21), 50)); r * 2"
         view = await run_code(pilot, code)
         assert view.state == "succeeded"
-        assert "42" in _text(view.query_one(".out-value"))
-        assert "await new Promise" in _text(view.query_one("#cell-code"))
+        assert "42" in _text(view.part("value"))
+        assert "await new Promise" in _text(view.part("code"))
         assert view.code == code
 
 
@@ -957,7 +959,7 @@ async def test_running_cell_shows_a_spinner_and_the_elapsed_time(pool_settings):
         deadline = time.monotonic() + 10
         while view.running and len(seen) < 3 and time.monotonic() < deadline:
             await pilot.pause(0.05)
-            m = re.search(r"([⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]) running (\d+\.\d) s", _text(view.query_one("#cell-head")))
+            m = re.search(r"([⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]) running (\d+\.\d) s", _text(view.part("head")))
             if m:
                 seen.add(m.groups())
         assert len(seen) >= 3, seen  # the spinner turns and the time goes up while it runs
@@ -966,7 +968,7 @@ async def test_running_cell_shows_a_spinner_and_the_elapsed_time(pool_settings):
         assert "running… Esc stops waiting" in _text(screen.query_one("#mode-line"))
         await settle(pilot)
         assert view.state == "succeeded" and not view.has_class("-running")
-        assert "running" not in _text(view.query_one("#cell-head"))
+        assert "running" not in _text(view.part("head"))
         assert not screen.query_one("#mode-line").display
 
 
@@ -1054,7 +1056,7 @@ async def test_malformed_service_answer_is_a_cell_not_a_crash(local_pool):
             await settle(pilot)
             view = await run_code(pilot, "1")
             assert view.state == "error" and view.has_class("-service")
-            assert _text(view.query_one(".service-error"))
+            assert _text(view.part("service-error"))
             assert app.is_running
             await pilot.press(*"2")
             assert app.screen.editor.text == "2"
@@ -1185,12 +1187,12 @@ async def test_one_huge_line_is_capped_on_screen_and_kept_in_full(pool_settings)
         await settle(pilot)
         view = await run_code(pilot, "console.log('x'.repeat(900000)); 'y'.repeat(300000)")
         assert view.state == "succeeded"
-        out = view.query_one(".out-stdout", OutputView)
+        out = view.part("stdout")
         assert out.full_text == 'x' * 900_000 + '\n'
         assert "characters not shown" in _text(out) and len(_text(out)) < 5_000
-        value = view.query_one(".out-value", OutputView)
+        value = view.part("value")
         assert "characters not shown" in _text(value) and len(_text(value)) < 5_000
-        assert view.query(".capped-actions")  # pager / save / copy offered
+        assert view.part("actions")  # pager / save / copy offered
         view.focus()
         await pilot.press("y")
         await pilot.pause()
@@ -1206,7 +1208,7 @@ async def test_auth_failure_is_a_service_error_that_says_what_to_do(local_pool):
     async with _azure_answering(401, "Unauthorized", "token expired", "expired-t0ken", "four-oh-one") as (app, pilot):
         view = await run_code(pilot, "1")
         assert view.state == "error" and view.has_class("-service")
-        message = _text(view.query_one(".service-error"))
+        message = _text(view.part("service-error"))
         assert "401" in message or "auth" in message.lower()
         assert any(w in message.lower() for w in ("token", "sign in", "log in", "az login", "credential"))
         assert "expired-t0ken" not in app.export_screenshot()
@@ -1221,8 +1223,8 @@ async def test_switching_theme_recolours_cells_and_editor(pool_settings):
         view = await run_code(pilot, "const word = 'text'; word")
 
         def colours() -> set:
-            code = view.query_one("#cell-code").render()
-            value = view.query_one(".out-value").render()
+            code = view.part("code").text
+            value = view.part("value").text
             return {str(span.style) for text in (code, value) for span in text.spans}
 
         dark = colours()
@@ -1245,7 +1247,7 @@ async def test_an_unusable_history_file_never_stops_the_app(pool_settings, monke
         await settle(pilot)
         screen = app.screen
         view = await run_code(pilot, "6 * 7")
-        assert view.state == "succeeded" and "42" in _text(view.query_one(".out-value"))
+        assert view.state == "succeeded" and "42" in _text(view.part("value"))
         await pilot.press("up")  # walking a history that cannot be read
         await pilot.pause()
         await pilot.press("f2")
@@ -1405,13 +1407,13 @@ async def test_hostile_output_reaches_the_screen_neutralised_and_copies_hold_no_
         screen = app.screen
         code = "; ".join(f"console.log({_json.dumps(a)})" for a in ATTACKS)
         view = await run_code(pilot, code + "; console.log('\\x1b[31mred\\x1b[0m'); console.log('10%\\r50%\\r100%')")
-        out = view.query_one(".out-stdout")
-        rendered = out.render()
+        out = view.part("stdout")
+        rendered = out.text
         text = rendered.plain
         assert "before after" in text.replace("  ", " ") and "AB" in text and "clip" in text and "link" in text
         assert "100%" in text and "10%" not in text
         assert not any(ch in text for ch in "\x1b\x07\x9b\x9c\x9d")
-        assert any("red" in str(span.style) for span in rendered.spans)  # SGR colour kept as a style
+        assert any(str(span.style) in ("red", "color(1)") for span in rendered.spans)  # SGR colour kept as a style
         for line in range(40):
             strip = screen.render_line(line) if hasattr(screen, "render_line") else []
             for segment in strip:

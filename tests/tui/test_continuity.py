@@ -38,8 +38,8 @@ async def test_warning_expiry_notice_and_replay_through_the_app(short_pool):
         assert any(":" in n and "expired at" in n for n in _notes(app))  # with the clock time
         view = await run_code(pilot, "typeof k + ' ' + typeof keep")
         assert "'undefined undefined'" in view.output_text()
-        notice = view.query_one(".cell-notice")
-        assert "Session expired at" in str(notice.render())
+        notice = view.part("notice")
+        assert notice is not None and "Session expired at" in notice.plain
         # .replay: asks with what it will send, then runs the lost inputs as cells
         screen.editor.load_text(".replay")
         await pilot.press("enter")
@@ -84,7 +84,7 @@ async def test_a_run_behind_an_abandoned_one_says_what_it_waits_for(short_pool):
         screen.editor.load_text("'next'")
         await pilot.press("ctrl+j")
         await until(pilot, lambda: screen.cell_views()[-1].waiting_behind is not None, "the note")
-        head = str(screen.cell_views()[-1].query_one("#cell-head").render())
+        head = screen.cell_views()[-1].head_text
         assert "waiting for In [1], which is still running on the server" in head
         await until(pilot, lambda: not screen.waiting, "the run to end")
         assert "'next'" in screen.cell_views()[-1].output_text()

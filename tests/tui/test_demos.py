@@ -67,7 +67,9 @@ async def test_play_steps_advance_go_back_edit_and_stop_on_failure(local_pool, t
         await settle(pilot)
         failed = screen.cell_views()[-1]
         assert failed.state == "failed"
-        notice = str(failed.query_one(".cell-notice").render())
+        notice_part = failed.part("notice")
+        assert notice_part is not None
+        notice = notice_part.plain
         assert "play stopped: step 3 of 4 (This one fails) failed at demo.js:8" in notice
         assert "failed" in _mode_line(screen)
 

@@ -68,7 +68,7 @@ async def test_hundreds_of_cells_with_random_output_and_interleaved_actions(pool
         await settle(pilot)
         assert app.is_running
         assert not screen.waiting
-        assert not [v for v in screen.cell_views() if v.query(".draw-error")]
+        assert not [r for r in screen.transcript.records() if r.draw_error is not None]
         screen.editor.load_text("6 * 7")
         await pilot.press("ctrl+j")
         await settle(pilot)

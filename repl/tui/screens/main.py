@@ -22,7 +22,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
@@ -262,8 +261,7 @@ running execution.
         self._show_session()
         panel = self.query_one(SidePanel)
         panel.show_pool(engine.last_pool_status)
-        for view in self.cell_views():
-            view.rerender()
+        self.transcript.rerender()
         state = "on: identifiers are hidden on screen" if engine.presenter.enabled else "off"
         self.notify(f"Presenter mode {state}.")
 
@@ -537,10 +535,7 @@ running execution.
         unshown = self._unshown.get(view_id)
         if unshown is not None:
             return unshown
-        try:
-            return self.transcript.query_one(f"#{view_id}", CellView)
-        except NoMatches:
-            return None
+        return self.transcript.view(view_id)
 
     # ---------------------------------------------------------------- play mode
     def _put_step(self, code: str) -> None:
@@ -775,8 +770,7 @@ running execution.
         self.transcript.clear(keep=set(self._runs))
 
     def rehighlight(self) -> None:
-        for view in self.cell_views():
-            view.rehighlight()
+        self.transcript.rehighlight()
 
     # ---------------------------------------------------------------- cells
     def on_cell_view_action(self, message: CellView.Action) -> None:

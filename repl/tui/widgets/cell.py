@@ -4,8 +4,13 @@ badge and the timing.
 A cell view starts *running* (spinner and elapsed time) and is finished with
 the engine's :class:`~repl.transcript.Cell`. A code failure (status Failed)
 and a service failure (HTTP, auth, network: ``cell.error``) look different:
-the first shows stderr in the error colour under a red rule, the second a
+the first shows stderr in the error colour under a red bar, the second a
 warning-coloured box that says what to do.
+
+A cell is *one* widget: what it shows is one renderable built by
+:mod:`repl.tui.widgets.cell_render` (a widget per part made every layout of a
+long transcript walk thousands of widgets). :meth:`CellView.parts` gives the
+parts as shown, for tests and tools.
 """
 
 from __future__ import annotations
@@ -15,33 +20,34 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, RenderResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.css.query import NoMatches
 from textual.message import Message
 from textual.timer import Timer
-from textual.widget import MountError, Widget
-from textual.widgets import Static
+from textual.widget import Widget
 
 from repl.terminal_text import plain_text, safe_text
 from repl.tui.app import acajs_app
-from repl.tui.widgets.output_view import OutputView, cap_text
-from repl.vocabulary import ABANDONED_TEXT, DROPPED_TEXT, status_words
+from repl.tui.widgets.cell_render import (
+    SEVERITY_NAME,
+    CellRecord,
+    Part,
+    cell_block,
+    code_text,
+    default_palette,
+    drawing_error_text,
+    dropped_or_abandoned,
+    head_part,
+    result_parts,
+)
 
 if TYPE_CHECKING:
+    from rich.style import Style
+
     from repl.transcript import Cell
 
-SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-
 #: severity -> the cell's CSS class (the words come from repl.vocabulary)
-SEVERITY_CLASS = {
-    "pending": "-running",
-    "ok": "-ok",
-    "failed": "-failed",
-    "service": "-service",
-    "abandoned": "-abandoned",
-}
+SEVERITY_CLASS = {severity: f"-{name}" for severity, name in SEVERITY_NAME.items()}
 
 
 def highlighter(app: App[Any]) -> Callable[[str], Text]:
@@ -58,7 +64,7 @@ def highlighter(app: App[Any]) -> Callable[[str], Text]:
     return highlight
 
 
-class CellView(Vertical, can_focus=True):
+class CellView(Widget, can_focus=True):
     """A cell in the transcript. Focus it (click, or Shift+Tab from the editor)
     to copy, page, save or re-insert it."""
 
@@ -72,6 +78,10 @@ badge and the timing (server time and round trip).
 Large outputs are capped on screen ("N lines hidden"); the full text is kept:
 open it in the pager, save it to a file or copy it.
 """
+
+    DEFAULT_CSS = """
+    CellView { height: auto; }
+    """
 
     BINDINGS = [
         Binding("y", "copy_output", "Copy output", id="cell.copy"),
@@ -91,206 +101,203 @@ open it in the pager, save it to a file or copy it.
             self.view = view
             self.action = action
 
+    class Settled(Message):
+        """A cell got its result (or was stopped): the transcript may archive."""
+
+    class ArchiveWanted(Message):
+        """Up / Down with an archive next in that direction: the transcript
+        revives it and focuses its nearest cell."""
+
+        def __init__(self, view: CellView, step: int) -> None:
+            super().__init__()
+            self.view = view
+            self.step = step
+
     _seq: ClassVar[int] = 0  # numbers the views' ids
 
     def __init__(
-        self, n: int, code: str, *, cell: Cell | None = None, started: float | None = None, queued: bool = False
+        self,
+        n: int,
+        code: str,
+        *,
+        cell: Cell | None = None,
+        started: float | None = None,
+        queued: bool = False,
+        record: CellRecord | None = None,
     ) -> None:
-        CellView._seq += 1
-        super().__init__(classes="cell", id=f"cell-{CellView._seq}")
-        self.n = n
-        self.code = code
-        self.cell: Cell | None = None
-        self._started = time.monotonic() if started is None else started
+        if record is None:
+            CellView._seq += 1
+            record = CellRecord(f"cell-{CellView._seq}", n, code, "queued" if queued else "running")
+            if started is not None:
+                record.started = started
+        super().__init__(classes="cell", id=record.view_id)
+        self.record = record
         self._timer: Timer | None = None
-        self._state = "queued" if queued else "running"
         self._pending_cell = cell
         self._badge_class: str | None = None
-        #: an abandoned cell this one waits behind on the server (the service
-        #: runs one execution at a time per session)
-        self.waiting_behind: int | None = None
+        self._styles: dict[str, Style] | None = None
+        self._code: Text | None = None
+        self._results: list[Part] | None = None
+        self._set_badge()
 
-    # ------------------------------------------------------------ building
-    def compose(self) -> ComposeResult:
-        yield Static(id="cell-head", classes="cell-head")
-        yield Static(id="cell-code", classes="cell-code")
-        cell, self._pending_cell = self._pending_cell, None
-        if cell is not None:
-            # Made with its result (it finished before it was shown): composed
-            # whole, so it is laid out once.
-            self._take(cell)
-            try:
-                yield from self._result_widgets(cell)
-            except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
-                yield self._drawing_error(exc)
+    # ------------------------------------------------------------ the record
+    @property
+    def n(self) -> int:
+        return self.record.n
 
-    def on_mount(self) -> None:
-        self._render_code()
-        self._render_head()
-        if self._state == "running":
-            self._timer = self.set_interval(0.1, self._render_head)
+    @n.setter
+    def n(self, value: int) -> None:
+        self.record.n = value
 
-    def start(self, waiting_behind: int | None = None) -> None:
-        """A queued cell got the session: it runs now (the clock starts)."""
-        self.waiting_behind = waiting_behind
-        if self._state != "queued":
-            if self.is_mounted:
-                self._render_head()
-            return
-        self._state = "running"
-        self._started = time.monotonic()
-        if self.is_mounted:
-            self._render_head()
-            self._timer = self.set_interval(0.1, self._render_head)
+    @property
+    def code(self) -> str:
+        return self.record.code
 
-    def _render_code(self) -> None:
-        hl = highlighter(self.app)
-        capped = cap_text(acajs_app(self.app).shown(plain_text(self.code)))
-        text = hl(capped.head)
-        if capped.capped:  # a pasted megabyte of code must not freeze the screen either
-            text.append("\n")
-            text.append(f"… {capped.notice()} …", style="italic reverse")
-            if capped.tail:
-                text.append("\n")
-                text.append_text(hl(capped.tail))
-        try:
-            self.query_one("#cell-code", Static).update(text)
-        except NoMatches:  # removed (Ctrl+L) before it was mounted
-            return
+    @property
+    def cell(self) -> Cell | None:
+        return self.record.cell
 
-    def rerender(self) -> None:
-        """Draw the cell again (presenter mode switched: what it shows changes)."""
-        self._render_code()
-        cell = self.cell
-        if cell is not None and self.is_attached:
-            self.remove_children([child for child in self.children if child.id not in ("cell-head", "cell-code")])
-            self.finish(cell)
-
-    def rehighlight(self) -> None:
-        self._render_code()
-        hl = highlighter(self.app)
-        for view in self.query(OutputView):
-            if view.kind == "value":
-                view.rehighlight(hl)
+    @property
+    def waiting_behind(self) -> int | None:
+        """An abandoned cell this one waits behind on the server (the service
+        runs one execution at a time per session)."""
+        return self.record.waiting_behind
 
     @property
     def state(self) -> str:
-        return self._state
+        return self.record.state
 
     @property
     def running(self) -> bool:
         """Running or queued: no result yet."""
-        return self._state in ("running", "queued")
+        return self.record.state in ("running", "queued")
+
+    # ------------------------------------------------------------ building
+    def on_mount(self) -> None:
+        if self._pending_cell is not None:
+            cell, self._pending_cell = self._pending_cell, None
+            self.finish(cell)
+        elif self.record.state == "running":
+            self._timer = self.set_interval(0.1, self.refresh)
+
+    def start(self, waiting_behind: int | None = None) -> None:
+        """A queued cell got the session: it runs now (the clock starts)."""
+
+        self.record.waiting_behind = waiting_behind
+        if self.record.state == "queued":
+            self.record.state = "running"
+            self.record.started = time.monotonic()
+            if self.is_mounted:
+                self._timer = self.set_interval(0.1, self.refresh)
+            self._set_badge()
+        self.refresh()
+
+    def rerender(self) -> None:
+        """Draw the cell again (presenter mode switched: what it shows changes)."""
+        self._code = None
+        self._results = None
+        self.refresh(layout=True)
+
+    def rehighlight(self) -> None:
+        """The syntax theme changed: highlight the code and value again."""
+        self.rerender()
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
 
-    def _render_head(self) -> None:
-        words = status_words(self._state)
-        label, cls = words.label, SEVERITY_CLASS[words.severity]
-        head = Text()
-        head.append(f"In [{self.n}]", style="bold")
-        head.append("  ")
-        if self._state == "running":
-            elapsed = time.monotonic() - self._started
-            frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
-            head.append(f" {frame} running {elapsed:.1f} s ", style="reverse")
-            if self.waiting_behind is not None:
-                head.append(f"  waiting for In [{self.waiting_behind}], which is still running on the server",
-                            style="italic")
-        else:
-            head.append(f" {label} ", style="reverse bold")
-            timing = self.cell.timing_text() if self.cell is not None else ""
-            if timing:
-                head.append("  ")
-                head.append(timing, style="dim")
-        try:
-            self.query_one("#cell-head", Static).update(head)
-        except NoMatches:  # removed (Ctrl+L) before it was mounted
-            return
+    def _set_badge(self) -> None:
+        cls = SEVERITY_CLASS.get(self.record.severity, "-failed")
         if cls != self._badge_class:
-            # Only on a state change: the spinner redraws the head ten times a
-            # second, and every class change restyles the cell.
+            # Only on a state change: every class change restyles the cell.
             self.remove_class(*set(SEVERITY_CLASS.values()) - {cls})
             self.add_class(cls)
             self._badge_class = cls
+
+    # ------------------------------------------------------------ drawing
+    def _palette(self) -> dict[str, Style]:
+        # The colours are the transcript's component classes: one place to
+        # restyle on a theme switch, and a cell's class change (-running ->
+        # -ok) restyles no component of its own.
+        source: Any = self.parent
+        styles = source.cell_palette() if hasattr(source, "cell_palette") else default_palette()
+        if styles != self._styles:  # theme, focus: the parts are coloured again
+            self._styles = styles
+            self._results = None
+        return styles
+
+    def parts(self) -> list[Part]:
+        """What the cell shows, part by part (head, code, notice, stdout,
+        stderr, value, service-error, truncation, abandoned, draw-error,
+        actions), as drawn: capped, sanitised, redacted in presenter mode."""
+        styles = self._palette()
+        rec = self.record
+        app = acajs_app(self.app)
+        if self._code is None:
+            self._code = code_text(rec.code, app.shown, highlighter(self.app))
+        if self._results is None:
+            try:
+                self._results = result_parts(rec, styles, app.shown, highlighter(self.app))
+            except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
+                self.record.draw_error = drawing_error_text(exc)
+                self._results = [Part("draw-error", Text(self.record.draw_error))]
+        return [head_part(rec, styles), Part("code", self._code), *self._results]
+
+    def drawn_parts(self) -> tuple[dict[str, Style], list[Part]] | None:
+        """The styles and parts under the head as last drawn (for an archive
+        to reuse), or None when nothing is drawn yet."""
+        if self._styles is None or self._code is None or self._results is None:
+            return None
+        return self._styles, [Part("code", self._code), *self._results]
+
+    def part(self, kind: str) -> Part | None:
+        """The first part of ``kind`` the cell shows, or None."""
+        return next((p for p in self.parts() if p.kind == kind), None)
+
+    @property
+    def head_text(self) -> str:
+        return self.parts()[0].plain
+
+    def shown_text(self) -> str:
+        """All the cell shows, as plain text."""
+        return "\n".join(p.plain for p in self.parts())
+
+    def render(self) -> RenderResult:
+        parts = self.parts()
+        return cell_block(self.record, parts, self._styles or {}, focused=self.has_focus)
+
+    def on_unmount(self) -> None:
+        # Drop the lines Textual cached for this widget: a memoised function
+        # of Textual's keeps the last 1,024 widgets' line caches alive, which
+        # in a long session was most of what the cyclic GC had to traverse.
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     # ------------------------------------------------------------ results
     def finish(self, cell: Cell) -> None:
         """Show the engine's result (execution, or service error). A failure
         to draw it shows in the cell: the app, the pool and the result (kept
         for copy, pager and save) stay."""
-        self._take(cell)
-        try:
-            self._add(*self._result_widgets(cell))
-        except Exception as exc:  # noqa: BLE001 - one cell's drawing must never end the app
-            self.show_drawing_error(exc)
-        self._render_head()
-
-    def _take(self, cell: Cell) -> None:
         self._stop_timer()
-        self.cell = cell
-        self.n = cell.n
-        self._state = cell.status
-        self.remove_class("-running")
+        rec = self.record
+        rec.cell = cell
+        rec.n = cell.n
+        rec.state = cell.status
+        self._results = None
+        self._set_badge()
+        self.refresh(layout=True)
+        self.post_message(self.Settled())
 
     def show_drawing_error(self, exc: BaseException) -> None:
-        self._add(self._drawing_error(exc))
-
-    @staticmethod
-    def _drawing_error(exc: BaseException) -> Static:
-        text = (
-            f"This cell could not be drawn ({type(exc).__name__}: {exc}). Its result is kept: "
-            "y copies it, p opens it in the pager."
-        )
-        return Static(Text(text), classes="service-error draw-error")
-
-    def _result_widgets(self, cell: Cell) -> list[Static]:
-        ex = cell.execution
-        shown = acajs_app(self.app).shown  # redacted in presenter mode
-        widgets: list[Static] = []
-        if cell.notice:  # said first: the session was lost, a replay stopped here
-            widgets.append(Static(Text(shown(plain_text(cell.notice))), classes="cell-notice"))
-        if ex is not None:
-            if ex.stdout:
-                widgets.append(OutputView(shown(ex.stdout), "stdout", classes="out-stdout"))
-            if ex.stderr:
-                widgets.append(OutputView(shown(ex.stderr), "stderr", classes="out-stderr"))
-            if ex.has_value:
-                prefix, highlight = f"Out[{cell.n}]: ", highlighter(self.app)
-                widgets.append(
-                    OutputView(shown(ex.value_text), "value", prefix=prefix, highlight=highlight, classes="out-value")
-                )
-        if cell.error is not None:
-            widgets.append(Static(Text(shown(plain_text(cell.error))), classes="service-error"))
-        if ex is not None and ex.truncated:
-            notes = "; ".join(ex.truncation_notes())
-            widgets.append(Static(Text(f"{notes}. See docs/repl.md, Output limits.", style="italic"),
-                                  classes="truncation-note"))
-        if cell.abandoned:
-            widgets.append(Static(ABANDONED_TEXT, classes="abandoned-note"))
-        if any(isinstance(w, OutputView) and w.is_capped for w in widgets):
-            widgets.append(
-                Static(
-                    f"[@click=screen.cell_action('{self.id}','pager')]open in pager[/] (p) · "
-                    f"[@click=screen.cell_action('{self.id}','save')]save to file[/] (s) · "
-                    f"[@click=screen.cell_action('{self.id}','copy_output')]copy[/] (y)",
-                    classes="capped-actions",
-                )
-            )
-        return widgets
-
-    def _add(self, *widgets: Widget) -> None:
-        """Mount parts of the cell; a cell already gone (cleared, the app
-        exiting) takes nothing, and that is no error."""
-        if not widgets or not self.is_attached:
-            return
-        try:
-            self.mount_all(widgets)
-        except MountError:
-            pass
+        self.record.draw_error = drawing_error_text(exc)
+        self._results = None
+        self.refresh(layout=True)
 
     def abandon(self) -> None:
         """The user stopped waiting (Escape, Ctrl+C): a running cell is
@@ -298,19 +305,23 @@ open it in the pager, save it to a file or copy it.
         if not self.running:
             return
         self._stop_timer()
-        dropped = self._state == "queued"
-        self._state = "dropped" if dropped else "abandoned"
-        self.remove_class("-running")
-        self._add(Static(DROPPED_TEXT if dropped else ABANDONED_TEXT, classes="abandoned-note"))
-        self._render_head()
+        dropped = self.record.state == "queued"
+        self.record.state = "dropped" if dropped else "abandoned"
+        self.record.extra.append(("abandoned", dropped_or_abandoned(dropped)))
+        self._results = None
+        self._set_badge()
+        self.refresh(layout=True)
+        self.post_message(self.Settled())
 
     def fail(self, message: str) -> None:
         """An unexpected error while running (not from the service)."""
         self._stop_timer()
-        self._state = "error"
-        self.remove_class("-running")
-        self._add(Static(Text(acajs_app(self.app).shown(message)), classes="service-error"))
-        self._render_head()
+        self.record.state = "error"
+        self.record.extra.append(("service-error", message))
+        self._results = None
+        self._set_badge()
+        self.refresh(layout=True)
+        self.post_message(self.Settled())
 
     # ------------------------------------------------------------ data for actions
     def output_text(self, *, colours: bool = False) -> str:
@@ -351,14 +362,21 @@ open it in the pager, save it to a file or copy it.
         self._ask("curl")
 
     def action_focus_neighbour(self, step: int) -> None:
-        cells = list(self.parent.query_children(CellView)) if self.parent else []
+        from repl.tui.widgets.cell_archive import CellArchive
+
+        siblings = list(self.parent.children) if self.parent else []
         try:
-            i = cells.index(self)
+            i = siblings.index(self)
         except ValueError:
             return
-        j = i + step
-        if 0 <= j < len(cells):
-            cells[j].focus()
-            cells[j].scroll_visible(animate=False)
-        elif step > 0:
+        around = reversed(siblings[:i]) if step < 0 else iter(siblings[i + 1 :])
+        for widget in around:  # the nearest cell, live or archived, notes skipped
+            if isinstance(widget, CellView):
+                widget.focus()
+                widget.scroll_visible(animate=False)
+                return
+            if isinstance(widget, CellArchive):
+                self.post_message(self.ArchiveWanted(self, step))
+                return
+        if step > 0:
             self._ask("focus_editor")  # Down on the last cell: back to the editor

@@ -1,20 +1,14 @@
-"""One output pane of a cell (stdout, stderr or the value), capped for huge output.
+"""How much of one output (stdout, stderr or the value) a cell shows.
 
-The full text is kept on the widget (``full_text``); only a bounded head and
-tail are rendered, with a "N lines hidden" line between them, so a 10 MB or
-200,000-line output costs about as much to show as a small one. The cell offers
-the full text through the pager, save and copy actions.
+The full text is kept with the cell; only a bounded head and tail are drawn
+(repl.tui.widgets.cell_render), with a "N lines hidden" line between them, so
+a 10 MB or 200,000-line output costs about as much to show as a small one.
+The cell offers the full text through the pager, save and copy actions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-
-from rich.text import Text
-from textual.widgets import Static
-
-from repl.terminal_text import plain_text, rich_text
 
 HEAD_LINES = 30
 TAIL_LINES = 10
@@ -108,74 +102,3 @@ def cap_text(
         tail.reverse()
     hidden_lines = max(0, total - shown - len(tail))
     return Capped("\n".join(head), "\n".join(tail), total, hidden_lines, hidden_chars)
-
-
-class OutputView(Static):
-    """A capped view of one output stream. ``kind``: stdout | stderr | value."""
-
-    DEFAULT_CSS = """
-    OutputView { height: auto; }
-    """
-
-    def __init__(
-        self,
-        text: str,
-        kind: str,
-        *,
-        prefix: str = "",
-        highlight: Callable[[str], Text] | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__("", id=id, classes=classes)
-        self.full_text = text
-        self.kind = kind
-        self.prefix = prefix
-        self._highlight = highlight  # for values
-        self.capped = cap_text(text)
-        self.add_class(f"-{kind}")
-
-    @property
-    def is_capped(self) -> bool:
-        return self.capped.capped
-
-    def on_mount(self) -> None:
-        self._draw()
-
-    def rehighlight(self, highlight: Callable[[str], Text] | None = None) -> None:
-        if highlight is not None:
-            self._highlight = highlight
-        self._draw()
-
-    def _draw(self) -> None:
-        """Render the capped text; a failure (a highlighter bug, text Rich
-        cannot lay out) shows as plain text with a note, never ends the app."""
-        try:
-            self.update(self._renderable())
-        except Exception as exc:  # noqa: BLE001 - drawing one output must never end the app
-            fallback = Text(f"(could not be drawn: {type(exc).__name__}; shown without highlighting)\n",
-                            style="italic")
-            fallback.append(plain_text(self.capped.head))
-            self.update(fallback)
-
-    def _renderable(self) -> Text:
-        c = self.capped
-
-        def body(part: str) -> Text:
-            # Remote text: colours and styles kept, every other control sequence
-            # neutralised (repl.terminal_text) before anything reaches the screen.
-            if self._highlight is not None:
-                return self._highlight(plain_text(part))
-            return rich_text(part)
-
-        out = Text()
-        if self.prefix:
-            out.append(self.prefix, style="bold")
-        out.append_text(body(c.head))
-        if c.capped:
-            out.append("\n")
-            out.append(f"… {c.notice()} …", style="italic reverse")
-            if c.tail:
-                out.append("\n")
-                out.append_text(body(c.tail))
-        return out

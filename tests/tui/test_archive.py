@@ -1,0 +1,234 @@
+"""A long transcript stays cheap: finished cells far above the view are folded
+into archives (repl.tui.widgets.cell_archive) that draw them as live cells
+draw, and come back to life on a click or Up. Real pool, real runs."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from repl.config import Settings
+from repl.tui.app import AcajsApp
+from repl.tui.widgets.cell import CellView
+from repl.tui.widgets.cell_archive import CellArchive
+from repl.tui.widgets.transcript import ARCHIVE_CHUNK
+
+from .conftest import settle, until
+
+RUNS = 80
+SESSION = "archive-session-7c41d09e"
+
+
+def _frame_lines(widget) -> list[str]:
+    """The screen lines a widget covers, as plain text."""
+    region = widget.region
+    strips = widget.screen._compositor.render_strips()
+    return [strips[y].text[region.x : region.right] for y in range(region.y, region.bottom)]
+
+
+async def _long_transcript(pilot, first: str) -> tuple[str, weakref.ref[CellView]]:
+    """``first``, then RUNS - 1 more inputs typed ahead (queued, run in turn).
+    Returns the first cell's view id and a weak reference to its view."""
+    screen = pilot.app.screen
+    screen.submit(first)
+    # the cell is put on screen once its run has lasted a moment, or with its result
+    await until(pilot, lambda: screen.cell_views(), "the first cell")
+    view = screen.cell_views()[-1]
+    first_id, first_view = view.id, weakref.ref(view)
+    del view
+    for i in range(2, RUNS + 1):
+        screen.submit(f"console.log('line of ' + {i}); {i} * 2")
+    await until(pilot, lambda: screen.transcript.cell_count() == RUNS and not screen.waiting, "the runs")
+    await until(pilot, lambda: len(screen.transcript.archives()) >= 2, "the archiving")
+    await settle(pilot)
+    return first_id, first_view
+
+
+async def test_a_long_transcript_is_archived_scrolls_whole_and_revives(pool_settings):
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        first_id, first_view = await _long_transcript(pilot, 'console.log("first out"); "first-value"')
+        # Bounded: most cells are drawn by a few archives, not one widget each.
+        assert transcript.cell_count() == RUNS
+        assert [r.n for r in transcript.records()] == list(range(1, RUNS + 1))
+        assert len(transcript.cells()) < 2 * ARCHIVE_CHUNK
+        assert len(transcript.children) < 3 * ARCHIVE_CHUNK
+        assert all(a.cell_count <= ARCHIVE_CHUNK for a in transcript.archives())
+        assert not any(r.draw_error for r in transcript.records())
+        # The archived views themselves are gone: nothing keeps them, nothing froze them.
+        assert first_id not in {v.id for v in transcript.cells()}
+
+        def collected() -> bool:
+            gc.collect()
+            return first_view() is None
+
+        await until(pilot, collected, "the archived view collected")
+
+        # Scrolling to the top shows cell 1 as it was: code, output, value, status.
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        shown = "\n".join(_frame_lines(transcript))
+        assert "In [1]" in shown and 'console.log("first out")' in shown
+        assert "first out" in shown and "Out[1]: 'first-value'" in shown and " ok " in shown
+
+        # A click on it revives its archive: cell 1 is a CellView again, focused.
+        archive = transcript.archives()[0]
+        await pilot.click(archive, offset=(10, 2))
+        await until(pilot, lambda: isinstance(screen.focused, CellView) and screen.focused.n == 1, "cell 1 revived")
+        view = screen.focused
+        assert isinstance(view, CellView) and view.id == first_id  # the same id: its actions work
+        await until(pilot, lambda: archive not in transcript.children, "the revived archive gone")
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == "first out\n'first-value'\n" == view.output_text()
+        assert [r.n for r in transcript.records()] == list(range(1, RUNS + 1))
+
+        # Up from the first live cell below an archive revives that archive.
+        later = transcript.archives()[-1]
+        first_after = next(c for c in transcript.children[transcript.children.index(later) + 1:]
+                           if isinstance(c, CellView))
+        first_after.focus()
+        await pilot.pause()
+        await pilot.press("up")
+        wanted = first_after.n - 1
+        await until(pilot, lambda: isinstance(screen.focused, CellView) and screen.focused.n == wanted,
+                    "the cell above revived")
+        await until(pilot, lambda: later not in transcript.children, "the revived archive gone")
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == f"line of {wanted}\n{wanted * 2}\n"
+        assert [r.n for r in transcript.records()] == list(range(1, RUNS + 1))
+
+
+async def test_archived_cells_follow_presenter_mode_and_theme_and_go_on_clear(local_pool):
+    settings = Settings(endpoint=local_pool.endpoint, token=local_pool.token, timeout=30, session=SESSION)
+    app = AcajsApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        await _long_transcript(pilot, f"console.log('{SESSION}'); 'a string value'")
+        assert transcript.archives()[0].entries[0].n == 1
+
+        def first_cell() -> str:
+            return "\n".join(p.plain for p in transcript.archives()[0].entry_parts(0))
+
+        assert SESSION in first_cell()
+        # Presenter mode: the archived cell is redacted like a live one.
+        screen.action_toggle_presenter()
+        await settle(pilot)
+        assert SESSION not in first_cell() and "<session>" in first_cell()
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        assert SESSION not in "\n".join(_frame_lines(transcript))
+        screen.action_toggle_presenter()
+        await settle(pilot)
+        assert SESSION in first_cell()
+
+        # A theme switch recolours archived cells (code, value, head).
+        def colours() -> set[str]:
+            parts = transcript.archives()[0].entry_parts(0)
+            return {str(span.style) for p in parts for span in p.text.spans} | {str(p.text.style) for p in parts}
+
+        dark = colours()
+        app.theme = "light"
+        await pilot.pause()
+        await pilot.pause()
+        light = colours()
+        assert dark and light and dark != light
+
+        # Ctrl+L: the archives go too, and are collected (not kept frozen).
+        gone = weakref.ref(transcript.archives()[0])
+        screen.editor.focus()
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert transcript.cell_count() == 0 and not transcript.archives()
+
+        def collected() -> bool:
+            gc.collect()
+            return gone() is None
+
+        await until(pilot, collected, "the cleared archive collected")
+        # The transcript works on: new cells, archived again later.
+        screen.submit("'after clear'")
+        await until(pilot, lambda: transcript.cell_count() == 1 and not screen.waiting, "a run after the clear")
+        assert "'after clear'" in transcript.cells()[-1].output_text()
+
+
+async def test_archive_builds_from_live_cells_with_their_drawn_parts(pool_settings):
+    """An archive made of live views reuses what they drew (no second
+    highlighting) and draws the same text."""
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.submit("const o = {a: 1}; o")
+        await until(pilot, lambda: screen.transcript.cell_count() == 1 and not screen.waiting, "the run")
+        await settle(pilot)
+        view = screen.transcript.cells()[0]
+        live = [p.plain for p in view.parts()]
+        archive = CellArchive.of([view])
+        assert archive.entries[0] is view.record
+        await screen.transcript.mount(archive)
+        await pilot.pause()
+        assert [p.plain for p in archive.entry_parts(0)] == live
+
+
+async def test_a_cell_that_cannot_be_drawn_says_so_and_keeps_its_result(pool_settings, monkeypatch):
+    import repl.tui.widgets.cell as cell_module
+
+    real = cell_module.result_parts
+
+    def broken(rec, *args):
+        if "boom-draw" in rec.code:
+            raise ValueError("bad layout")
+        return real(rec, *args)
+
+    monkeypatch.setattr(cell_module, "result_parts", broken)
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.submit("'boom-draw'")
+        await until(pilot, lambda: screen.transcript.cell_count() == 1 and not screen.waiting, "the run")
+        await settle(pilot)
+        view = screen.transcript.cells()[-1]
+        error = view.part("draw-error")
+        assert error is not None and error.plain.startswith("This cell could not be drawn (ValueError: bad layout)")
+        assert "This cell could not be drawn" in "\n".join(_frame_lines(screen.transcript))
+        assert view.output_text() == "'boom-draw'\n"  # the result is kept for copy, pager, save
+        assert view.record.draw_error is not None
+        screen.submit("6 * 7")
+        await until(pilot, lambda: screen.transcript.cell_count() == 2 and not screen.waiting, "the next run")
+        await settle(pilot)
+        assert app.is_running and "42" in screen.transcript.cells()[-1].output_text()
+
+
+async def test_archived_views_are_collected_in_a_session_at_human_pace(pool_settings):
+    """Runs one at a time, the transcript quiet in between (its collections
+    run there): no archived view is kept alive, none is frozen for ever."""
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        refs: list[weakref.ref[CellView]] = []
+        for i in range(70):
+            screen.submit(f"'run {i}'")
+            await until(pilot, lambda: not screen.waiting, "the run")
+            refs.append(weakref.ref(screen.cell_views()[-1]))
+            await until(pilot, lambda: transcript._collect_timer is None and not transcript._archive_scheduled,
+                        "the quiet moment's archiving and collection")
+        archived = {r.view_id for a in transcript.archives() for r in a.records()}
+        assert len(archived) >= 2 * ARCHIVE_CHUNK
+
+        def none_alive() -> bool:
+            gc.collect()
+            return not [r for r in refs if (v := r()) is not None and v.id in archived]
+
+        await until(pilot, none_alive, "the archived views collected")
