@@ -104,7 +104,7 @@ def _cap(text: str, dropped: int, limit: int) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-RESULT_PIPE_BYTES = 1 << 20
+RESULT_PIPE_BYTES = 1 << 20  # the results pipe's buffer, and one read of it
 
 
 def _widen_pipe(fd: int) -> None:
@@ -239,8 +239,6 @@ class Kernel:
         # to 6 characters of JSON (\\uXXXX), plus the error text; junk beyond it
         # (no newline in sight) stops the kernel.
         self.result_pipe_cap = 24 * self.output_cap + (1 << 20)
-        # the results pipe's unfinished line, decoded as it arrives (each character is
-        # searched for the newline once; the line is joined once, then parsed)
         # The results pipe's unfinished line, as bytes (a newline byte never
         # occurs inside a UTF-8 sequence, so lines are split before decoding).
         self._res_buf = bytearray()
@@ -495,7 +493,7 @@ class Kernel:
             return
         while True:
             try:
-                data = os.read(fd, 1 << 20)
+                data = os.read(fd, RESULT_PIPE_BYTES)
             except BlockingIOError:
                 break
             except OSError:
@@ -508,7 +506,7 @@ class Kernel:
                     waited = self._loop.run_in_executor(None, self._proc.wait)
                     waited.add_done_callback(lambda _f: self._on_exit())
                 break
-            last = len(data) < (1 << 20)
+            last = len(data) < RESULT_PIPE_BYTES  # the pipe held less than its size: drained
             self._take_messages(data)
             del data
             if len(self._res_buf) > self.result_pipe_cap:
