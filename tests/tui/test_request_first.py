@@ -7,6 +7,8 @@ held at the moment a request left the client."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from repl.tui.app import AcajsApp
@@ -14,6 +16,17 @@ from repl.tui.screens.main import ReplScreen
 from repl.tui.widgets.cell import CellView
 
 from .conftest import settle, until
+
+
+@asynccontextmanager
+async def _connected(pool_settings) -> AsyncIterator[tuple[Any, ReplScreen]]:
+    """The app on the real pool, connected: (pilot, its main screen)."""
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReplScreen) and screen.engine is not None
+        yield pilot, screen
 
 
 def _screen_state(screen: ReplScreen) -> tuple[int, bool, str]:
@@ -33,11 +46,8 @@ def _spy(client: Any, name: str, seen: list[Any], record: Any) -> None:
 
 
 async def test_the_screen_is_unchanged_when_the_request_is_written(pool_settings):
-    app = AcajsApp(pool_settings)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReplScreen) and screen.engine is not None
+    async with _connected(pool_settings) as (pilot, screen):
+        assert screen.engine is not None
         before = _screen_state(screen)
         at_request: list[tuple[int, bool, str]] = []
         _spy(screen.engine.client, "execute", at_request, lambda: _screen_state(screen))
@@ -51,11 +61,8 @@ async def test_the_screen_is_unchanged_when_the_request_is_written(pool_settings
 
 
 async def test_a_quick_run_appears_once_with_its_result(pool_settings):
-    app = AcajsApp(pool_settings)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReplScreen)
+    async with _connected(pool_settings) as (pilot, screen):
+        assert screen.engine is not None
         mounted: list[str] = []
         original = CellView.on_mount
 
@@ -80,11 +87,8 @@ async def test_a_quick_run_appears_once_with_its_result(pool_settings):
 
 
 async def test_a_long_run_shows_as_running_then_finishes(pool_settings):
-    app = AcajsApp(pool_settings)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReplScreen)
+    async with _connected(pool_settings) as (pilot, screen):
+        assert screen.engine is not None
         screen.editor.load_text("await new Promise(r => setTimeout(r, 1500)); 'slept'")
         await pilot.press("ctrl+j")
         await until(pilot, lambda: screen.cell_views() and screen.cell_views()[-1].running, "a running cell")
@@ -96,11 +100,8 @@ async def test_a_long_run_shows_as_running_then_finishes(pool_settings):
 
 
 async def test_type_ahead_cells_keep_their_order(pool_settings):
-    app = AcajsApp(pool_settings)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReplScreen)
+    async with _connected(pool_settings) as (pilot, screen):
+        assert screen.engine is not None
         for code in ("await new Promise(r => setTimeout(r, 300)); 'a'", "'b'", "'c'"):
             screen.editor.load_text(code)
             await pilot.press("ctrl+j")
@@ -111,11 +112,8 @@ async def test_type_ahead_cells_keep_their_order(pool_settings):
 
 
 async def test_follow_up_requests_wait_for_the_result_on_screen(pool_settings):
-    app = AcajsApp(pool_settings)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ReplScreen) and screen.engine is not None
+    async with _connected(pool_settings) as (pilot, screen):
+        assert screen.engine is not None
         client = screen.engine.client
 
         def result_on_screen() -> bool:
