@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 from repl.api import SessionsClient, StaticToken
 from repl.api.dialects import parse_file_list
 from repl.engine import format_files
-from repl.local import handlers_files
 from repl.local.embedded import EmbeddedPool
 from repl.local.fileaccess import DIR_FLAGS, walk
+from repl.local.listing import listing_json
 from repl.local.settings import PoolSettings
 
 V = "2025-10-02-preview"
@@ -58,9 +58,7 @@ def server_body(directory: Path) -> bytes:
         entries = walk(fd, recursive=True)
     finally:
         os.close(fd)
-    return handlers_files._json_bytes(
-        {"value": [handlers_files.file_entry(n, r, st) for n, r, st in entries], "nextLink": None}
-    )
+    return listing_json(entries)
 
 
 def walk_only(directory: Path) -> int:

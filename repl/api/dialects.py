@@ -288,36 +288,60 @@ def parse_file_info(item: Mapping[str, Any], *, directory: str = "", relative: b
     Either way an absolute ``/mnt/data/...`` from the server is taken as is, and
     ``FileInfo.directory`` ends up relative to /mnt/data.
     """
-    src = _props(item)
-    name = src.get("name") or src.get("filename") or src.get("fileName") or ""
-    name = str(name).replace("\\", "/")
-    abs_dir = _absolute(directory)
-    base_dir = abs_dir if abs_dir is not None else directory.strip("/")
-    raw = src.get("directory")
-    raw = str(raw).replace("\\", "/") if raw is not None else ""
-    absolute = _absolute(raw)
-    if absolute is not None:
-        d = absolute
-    elif relative:
-        d = _join(base_dir, raw)
-    else:
-        d = base_dir
-    # Legacy filenames may carry a path ("dir/name"): split it.
-    if "/" in name.strip("/"):
-        parent, _, name = name.rstrip("/").rpartition("/")
-        abs_parent = _absolute(parent)
-        if abs_parent is not None:
-            d = abs_parent
-        elif relative:
-            d = _join(d, parent)
-    ftype = str(src.get("type") or "file").lower()
-    size = _int(src.get("sizeInBytes", src.get("size")))
-    modified = parse_time(src.get("lastModifiedAt") or src.get("lastModifiedTime")
-                          or src.get("last_modified_time"))
-    ctype = src.get("contentType") or src.get("content_type")
-    return FileInfo(name=name, type="directory" if ftype == "directory" else "file", size=size,
-                    content_type=ctype if isinstance(ctype, str) else None,
-                    last_modified=modified, directory=d)
+    return _EntryReader(directory, relative).read(item)
+
+
+class _EntryReader:
+    """Reads the entries of one answer: what depends only on the request's
+    directory is worked out once, and each directory an entry names is
+    resolved once (a listing of 1,000 files names a handful)."""
+
+    __slots__ = ("base_dir", "relative", "_dirs")
+
+    def __init__(self, directory: str, relative: bool) -> None:
+        abs_dir = _absolute(directory)
+        self.base_dir = abs_dir if abs_dir is not None else directory.strip("/")
+        self.relative = relative
+        self._dirs: dict[str, str] = {}
+
+    def _directory(self, raw: str) -> str:
+        d = self._dirs.get(raw)
+        if d is None:
+            absolute = _absolute(raw)
+            if absolute is not None:
+                d = absolute
+            elif self.relative:
+                d = _join(self.base_dir, raw)
+            else:
+                d = self.base_dir
+            self._dirs[raw] = d
+        return d
+
+    def read(self, item: Mapping[str, Any]) -> FileInfo:
+        src = _props(item)
+        name = src.get("name") or src.get("filename") or src.get("fileName") or ""
+        name = str(name).replace("\\", "/")
+        raw = src.get("directory")
+        d = self._directory(str(raw).replace("\\", "/") if raw is not None else "")
+        # Legacy filenames may carry a path ("dir/name"): split it.
+        if "/" in name.strip("/"):
+            parent, _, name = name.rstrip("/").rpartition("/")
+            abs_parent = _absolute(parent)
+            if abs_parent is not None:
+                d = abs_parent
+            elif self.relative:
+                d = _join(d, parent)
+        ftype = src.get("type")
+        is_dir = (ftype if ftype.__class__ is str else str(ftype or "")).lower() == "directory"
+        size = src.get("sizeInBytes", src.get("size"))
+        if size.__class__ is not int:
+            size = _int(size)
+        modified = parse_time(src.get("lastModifiedAt") or src.get("lastModifiedTime")
+                              or src.get("last_modified_time"))
+        ctype = src.get("contentType") or src.get("content_type")
+        return FileInfo(name=name, type="directory" if is_dir else "file", size=size,
+                        content_type=ctype if isinstance(ctype, str) else None,
+                        last_modified=modified, directory=d)
 
 
 def parse_file_list(body: Any, *, directory: str = "", relative: bool = True) -> list[FileInfo]:
@@ -336,11 +360,12 @@ def parse_file_list(body: Any, *, directory: str = "", relative: bool = True) ->
         raise ValueError("file list is neither an object nor an array")
     if not isinstance(items, list):
         raise ValueError("file list 'value' is not an array")
+    reader = _EntryReader(directory, relative)
     files = []
     for i in items:
         if not isinstance(i, Mapping):
             raise ValueError("a file list entry is not an object")
-        info = parse_file_info(i, directory=directory, relative=relative)
+        info = reader.read(i)
         if not info.name:
             raise ValueError("a file list entry has no name")
         files.append(info)

@@ -244,32 +244,41 @@ def walk(dir_fd: int, recursive: bool, files_only: bool = False) -> list[Entry]:
     order; symbolic links are skipped, subdirectories entered by descriptor (never by
     path).  A directory moved away during the walk ends it with what was found."""
     out: list[Entry] = []
+    add = out.append
+    lstat, is_link, is_dir = os.stat, stat.S_ISLNK, stat.S_ISDIR
     stack = _DirStack()
     try:
         top = stack.push(os.dup(dir_fd), "", "")
         top.names = iter(_sorted_names(top.fd))
         while stack.frames:
             frame = stack.frames[-1]
-            assert frame.fd is not None and frame.names is not None
-            name = next(frame.names, None)
-            if name is None:
-                stack.pop()
-                continue
-            st = None
-            with contextlib.suppress(OSError):
-                st = os.stat(name, dir_fd=frame.fd, follow_symlinks=False)
-            if st is None or stat.S_ISLNK(st.st_mode):
-                continue
-            is_dir = stat.S_ISDIR(st.st_mode)
-            if not (files_only and is_dir):
-                out.append((name, frame.rel, st))
-            if is_dir and recursive:
+            fd, rel, names = frame.fd, frame.rel, frame.names
+            assert fd is not None and names is not None
+            # This directory's names in one tight loop, left only to descend
+            # into a subdirectory (its frame then resumes where it stopped).
+            for name in names:
                 try:
-                    child = os.open(name, DIR_FLAGS, dir_fd=frame.fd)
-                except OSError:  # replaced by a link or removed meanwhile
+                    st = lstat(name, dir_fd=fd, follow_symlinks=False)
+                except OSError:
                     continue
-                sub = stack.push(child, name, f"{frame.rel}/{name}" if frame.rel else name)
-                sub.names = iter(_sorted_names(child))
+                mode = st.st_mode
+                if is_link(mode):
+                    continue
+                if not is_dir(mode):
+                    add((name, rel, st))
+                    continue
+                if not files_only:
+                    add((name, rel, st))
+                if recursive:
+                    try:
+                        child = os.open(name, DIR_FLAGS, dir_fd=fd)
+                    except OSError:  # replaced by a link or removed meanwhile
+                        continue
+                    sub = stack.push(child, name, f"{rel}/{name}" if rel else name)
+                    sub.names = iter(_sorted_names(child))
+                    break
+            else:
+                stack.pop()
     except TreeMoved:
         pass
     finally:

@@ -9,15 +9,9 @@ loop, so other sessions' requests are served meanwhile.
 from __future__ import annotations
 
 import errno
-import functools
-import json
-import math
-import mimetypes
 import os
 import stat
-from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import Any
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -42,103 +36,11 @@ from repl.local.fileaccess import (
     symlink_refused,
     walk,
 )
+from repl.local.listing import content_type, file_entry, json_bytes, legacy_list, listing_json
 from repl.local.multipart import stream_multipart
 from repl.local.pool import Session, SessionPool
 from repl.local.settings import PoolSettings
 from repl.local.versions import ALL_DATA_PLANE, CURRENT_VERSIONS, LEGACY_ONLY, LEGACY_VERSIONS, api_version
-
-
-def iso(t: float) -> str:
-    """``t`` (seconds since the epoch) as ISO 8601 UTC with milliseconds and ``Z``.
-
-    As ``datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")``
-    (the fraction rounded half-even to microseconds, then cut to milliseconds),
-    with the part up to the second formatted once per second: a listing of a
-    thousand files made in the same few seconds formats a handful of dates."""
-    frac, whole = math.modf(t)
-    us = round(frac * 1e6)
-    seconds = int(whole)
-    if us >= 1_000_000:
-        seconds, us = seconds + 1, us - 1_000_000
-    elif us < 0:
-        seconds, us = seconds - 1, us + 1_000_000
-    return f"{_iso_seconds(seconds)}.{us // 1000:03d}Z"
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_seconds(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-_EXTRA_TYPES = {
-    ".yaml": "application/yaml",
-    ".yml": "application/yaml",
-    ".md": "text/markdown",
-    ".mjs": "text/javascript",
-    ".cjs": "text/javascript",
-    ".ts": "text/x-typescript",
-    ".jsonl": "application/jsonl",
-}
-
-
-def content_type(name: str) -> str:
-    dot = name.rfind(".")
-    if dot > 0 and name.count(".") == 1 and ":" not in name:  # "name.ext": the common case
-        return _content_type_of_suffixes(name[dot:])
-    root, ext = os.path.splitext(name)
-    if ":" in name:  # guess_type reads "scheme:" of a URL: ask it about the whole name
-        return _EXTRA_TYPES.get(ext.lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    # guess_type looks at two suffixes at most (an encoding's, as in .tar.gz, and the
-    # type's): the answer for those two is the answer for the name, asked once each.
-    return _content_type_of_suffixes(os.path.splitext(root)[1] + ext)
-
-
-@functools.lru_cache(maxsize=1024)
-def _content_type_of_suffixes(suffixes: str) -> str:
-    ext = os.path.splitext("x" + suffixes)[1].lower()
-    return _EXTRA_TYPES.get(ext) or mimetypes.guess_type("x" + suffixes)[0] or "application/octet-stream"
-
-
-def file_entry(name: str, directory: str, st: os.stat_result) -> dict[str, Any]:
-    if stat.S_ISDIR(st.st_mode):
-        return {
-            "name": name,
-            "directory": directory,
-            "type": "Directory",
-            "sizeInBytes": st.st_size,
-            "lastModifiedAt": iso(st.st_mtime),
-        }
-    return {
-        "name": name,
-        "directory": directory,
-        "type": "File",
-        "contentType": content_type(name),
-        "sizeInBytes": st.st_size,
-        "lastModifiedAt": iso(st.st_mtime),
-    }
-
-
-def legacy_list(files: list[tuple[str, os.stat_result]]) -> dict[str, Any]:
-    value = []
-    n = 1
-    for rel, st in files:
-        value.append(
-            {
-                "$id": str(n + 1),
-                "properties": {
-                    "$id": str(n + 2),
-                    "filename": rel,
-                    "size": st.st_size,
-                    "lastModifiedTime": iso(st.st_mtime),
-                },
-            }
-        )
-        n += 2
-    return {"$id": "1", "value": value}
-
-
-def _json_bytes(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 class FdFileResponse(Response):
@@ -282,13 +184,11 @@ class FileHandlers:
                 if legacy:
                     entries = walk(dir_fd, recursive=True, files_only=True)
                     files = [(f"{rel}/{name}" if rel else name, st) for name, rel, st in entries]
-                    return _json_bytes(legacy_list(files))
+                    return json_bytes(legacy_list(files))
                 entries = walk(dir_fd, recursive=recursive)
             finally:
                 os.close(dir_fd)
-            return _json_bytes(
-                {"value": [file_entry(name, rel, st) for name, rel, st in entries], "nextLink": None}
-            )
+            return listing_json(entries)
 
         body = await anyio.to_thread.run_sync(listing)
         return Response(body, media_type="application/json")

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from repl import __version__
 from repl.local import validation
 from repl.local.errors import PoolError, session_not_found
-from repl.local.handlers_files import iso
+from repl.local.listing import iso
 from repl.local.pool import Session, SessionPool
 from repl.local.settings import (
     LOCAL_POOL_NAME,

@@ -194,6 +194,31 @@ def test_symlinks_out_of_the_session_dir_are_refused(
     assert [e["name"] for e in listed] == ["real.txt"]
 
 
+def test_a_file_name_that_is_not_utf8_does_not_break_the_listing(pool_http: httpx.Client, identifier: str) -> None:
+    # Session code can name a file with any bytes; the listing used to fail (HTTP 500)
+    # for the whole directory. The name is shown with U+FFFD, the others as they are.
+    code = (
+        "const fs = require('fs');"
+        "fs.writeFileSync(Buffer.from([...Buffer.from('/mnt/data/bad-'), 0xff, 0xfe, ...Buffer.from('.txt')]), 'x');"
+        "fs.mkdirSync(Buffer.from([...Buffer.from('/mnt/data/dir-'), 0xc3]));"
+        "fs.writeFileSync(Buffer.from([...Buffer.from('/mnt/data/dir-'), 0xc3, ...Buffer.from('/in.txt')]), 'y');"
+        "fs.writeFileSync('/mnt/data/good.txt', 'z'); 1"
+    )
+    r = pool_http.post("/executions", params=params(identifier),
+                       json={"codeInputType": "Inline", "executionType": "Synchronous", "code": code})
+    assert r.status_code == 200 and r.json()["status"] == "Succeeded", r.text
+    for version in (V, LEGACY):
+        listing = pool_http.get("/files", params=params(identifier, version, recursive="true"))
+        assert listing.status_code == 200, listing.text
+    listed = pool_http.get("/files", params=params(identifier, recursive="true")).json()["value"]
+    assert sorted((e["directory"], e["name"]) for e in listed) == [
+        ("", "bad-\ufffd\ufffd.txt"), ("", "dir-\ufffd"), ("", "good.txt"), ("dir-\ufffd", "in.txt"),
+    ]
+    legacy = pool_http.get("/files", params=params(identifier, LEGACY)).json()["value"]
+    assert sorted(e["properties"]["filename"] for e in legacy) == ["bad-\ufffd\ufffd.txt", "dir-\ufffd/in.txt",
+                                                                  "good.txt"]
+
+
 def test_sessions_never_see_each_others_files(pool_http: httpx.Client, identifier: str) -> None:
     other = identifier + "-other"
     upload(pool_http, identifier, "private.txt", b"mine")
