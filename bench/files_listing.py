@@ -76,7 +76,7 @@ def measure(n_files: int = 1000, runs: int = 30) -> dict[str, Any]:
     ) as pool:
         ident = f"bench-{uuid.uuid4()}"
         loop = asyncio.new_event_loop()
-        client = SessionsClient(pool.endpoint, StaticToken(pool.token))
+        client = SessionsClient(pool.endpoint, StaticToken(pool.token), arm_base=pool.arm_base)  # as the REPL builds it
         try:
             ex = loop.run_until_complete(client.execute("1+1", identifier=ident))
             assert ex.ok, ex

@@ -30,7 +30,7 @@ from repl.local.settings import PoolSettings  # noqa: E402
 
 
 async def after_pauses(pool: EmbeddedPool, pause: float, runs: int) -> list[float]:
-    client = SessionsClient(pool.endpoint, StaticToken(pool.token))
+    client = SessionsClient(pool.endpoint, StaticToken(pool.token), arm_base=pool.arm_base)  # as the REPL
     ident = f"bench-{uuid.uuid4()}"
     try:
         await client.execute("1+1", identifier=ident)

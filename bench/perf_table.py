@@ -282,7 +282,7 @@ def api_and_kernel_rows(quick: bool) -> list[Row]:
         ident = f"bench-{uuid.uuid4()}"
 
         async def api() -> list[float]:
-            client = SessionsClient(pool.endpoint, StaticToken(pool.token))
+            client = SessionsClient(pool.endpoint, StaticToken(pool.token), arm_base=pool.arm_base)  # as the REPL
             try:
                 times = []
                 for i in range(calls + 30):
@@ -367,7 +367,7 @@ def rss():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
 async def main():
-    c = SessionsClient(endpoint, StaticToken(token))
+    c = SessionsClient(endpoint, StaticToken(token), arm_base=endpoint.split("/subscriptions/")[0])  # as the REPL
     try:
         await c.execute("1", identifier="big")
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -45,19 +45,19 @@ def iso(t: float) -> str:
     (the fraction rounded half-even to microseconds, then cut to milliseconds),
     with the part up to the second formatted once per second: a listing of a
     thousand files made in the same few seconds formats a handful of dates."""
-    frac, whole = math.modf(t)
-    us = round(frac * 1e6)
-    seconds = int(whole)
-    if us >= 1_000_000:
-        seconds, us = seconds + 1, us - 1_000_000
-    elif us < 0:
-        seconds, us = seconds - 1, us + 1_000_000
-    return f"{_iso_seconds(seconds)}.{us // 1000:03d}Z"
+    seconds = math.floor(t)
+    us = round((t - seconds) * 1e6)  # t - floor(t) is exact: the fraction as modf gives it
+    if us == 1_000_000:
+        seconds, us = seconds + 1, 0
+    head = _SECONDS.get(seconds)
+    if head is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        head = _SECONDS[seconds] = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{head}.{us // 1000:03d}Z"
 
 
-@functools.lru_cache(maxsize=4096)
-def _iso_seconds(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+_SECONDS: dict[int, str] = {}  # whole seconds -> "YYYY-MM-DDTHH:MM:SS" (a plain dict: cheaper than lru_cache)
 
 
 _EXTRA_TYPES = {
