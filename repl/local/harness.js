@@ -57,8 +57,7 @@ const DEFAULT_LIMIT = 1048576;
 const MNT = '/mnt/data';
 
 // ------------------------------------------------------------------ results pipe
-function sendRaw(obj) {
-  const buf = Buffer.from(stringify(obj) + '\n', 'utf8');
+function writeAll(buf) {
   let off = 0;
   while (off < buf.length) {
     try {
@@ -68,6 +67,30 @@ function sendRaw(obj) {
       throw e;
     }
   }
+}
+
+function sendRaw(obj) {
+  writeAll(Buffer.from(stringify(obj) + '\n', 'utf8'));
+}
+
+// A result's long texts follow its line as raw UTF-8 (`raw`: [[field, bytes], ...])
+// instead of inside it: JSON.stringify and its copy of 100 MB of output cost more
+// than the output's own write (docs/kernel.md, "Results pipe").
+const RAW_FIELDS = ['stdout', 'stderr', 'value', 'error'];
+const RAW_MIN = 65536;
+
+function sendResult_(msg) {
+  let raws = null;
+  for (const f of RAW_FIELDS) {
+    if (msg[f].length >= RAW_MIN) {
+      const b = Buffer.from(msg[f], 'utf8'); // the strings are well-formed: no U+FFFD is made here
+      (raws || (raws = [])).push(b);
+      (msg.raw || (msg.raw = [])).push([f, b.length]);
+      msg[f] = '';
+    }
+  }
+  sendRaw(msg);
+  if (raws) for (const b of raws) writeAll(b);
 }
 
 // ------------------------------------------------------------------ output capture
@@ -1070,7 +1093,7 @@ function reply(ctx, extra) {
   if (extra) Object.assign(msg, extra);
   if (cur === ctx) cur = null;
   limit = DEFAULT_LIMIT; // output until the next execution: that one's limit applies (in Python)
-  sendRaw(msg);
+  sendResult_(msg);
   // The next execution's context (its console alone costs ~25 us to make) is made
   // now that the result is on its way, not once the next command has arrived.
   if (!spare) spare = new nel.Context(0);

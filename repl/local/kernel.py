@@ -105,6 +105,57 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 RESULT_PIPE_BYTES = 1 << 20  # the results pipe's buffer, and one read of it
+RAW_FIELDS = frozenset({"stdout", "stderr", "value", "error"})  # texts a result may send after its line
+
+
+class _RawTail:
+    """The raw UTF-8 texts announced by a result's line (``raw``: [[field, bytes],
+    ...]), read straight into one buffer of the announced size."""
+
+    __slots__ = ("msg", "fields", "buf", "filled")
+
+    def __init__(self, msg: dict[str, Any], fields: list[tuple[str, int]]) -> None:
+        self.msg = msg
+        self.fields = fields
+        self.buf = bytearray(sum(n for _, n in fields))
+        self.filled = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.filled == len(self.buf)
+
+    def feed(self, view: memoryview, start: int) -> int:
+        """Take what it still needs from ``view[start:]``; the offset after it."""
+        n = min(len(self.buf) - self.filled, len(view) - start)
+        self.buf[self.filled:self.filled + n] = view[start:start + n]
+        self.filled += n
+        return start + n
+
+    def message(self) -> dict[str, Any]:
+        """The message with its texts decoded (the buffer is freed first thing after)."""
+        msg, off = self.msg, 0
+        with memoryview(self.buf) as view:
+            for field, n in self.fields:
+                msg[field] = str(view[off:off + n], "utf-8", "replace")
+                off += n
+        self.buf = bytearray()
+        return msg
+
+
+def _raw_fields(announced: Any, cap: int) -> list[tuple[str, int]] | None:
+    """The (field, bytes) pairs a result's ``raw`` announces, or None when they are
+    not a short list of distinct known fields with sizes within ``cap`` in all."""
+    if not isinstance(announced, list) or len(announced) > len(RAW_FIELDS):
+        return None
+    fields: list[tuple[str, int]] = []
+    for item in announced:
+        if not (isinstance(item, list) and len(item) == 2):
+            return None
+        field, n = item
+        if field not in RAW_FIELDS or type(n) is not int or n < 0 or any(f == field for f, _ in fields):
+            return None
+        fields.append((field, n))
+    return fields if sum(n for _, n in fields) <= cap else None
 
 
 def _widen_pipe(fd: int) -> None:
@@ -242,6 +293,8 @@ class Kernel:
         # The results pipe's unfinished line, as bytes (a newline byte never
         # occurs inside a UTF-8 sequence, so lines are split before decoding).
         self._res_buf = bytearray()
+        self._raw: _RawTail | None = None  # a result whose raw texts are still arriving
+        self._framing_lost = False  # a line announced raw texts that no result can have
         self._decoders = {
             "out": codecs.getincrementaldecoder("utf-8")("replace"),
             "err": codecs.getincrementaldecoder("utf-8")("replace"),
@@ -492,13 +545,23 @@ class Kernel:
         if fd is None:
             return
         while True:
+            raw = self._raw
             try:
-                data = os.read(fd, RESULT_PIPE_BYTES)
+                if raw is not None:  # straight into the result's buffer, no copy in between
+                    with memoryview(raw.buf) as view:
+                        wanted = len(raw.buf) - raw.filled
+                        got = os.readv(fd, [view[raw.filled:]])
+                    data = b""
+                else:
+                    wanted = RESULT_PIPE_BYTES
+                    data = os.read(fd, RESULT_PIPE_BYTES)
+                    got = len(data)
             except BlockingIOError:
                 break
             except OSError:
-                data = b""
-            if not data:
+                got = 0
+            if not got:
+                self._raw = None
                 self._close_fd("res")
                 if "pid" not in self._fds and not self._dead and self._proc is not None:
                     # No pidfd: the results pipe closing is how the death shows.
@@ -506,26 +569,39 @@ class Kernel:
                     waited = self._loop.run_in_executor(None, self._proc.wait)
                     waited.add_done_callback(lambda _f: self._on_exit())
                 break
-            last = len(data) < RESULT_PIPE_BYTES  # the pipe held less than its size: drained
-            self._take_messages(data)
-            del data
-            if len(self._res_buf) > self.result_pipe_cap:
-                # Junk written into the results pipe (no newline in sight): stop the
-                # kernel rather than buffer without end.
-                self._res_buf = bytearray()
-                self._kill_reason = self._kill_reason or "pipe"
-                self._signal_group()
-                self._close_fd("res")
+            last = got < wanted  # the pipe held less than was asked for: drained
+            if raw is not None:
+                raw.filled += got
+                if raw.complete:
+                    self._raw = None
+                    self._on_message(raw.message())
+            else:
+                self._take_messages(data)
+                del data
+            if self._junk():
                 break
             if last:
                 break
+
+    def _junk(self) -> bool:
+        """Stop the kernel on junk in the results pipe (no newline in sight, or a
+        result announcing more raw text than a result can hold); True if so."""
+        if len(self._res_buf) <= self.result_pipe_cap and not self._framing_lost:
+            return False
+        self._res_buf = bytearray()
+        self._raw = None
+        self._kill_reason = self._kill_reason or "pipe"
+        self._signal_group()
+        self._close_fd("res")
+        return True
 
     def _take_messages(self, data: bytes) -> None:
         """Parse the lines ``data`` completes. Only the new bytes are searched for
         a newline (linear in the output). A long line grows in one buffer and is
         decoded once, and the buffer is freed before the text is parsed: with
         the parsed message, at most two copies of an output exist at a time, and
-        no freed pieces are left behind in the allocator's heap."""
+        no freed pieces are left behind in the allocator's heap. The bytes after
+        a line that announces raw texts are those texts (``_RawTail``)."""
         view = memoryview(data)
         start = 0
         nl = data.find(b"\n")
@@ -536,11 +612,18 @@ class Kernel:
                 self._res_buf = bytearray()
             else:
                 line = str(view[start:nl], "utf-8", "replace")
+            start = nl + 1
             self._parse_message(line)
             del line
-            start = nl + 1
+            raw = self._raw
+            if raw is not None:
+                start = raw.feed(view, start)
+                if not raw.complete:
+                    break  # the rest of the texts comes in the next reads
+                self._raw = None
+                self._on_message(raw.message())
             nl = data.find(b"\n", start)
-        if start < len(data):
+        if start < len(data) and self._raw is None:
             self._res_buf += view[start:]
         view.release()
 
@@ -549,8 +632,17 @@ class Kernel:
             msg = json.loads(line)
         except ValueError:
             return
-        if isinstance(msg, dict):
-            self._on_message(msg)
+        if not isinstance(msg, dict):
+            return
+        if "raw" in msg:
+            fields = _raw_fields(msg.pop("raw"), self.result_pipe_cap)
+            if fields is None:
+                self._framing_lost = True  # what follows cannot be told apart from texts
+                return
+            if fields:
+                self._raw = _RawTail(msg, fields)
+                return
+        self._on_message(msg)
 
     def _on_message(self, msg: dict[str, Any]) -> None:
         ev = msg.get("ev")
@@ -871,6 +963,8 @@ class Kernel:
                 f"{self.settings.idle_cpu_seconds:g} s of CPU, beyond {IDLE_CPU_SHARE:.0%} of a core "
                 "on average: a timer or callback in a loop) and was stopped"
             )
+        if self._kill_reason == "pipe" and self._framing_lost:
+            return "the kernel wrote a malformed result into its results pipe and was stopped"
         if self._kill_reason == "pipe":
             return (
                 f"the kernel wrote more than {self.result_pipe_cap // (1024 * 1024)} Mi characters of "

@@ -50,6 +50,49 @@ def test_junk_in_the_results_pipe_stops_only_that_kernel() -> None:
         healthy(c)
 
 
+_RESULTS_FD = ("const argv = fs.readFileSync('/proc/self/cmdline', 'utf8').split('\\0');"
+               "const fd = +argv[argv.findIndex((a) => a.endsWith('harness.js')) + 2];")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '[["stdout", 1e12]]',  # more raw text than any result can hold: never allocated
+        '[["stdout", 3], ["stdout", 3]]',
+        '[["argv", 3]]',
+        '[["stdout", -1]]',
+        '"stdout"',
+    ],
+    ids=["too-long", "field-twice", "unknown-field", "negative", "not-a-list"],
+)
+def test_a_result_announcing_impossible_raw_texts_stops_only_that_kernel(raw: str) -> None:
+    # Results may be followed by raw UTF-8 texts; a line that announces what no
+    # result can have leaves the pipe's framing lost: the kernel is stopped.
+    with sandboxed_pool() as (pool, c):
+        victim, attacker = new_id(), new_id()
+        healthy(c, victim)
+        forge = _RESULTS_FD + f"fs.writeSync(fd, JSON.stringify({{ev: 'done', id: 'forged', raw: {raw}}}) + '\\n'); 1"
+        res = run(c, attacker, forge)
+        assert res["status"] == "Failed" and "malformed result into its results pipe" in res["stderr"], res
+        res = run(c, attacker, "2")
+        assert res["executionResult"] == 2  # a fresh kernel
+        healthy(c, victim)
+
+
+def test_a_forged_result_with_raw_texts_is_read_whole_and_ignored() -> None:
+    # Its texts hold a newline and what looks like a result line: read as texts
+    # (by their announced length), they never desynchronise the pipe.
+    with sandboxed_pool() as (pool, c):
+        ident = new_id()
+        inner = '\\n{"ev":"done","id":"x","status":"ok","stdout":"fake"}\\n'
+        forge = (_RESULTS_FD + f"const t = Buffer.from('ab{inner}cd');"
+                 "fs.writeSync(fd, JSON.stringify({ev: 'done', id: 'forged', raw: [['stdout', t.length]]}) + '\\n');"
+                 "fs.writeSync(fd, t); globalThis.kept = 41; 'real'")
+        res = run(c, ident, forge)
+        assert res["status"] == "Succeeded" and res["executionResult"] == "'real'", res
+        assert run(c, ident, "kept + 1")["executionResult"] == 42
+
+
 def test_an_idle_kernel_spinning_in_a_timer_is_stopped() -> None:
     with sandboxed_pool(idle_cpu_seconds=0.5) as (pool, c):
         victim, attacker = new_id(), new_id()

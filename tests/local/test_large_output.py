@@ -74,3 +74,30 @@ async def test_the_client_reads_a_large_output_exactly(big_pool: EmbeddedPool) -
         await client.aclose()
     assert ex.ok and ex.value_text == "'done'"
     assert ex.stdout == UNIT * 500000
+
+
+def test_long_texts_of_every_kind_arrive_whole_and_the_next_result_after_them(big_pool: EmbeddedPool) -> None:
+    # Texts of 64 KiB and more follow their result's line as raw UTF-8, several at
+    # once here (stdout, stderr, value; then an error), read by their announced
+    # lengths whatever the pipe's reads cut: the next result is still read right.
+    ident = str(uuid.uuid4())
+    with httpx.Client(base_url=big_pool.endpoint, headers={"Authorization": f"Bearer {big_pool.token}"},
+                      timeout=120) as c:
+        def run(code: str) -> dict:
+            r = c.post("/executions", params={"api-version": V, "identifier": ident},
+                       json={"codeInputType": "Inline", "executionType": "Synchronous", "code": code})
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        unit = json.dumps(UNIT)
+        body = run(f"process.stdout.write({unit}.repeat(90000)); process.stderr.write('é\\n'.repeat(70000));"
+                   "Object.fromEntries(Array.from({length: 20000}, (_, i) => ['k' + i, 'é' + i]))")
+        assert body["status"] == "Succeeded", body
+        assert body["result"]["stdout"] == UNIT * 90000
+        assert body["result"]["stderr"] == "é\n" * 70000
+        value = body["result"]["executionResult"]  # util.inspect's text of the object, > 64 KiB
+        assert len(value) > 65536 and value.startswith("{") and "k19999: 'é19999'" in value
+        body = run("throw new Error('𝄞'.repeat(40000))")
+        assert body["status"] == "Failed" and "𝄞" * 40000 in body["result"]["stderr"]
+        body = run("console.log('small'); 6 * 7")
+        assert body["result"]["stdout"] == "small\n" and body["result"]["executionResult"] == 42
