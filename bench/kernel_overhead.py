@@ -94,6 +94,30 @@ def raw_pipe(node: str, calls: int) -> dict[str, float]:
     return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "node_cpu_us": cpu / calls * 1e6}
 
 
+async def asyncio_pipe(node: str, calls: int) -> dict[str, float]:
+    """The same raw Node script, driven as the pool drives its kernels: an
+    asyncio loop writing to and reading lines from the subprocess's pipes. What
+    the kernel costs over this is the wrapper's own work, not asyncio's."""
+    proc = await asyncio.create_subprocess_exec(node, "-e", RAW_NODE, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    async def call(i: int) -> None:
+        stdin.write((json.dumps({"id": i, "code": "1+1"}) + "\n").encode())
+        assert json.loads(await stdout.readline())["value"] == "2"
+
+    for i in range(200):
+        await call(i)
+    times = []
+    for i in range(calls):
+        t = time.perf_counter()
+        await call(i)
+        times.append((time.perf_counter() - t) * 1000)
+    stdin.close()
+    await proc.wait()
+    return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99)}
+
+
 async def kernel_calls(calls: int, sandbox: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         kernel = await Kernel.start(workdir=Path(tmp), settings=PoolSettings(sandbox=sandbox))

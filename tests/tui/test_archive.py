@@ -9,6 +9,7 @@ import weakref
 
 from repl.config import Settings
 from repl.tui.app import AcajsApp
+from repl.tui.widgets import transcript as transcript_module
 from repl.tui.widgets.cell import CellView
 from repl.tui.widgets.cell_archive import CellArchive
 from repl.tui.widgets.transcript import ARCHIVE_CHUNK
@@ -232,3 +233,66 @@ async def test_archived_views_are_collected_in_a_session_at_human_pace(pool_sett
             return not [r for r in refs if (v := r()) is not None and v.id in archived]
 
         await until(pilot, none_alive, "the archived views collected")
+
+
+async def test_old_archives_merge_and_a_merged_one_revives_a_chunk_at_a_time(pool_settings, monkeypatch):
+    # Small numbers, same rules: archives of 5 cells, at most 2 kept apart.
+    monkeypatch.setattr(transcript_module, "ARCHIVE_CHUNK", 5)
+    monkeypatch.setattr(transcript_module, "MAX_ARCHIVES", 2)
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        await _long_transcript(pilot, "'first'")
+        await until(pilot, lambda: len(transcript.archives()) <= 2 and transcript.archives()[0].cell_count > 5,
+                    "the old archives merged")
+        numbers = list(range(1, RUNS + 1))
+        assert transcript.cell_count() == RUNS and [r.n for r in transcript.records()] == numbers
+        big = transcript.archives()[0]
+        merged = big.cell_count
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        shown = "\n".join(_frame_lines(transcript))
+        assert "In [1]" in shown and "Out[1]: 'first'" in shown and "In [2]" in shown
+        live = len(transcript.cells())
+
+        def in_order() -> bool:
+            return transcript.cell_count() == RUNS and [r.n for r in transcript.records()] == numbers
+
+        # A click in the middle of the merged archive revives the 5 entries around
+        # it; the entries above and below stay archived, around them.
+        middle = merged // 2
+        big.post_message(CellArchive.Revive(big, middle))
+        await until(pilot, lambda: isinstance(screen.focused, CellView) and screen.focused.n == middle + 1,
+                    "the clicked cell revived")
+        await until(pilot, in_order, "every cell once, in order")
+        assert len(transcript.cells()) == live + 5
+        kinds = [type(c).__name__ for c in transcript.children if c not in transcript._leaving]
+        first_view = kinds.index("CellView")
+        assert kinds[first_view - 1] == "CellArchive" and kinds[first_view + 5] == "CellArchive"
+        assert big.cell_count == middle - 2  # the entries above the chunk
+        # The archive below starts at the cell after the chunk, drawn from its kept line counts.
+        below = [c for c in transcript.children if c not in transcript._leaving][first_view + 5]
+        transcript.scroll_to(y=below.virtual_region.y, animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        shown = "\n".join(_frame_lines(transcript))
+        assert f"In [{middle + 4}]" in shown and f"line of {middle + 4}" in shown
+        screen.focused.scroll_visible(animate=False)
+        await pilot.pause()
+        # The revived cell works: its output is the value of that run.
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == f"line of {middle + 1}\n{(middle + 1) * 2}\n"
+
+        # Up from the first revived cell revives the last 5 entries of the archive above.
+        first = next(c for c in transcript.cells() if c.n == middle - 1)
+        first.focus()
+        await pilot.pause()
+        await pilot.press("up")
+        await until(pilot, lambda: isinstance(screen.focused, CellView) and screen.focused.n == middle - 2,
+                    "the cell above revived")
+        await until(pilot, in_order, "every cell once, in order, again")
+        assert big.cell_count == middle - 7

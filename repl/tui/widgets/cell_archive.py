@@ -118,6 +118,40 @@ class CellArchive(Widget):
                 self._starts.append(self._starts[-1] + len(self._draw(i, self._width)))
         self.refresh(layout=True)
 
+    def absorb(self, other: CellArchive) -> None:
+        """Take every entry of ``other`` (the archive right below) at the end. The
+        line counts already known are kept: nothing is drawn again to merge."""
+        offset = len(self.entries)
+        self.entries.extend(other.entries)
+        if self._starts and other._starts and other._width == self._width:
+            total = self._starts[-1]
+            self._starts.extend(total + start for start in other._starts[1:])
+        elif self._starts:
+            for i in range(offset, len(self.entries)):
+                self._starts.append(self._starts[-1] + len(self._draw(i, self._width)))
+        self.refresh(layout=True)
+
+    def split(self, start: int, stop: int) -> tuple[list[Entry], CellArchive | None]:
+        """Take out entries ``start:stop`` (to make them live again): this archive
+        keeps the entries before them, the entries after go into a new archive
+        (returned, to be mounted right after them), their line counts kept."""
+        taken = self.entries[start:stop]
+        after: CellArchive | None = None
+        if stop < len(self.entries):
+            after = CellArchive(self.entries[stop:], styles=self._styles)
+            if self._starts:
+                base = self._starts[stop]
+                after._starts = [line - base for line in self._starts[stop:]]
+                after._width = self._width
+        self.entries = self.entries[:start]
+        if self._starts:
+            self._starts = self._starts[: start + 1]
+        for cache in (self._parts, self._lines):
+            for i in [i for i in cache if i >= start]:
+                del cache[i]
+        self.refresh(layout=True)
+        return taken, after
+
     def records(self) -> list[CellRecord]:
         return [e for e in self.entries if isinstance(e, CellRecord)]
 

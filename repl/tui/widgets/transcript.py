@@ -5,9 +5,12 @@ Its cost stays flat however long the session: after a cell settles (and after
 the next paint, never between Enter and the request) finished cells and notes
 more than a screen above the visible range are folded, :data:`ARCHIVE_STEP`
 cells per step, into :class:`~repl.tui.widgets.cell_archive.CellArchive`s of
-up to :data:`ARCHIVE_CHUNK` cells that draw them the same way. Running and
+up to :data:`ARCHIVE_CHUNK` cells that draw them the same way; beyond
+:data:`MAX_ARCHIVES` archives the two oldest neighbours are merged, so a
+layout walks about as many widgets at 1,000 cells as at 200. Running and
 queued cells, and the focused one, are never archived. A click on an
-archive, or Up / Down from the nearest live cell, revives it.
+archive, or Up / Down from the nearest live cell, revives the
+:data:`ARCHIVE_CHUNK` entries around it (the rest stays archived).
 """
 
 from __future__ import annotations
@@ -29,8 +32,12 @@ from repl.tui.widgets.cell import CellView
 from repl.tui.widgets.cell_archive import CellArchive
 from repl.tui.widgets.cell_render import COMPONENTS, CellRecord, NoteRecord, palette
 
-#: cells per archive: bounds what one archive costs to lay out
+#: cells per archive while it is filled, and entries revived at a time
 ARCHIVE_CHUNK = 25
+#: archives kept apart; beyond it the two oldest neighbours merge (a layout
+#: walks every widget of the transcript: at 1,000 cells, 40 archives cost a
+#: run ~40% more than 8 do)
+MAX_ARCHIVES = 8
 #: cells archived per step (each step's removed widgets are collected after it)
 ARCHIVE_STEP = 5
 #: seconds after the last archive (or clear) before collecting garbage, when nothing runs
@@ -92,7 +99,7 @@ cell) to focus them again.
         return None
 
     def archives(self) -> list[CellArchive]:
-        return list(self.query_children(CellArchive))
+        return [c for c in self.children if isinstance(c, CellArchive) and c not in self._leaving]
 
     def records(self) -> list[CellRecord]:
         """Every cell of the transcript, archived or live, in order."""
@@ -168,14 +175,14 @@ cell) to focus them again.
         batch: list[Widget] = []
         cells = 0
         for child in self.children:
+            if child in self._leaving:  # removed (archived, merged, revived), not pruned yet
+                continue
             if isinstance(child, CellArchive) and not batch:
                 last = child
                 continue
             if cells == 0 and last is not None and last.cell_count >= ARCHIVE_CHUNK:
                 last = None  # full: this step starts a new archive
             want = ARCHIVE_STEP if last is None else min(ARCHIVE_STEP, ARCHIVE_CHUNK - last.cell_count)
-            if child in self._leaving:
-                continue
             if not _archivable(child) or child.virtual_region.bottom > limit:
                 break
             batch.append(child)
@@ -202,10 +209,25 @@ cell) to focus them again.
             self.mount(CellArchive.of(items), before=batch[0])
         self._leaving.update(batch)
         self.remove_children(batch)
+        self._merge_archives()
         self.schedule_archive()
         # The removed widgets are garbage once Textual has pruned them: collect
         # them after the next paint, a step's worth at a time (repl.tui.collector).
         self.call_after_refresh(self._collect)
+
+    def _merge_archives(self) -> None:
+        """Beyond :data:`MAX_ARCHIVES`, fold the oldest archive that has an archive
+        right below it into it (one merge per step, like the folding)."""
+        children = [c for c in self.children if c not in self._leaving]
+        archives = [c for c in children if isinstance(c, CellArchive)]
+        if len(archives) <= MAX_ARCHIVES:
+            return
+        for upper, lower in zip(children, children[1:], strict=False):
+            if isinstance(upper, CellArchive) and isinstance(lower, CellArchive):
+                upper.absorb(lower)
+                self._leaving.add(lower)
+                lower.remove()
+                return
 
     def _collect_soon(self) -> None:
         """Collect the removed widgets once Textual has pruned them (see repl.tui.collector)."""
@@ -231,7 +253,7 @@ cell) to focus them again.
     # ------------------------------------------------------------ reviving
     def on_cell_archive_revive(self, message: CellArchive.Revive) -> None:
         message.stop()
-        views = self.revive(message.archive)
+        views = self.revive(message.archive, message.entry)
         target = views.get(message.entry) if message.entry is not None else None
         if target is None and views:
             target = list(views.values())[-1]
@@ -249,25 +271,41 @@ cell) to focus them again.
         archive = next((c for c in around if isinstance(c, CellArchive)), None)
         if archive is None:
             return
-        views = list(self.revive(archive).values())
+        views = list(self.revive(archive, -1 if message.step < 0 else 0).values())
         if views:
             self._focus_later(views[-1] if message.step < 0 else views[0])
 
-    def revive(self, archive: CellArchive) -> dict[int, CellView]:
-        """Make ``archive``'s entries live widgets again (cells with their
-        ids); returns the new views by entry index."""
+    def revive(self, archive: CellArchive, around: int | None = None) -> dict[int, CellView]:
+        """Make entries of ``archive`` live widgets again (cells with their ids):
+        all of them when it holds up to :data:`ARCHIVE_CHUNK`, else the chunk of
+        that many around entry ``around`` (-1: the last ones), the rest staying
+        archived above and below them. Returns the new views by entry index
+        (in the archive as it was)."""
+        count = len(archive.entries)
+        if count <= ARCHIVE_CHUNK:
+            start, stop = 0, count
+        else:
+            at = count - 1 if around is None or around < 0 else min(around, count - 1)
+            start = min(max(0, at - ARCHIVE_CHUNK // 2), count - ARCHIVE_CHUNK)
+            stop = start + ARCHIVE_CHUNK
         widgets: list[Widget] = []
         views: dict[int, CellView] = {}
-        for i, entry in enumerate(archive.entries):
+        entries, after = archive.split(start, stop) if (start, stop) != (0, count) else (archive.entries, None)
+        for i, entry in enumerate(entries, start):
             if isinstance(entry, CellRecord):
                 view = CellView(entry.n, entry.code, record=entry)
                 views[i] = view
                 widgets.append(view)
             else:
                 widgets.append(Static(entry.content, classes=entry.classes))
-        if widgets:
+        if after is not None:
+            widgets.append(after)
+        if start > 0:  # the archive keeps the entries above
+            self.mount_all(widgets, after=archive)
+        else:
             self.mount_all(widgets, before=archive)
-        archive.remove()
+            self._leaving.add(archive)
+            archive.remove()
         return views
 
     def _focus_later(self, view: CellView) -> None:
