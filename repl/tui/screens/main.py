@@ -172,6 +172,9 @@ running execution.
             self.post_message(ConnectFailed(_explain(exc)))
             return
         self.post_message(Connected(engine))
+        # After the connection, not before it: its ~0.1 s of regex compiling
+        # would hold up the pool's start (the GIL is shared).
+        self.run_worker(_preload_highlighting, thread=True, group="preload", exit_on_error=False)
 
     def on_connected(self, message: Connected) -> None:
         # Everything made so far (Textual, the client, the pool's thread) lives as
@@ -949,6 +952,8 @@ def _offline_result(command: DotCommand) -> CommandResult:
 def _preload_core() -> None:
     import repl.engine  # noqa: F401  (and through it the client and the connection)
 
+
+def _preload_highlighting() -> None:
     # Compiling the JavaScript lexer's regexes takes ~0.1 s: do it here, not
     # on the event loop when the first cell is highlighted.
     try:
