@@ -120,24 +120,31 @@ async def _open_local(settings: Settings, *, wait_ready: bool, one_shot: bool) -
     pool = EmbeddedPool(PoolSettings(one_shot=one_shot))
     # start() binds the socket and returns; the pool serves from its own thread.
     await asyncio.to_thread(pool.start)
-    try:
-        if wait_ready:
-            # Say at once when there is no usable Node.js (NodeNotFound says how to
-            # get one) instead of a 503 from the first execution. The result is
-            # cached: the pool's kernel, which needs it after its imports, does not
-            # probe again.
-            from repl.local.node import find_node
+    node_check = None
+    if wait_ready:
+        # Say at once when there is no usable Node.js (NodeNotFound says how to
+        # get one) instead of a 503 from the first execution; it runs while the
+        # client is built. The result is cached for the pool's kernel.
+        from repl.local.node import find_node
 
-            await asyncio.to_thread(find_node)
+        node_check = asyncio.ensure_future(asyncio.to_thread(find_node))
+    client = None
+    try:
         from repl.api.auth import StaticToken
 
         token = StaticToken(pool.token)
         client = await _new_client(
             pool.endpoint, token, api_version=settings.api_version, arm_base=pool.arm_base, arm_auth=token
         )
-        if wait_ready:
+        if node_check is not None:
+            await node_check
             await asyncio.to_thread(pool.wait_started)
     except BaseException:
+        if node_check is not None:
+            node_check.cancel()
+            await asyncio.gather(node_check, return_exceptions=True)  # (its outcome: seen)
+        if client is not None:
+            await client.aclose()
         await asyncio.to_thread(_stop_pool, pool)
         raise
     host = urlsplit(pool.endpoint).netloc
