@@ -1,7 +1,11 @@
 """One-shot commands: ``acajs-repl exec '1+1'`` end to end, and the embedded pool's
 stop with and without ``one_shot`` (issue 14 item 4).
 
-    .venv/bin/python bench/one_shot.py [--runs 10] [--before DIR] [--floor]
+    .venv/bin/python bench/one_shot.py [--runs 10] [--before DIR] [--floor | --serve]
+
+``--serve``: instead, ``exec '1+1'`` against a ``serve`` of this tree, from this
+tree (and from ``--before DIR``, in turn), 0.4 s apart so the server's ready
+kernel is back each time: the client's side of the ``serve`` row alone.
 
 ``--floor``: also time, interleaved with ``exec``, a Python that only imports
 every module an ``exec`` on the embedded pool imports (client, pool, server,
@@ -79,6 +83,34 @@ def exec_and_floor(runs: int, tree: Path = REPO) -> tuple[list[float], list[floa
     return ex, fl
 
 
+def exec_against_serve(runs: int, trees: list[Path]) -> list[list[float]]:
+    import os
+    import uuid
+
+    from perf_table import _serve_endpoint
+
+    token = uuid.uuid4().hex
+    serve = subprocess.Popen([sys.executable, "-m", "repl", "serve", "--port", "0"], cwd=REPO,
+                             env={**os.environ, "ACAJS_SERVE_TOKEN": token}, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        env = {**os.environ, "ACAJS_ENDPOINT": _serve_endpoint(serve), "ACAJS_TOKEN": token}
+        times: list[list[float]] = [[] for _ in trees]
+        for i in range(runs + 1):
+            for k, tree in enumerate(trees):
+                time.sleep(0.4)  # the server's ready kernel is refilled
+                t = time.perf_counter()
+                out = subprocess.run([sys.executable, "-m", "repl", "exec", "1+1"], cwd=tree, env=env,
+                                     capture_output=True, text=True)
+                assert out.stdout.strip() == "2", out
+                if i:
+                    times[k].append((time.perf_counter() - t) * 1000)
+        return times
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
 def node_e(runs: int) -> list[float]:
     times = []
     for _ in range(runs + 1):
@@ -110,8 +142,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--before", type=Path, default=None, help="a worktree of an older commit")
     ap.add_argument("--floor", action="store_true", help="also time the imports alone (see above)")
+    ap.add_argument("--serve", action="store_true", help="only exec against a serve (see above)")
     a = ap.parse_args()
     p50 = statistics.median
+    if a.serve:
+        trees = [REPO] + ([a.before.resolve()] if a.before else [])
+        for tree, ts in zip(trees, exec_against_serve(a.runs, trees), strict=True):
+            print(f"exec '1+1' against serve, from {tree}: p50 {p50(ts):6.1f} ms (n={a.runs})")
+        return
     if a.floor:
         ex, fl = exec_and_floor(a.runs)
         ne = node_e(a.runs)
