@@ -7,8 +7,6 @@ never imports Textual or prompt-toolkit.
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -197,10 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from repl.cli.output import configure
 
-    # On the way out, the interpreter's last garbage collection walks every object
-    # (~20 ms after a one-shot command here); none needs collecting then, so
-    # everything is frozen out of it (atexit runs just before it).
-    atexit.register(gc.freeze)
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     _Parser.json_errors = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
