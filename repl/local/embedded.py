@@ -184,15 +184,15 @@ class EmbeddedPool:
         self._stop_event = asyncio.Event()
         if self._stop_requested:
             self._stop_event.set()
-        await probe
         pool = SessionPool(self.settings, **self.pool_options)
-        await pool.start()
+        await pool.start()  # (its kernel's start waits for the probe's answer, if need be)
         self.pool = pool
         try:
             # The ready kernel is starting (mostly in its own processes): the HTTP
             # server's imports run in a worker thread meanwhile, so this loop keeps
             # driving the kernel's start instead of waiting for them.
             create_app, server_config, uvicorn = await asyncio.to_thread(_server_modules)
+            await probe  # (done by now; awaited so that an error in it is not left unseen)
             app = create_app(pool, self.settings, token=self.token, **self.app_options)
             config = server_config(app, self.settings, **self.server_options)
             server = uvicorn.Server(config)

@@ -33,6 +33,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,9 +93,19 @@ def _drop_privileges() -> list[str]:
     ]
 
 
-@lru_cache(maxsize=1)
+_BWRAP_PROBE = threading.Lock()
+
+
 def bwrap_status() -> tuple[str | None, str]:
-    """(path of a working bwrap, "") or (None, why not).  Probed once per process."""
+    """(path of a working bwrap, "") or (None, why not).  Probed once per process:
+    a caller in another thread while the probe runs (the embedded pool starts it
+    early) waits for its answer instead of probing again."""
+    with _BWRAP_PROBE:
+        return _bwrap_status()
+
+
+@lru_cache(maxsize=1)
+def _bwrap_status() -> tuple[str | None, str]:
     if not sys.platform.startswith("linux"):
         return None, f"bubblewrap is Linux only (this is {sys.platform})"
     if os.environ.get("ACAJS_BWRAP", "") == "0":
