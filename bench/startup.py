@@ -8,6 +8,11 @@ milliseconds until the screen shows the marker of an interactive screen:
   embedded local pool starts after the first paint, in its own thread);
 - ptpython (if given with ``--ptpython``): its ``>>>`` prompt.
 
+With ``--floor``, also a bare Textual app (one ``Static``, nothing else) until
+it is painted: what any Textual app pays before its first frame here, and
+acajs-repl until its header names the session (connected: client ready, the
+pool starting).
+
 Usage (from the repository root)::
 
     /work/venv/bin/python bench/startup.py --runs 7
@@ -32,6 +37,15 @@ import uuid
 from pathlib import Path
 
 POLL_S = 0.005
+BARE_MARK = "bare-textual-app-painted"
+BARE_APP = (
+    "from textual.app import App\n"
+    "from textual.widgets import Static\n"
+    "class Bare(App):\n"
+    "    def compose(self):\n"
+    f"        yield Static({BARE_MARK!r})\n"
+    "Bare().run()\n"
+)
 
 
 def tmux(*args: str) -> str:
@@ -90,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--command", default=None, help="acajs-repl command (default: this venv's acajs-repl)")
     parser.add_argument("--ptpython", default=None, help="path to a ptpython executable to compare with")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time a bare Textual app's first paint and acajs-repl until connected")
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="PYTHONDONTWRITEBYTECODE=1 (site-packages keep their caches, "
                         "the checkout's modules compile each time)")
@@ -106,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             py = f"-u COLUMNS -u LINES -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX={tmp}/pycache TERM=xterm-256color"
         env = f"{py} ACAJS_CONFIG_DIR={tmp}/config ACAJS_DATA_DIR={tmp}/data"
         commands = [("acajs-repl", f"env {env} {exe}", ["Run", "╭", "^p"])]
+        if args.floor:
+            commands.append(("connected", f"env {env} {exe}", ["Run", "· session"]))
+            commands.append(("bare-textual", f"env {py} {shlex.quote(sys.executable)} -c {shlex.quote(BARE_APP)}",
+                             [BARE_MARK]))
         if args.ptpython:
             commands.append(("ptpython", f"env {py} {shlex.quote(args.ptpython)}", [">>>"]))
         measure(commands, args.runs)

@@ -72,8 +72,6 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False, one_s
     line mode) first checks for Node.js (``NodeNotFound``), then waits until the
     pool serves and raises ``PoolStartError`` if it cannot.
     """
-    from repl.api.auth import AzureToken, StaticToken
-
     if settings.endpoint:
         endpoint = settings.endpoint
         auth, arm_base, arm_auth = _auths(settings, endpoint)
@@ -84,6 +82,7 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False, one_s
                           auths=_closeable(auth, arm_auth))
 
     if settings.pool and settings.resource_group:
+        from repl.api.auth import AzureToken, StaticToken
         from repl.api.endpoint import ARM_BASE, resolve_endpoint
 
         arm_base = settings.arm_base or ARM_BASE
@@ -106,29 +105,46 @@ async def open_connection(settings: Settings, *, wait_ready: bool = False, one_s
         return Connection(client, _kind(endpoint), client.endpoint, endpoint_label(endpoint),
                           auths=_closeable(auth, arm_auth))
 
+    return await _open_local(settings, wait_ready=wait_ready, one_shot=one_shot)
+
+
+async def _open_local(settings: Settings, *, wait_ready: bool, one_shot: bool) -> Connection:
+    """The embedded local pool. It starts before the client's modules are imported:
+    its thread imports its own and starts the ready kernel (mostly in its own
+    processes) while this one imports the client's."""
     from repl.local.embedded import EmbeddedPool
     from repl.local.settings import PoolSettings
 
-    if wait_ready:
-        # Say at once when there is no usable Node.js (NodeNotFound says how to get
-        # one) instead of a 503 from the first execution. The result is cached, so
-        # the pool does not probe again.
-        from repl.local.node import find_node
-
-        await asyncio.to_thread(find_node)
     # one_shot (a CLI command): the ready kernel it takes is not refilled, and the
     # pool stops without uvicorn's graceful steps
     pool = EmbeddedPool(PoolSettings(one_shot=one_shot))
     # start() binds the socket and returns; the pool serves from its own thread.
     await asyncio.to_thread(pool.start)
+    node_check = None
+    if wait_ready:
+        # Say at once when there is no usable Node.js (NodeNotFound says how to
+        # get one) instead of a 503 from the first execution; it runs while the
+        # client is built. The result is cached for the pool's kernel.
+        from repl.local.node import find_node
+
+        node_check = asyncio.ensure_future(asyncio.to_thread(find_node))
+    client = None
     try:
-        if wait_ready:
-            await asyncio.to_thread(pool.wait_started)
+        from repl.api.auth import StaticToken
+
         token = StaticToken(pool.token)
         client = await _new_client(
             pool.endpoint, token, api_version=settings.api_version, arm_base=pool.arm_base, arm_auth=token
         )
+        if node_check is not None:
+            await node_check
+            await asyncio.to_thread(pool.wait_started)
     except BaseException:
+        if node_check is not None:
+            node_check.cancel()
+            await asyncio.gather(node_check, return_exceptions=True)  # (its outcome: seen)
+        if client is not None:
+            await client.aclose()
         await asyncio.to_thread(_stop_pool, pool)
         raise
     host = urlsplit(pool.endpoint).netloc

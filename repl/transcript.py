@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from repl.api.models import Execution
 from repl.terminal_text import plain_text
 from repl.vocabulary import format_ms
 
 if TYPE_CHECKING:
+    # (annotations only: importing repl.api imports the HTTP client, which the
+    # TUI's first frame does not need)
+    from repl.api.models import Execution
     from repl.continuity import ReplayBatch
 
 def _now() -> datetime:

@@ -157,3 +157,23 @@ async def test_close_right_after_open_stops_the_server_and_its_kernels() -> None
     while _child_processes() - before and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert _child_processes() - before == set()
+
+
+async def test_no_node_is_said_at_once_and_the_pool_started_meanwhile_is_gone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The embedded pool starts before Node.js is checked (its kernel starts while
+    the client's modules load); without a usable Node the check still raises
+    NodeNotFound, and the pool it started is stopped: no thread, no directory."""
+    import tempfile
+    import threading
+
+    from repl.local.node import NodeNotFound
+
+    monkeypatch.setenv("ACAJS_NODE", str(tmp_path / "no-such-node"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the pool's directory goes
+    before = set(threading.enumerate())  # (other tests' pools may be running)
+    with pytest.raises(NodeNotFound, match="ACAJS_NODE"):
+        await open_connection(Settings(), wait_ready=True, one_shot=True)
+    assert not [t for t in set(threading.enumerate()) - before if t.name == "acajs-local-pool"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("acajs-pool-")] == []

@@ -175,20 +175,24 @@ class EmbeddedPool:
             self._stopped.set()
 
     async def _main(self) -> None:
-        import uvicorn
-
-        from repl.local.connections import server_config
-        from repl.local.pool import SessionPool
-        from repl.local.server import create_app
-
+        # The OS sandbox's probe (a sandboxed `true`, then cached) waits on its
+        # process while the pool's modules are imported, not after them.
         self._loop = asyncio.get_running_loop()
+        probe = self._loop.run_in_executor(None, _probe_sandbox, self.settings)  # (submitted now)
+        from repl.local.pool import SessionPool
+
         self._stop_event = asyncio.Event()
         if self._stop_requested:
             self._stop_event.set()
         pool = SessionPool(self.settings, **self.pool_options)
-        await pool.start()
+        await pool.start()  # (its kernel's start waits for the probe's answer, if need be)
         self.pool = pool
         try:
+            # The ready kernel is starting (mostly in its own processes): the HTTP
+            # server's imports run in a worker thread meanwhile, so this loop keeps
+            # driving the kernel's start instead of waiting for them.
+            create_app, server_config, uvicorn = await asyncio.to_thread(_server_modules)
+            await probe  # (done by now; awaited so that an error in it is not left unseen)
             app = create_app(pool, self.settings, token=self.token, **self.app_options)
             config = server_config(app, self.settings, **self.server_options)
             server = uvicorn.Server(config)
@@ -219,6 +223,23 @@ class EmbeddedPool:
             stopping.cancel()
         finally:
             await pool.close()
+
+
+def _probe_sandbox(settings: PoolSettings) -> None:
+    if settings.sandbox and settings.os_sandbox:
+        from repl.local.sandbox import bwrap_status
+
+        bwrap_status()
+
+
+def _server_modules() -> tuple[Any, Any, Any]:
+    """(``create_app``, ``server_config``, the ``uvicorn`` module), imported."""
+    import uvicorn
+
+    from repl.local.connections import server_config
+    from repl.local.server import create_app
+
+    return create_app, server_config, uvicorn
 
 
 def serve(

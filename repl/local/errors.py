@@ -6,9 +6,10 @@ with the code repeated in the ``x-ms-error-code`` header (API.md §5).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.responses import JSONResponse
+if TYPE_CHECKING:
+    from starlette.responses import JSONResponse
 
 
 class PoolError(Exception):
@@ -32,6 +33,10 @@ class PoolError(Exception):
 
     def response(self) -> JSONResponse:
         """This error as the service renders it: JSON body plus ``x-ms-error-code``."""
+        # (imported here: the sessions' model, which raises these errors, starts a
+        # one-shot command's kernel before the web framework is loaded)
+        from starlette.responses import JSONResponse
+
         headers = {"x-ms-error-code": self.code, **self.headers}
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 

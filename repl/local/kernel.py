@@ -678,18 +678,18 @@ class Kernel:
         self._drain_fd("err")
         self._mark_dead()
 
-    def _mark_dead(self) -> None:
+    def _mark_dead(self, *, wait: bool = True) -> None:
         if self._dead:
             return
         self._dead = True
         if self._proc is not None:
             try:
-                self._returncode = self._proc.wait(timeout=5)
+                self._returncode = self._proc.wait(timeout=5) if wait else self._proc.poll()
             except subprocess.TimeoutExpired:
                 self._returncode = None
         self._stop_rss_watch()
         if self._sandbox is not None:
-            self._sandbox.close()
+            self._sandbox.close(wait=wait)
         if self._tag_file is not None:
             with contextlib.suppress(OSError):
                 self._tag_file.unlink()
@@ -704,10 +704,10 @@ class Kernel:
             self._cmd_fd = -1
         if self.tmpdir is not None:
             try:
-                if self._loop is None or self._loop.is_closed():
+                if not wait or self._loop is None or self._loop.is_closed():
                     raise RuntimeError("no event loop")
                 self._tmp_cleanup = self._loop.run_in_executor(None, shutil.rmtree, self.tmpdir, True)
-            except RuntimeError:  # no loop or executor any more: do it now
+            except RuntimeError:  # no loop or executor any more (or abandoned): do it now
                 shutil.rmtree(self.tmpdir, ignore_errors=True)
         self._dead_event.set()
         if self._ready is not None and not self._ready.done():
@@ -1098,6 +1098,16 @@ class Kernel:
             assert self._proc is not None
             await asyncio.get_running_loop().run_in_executor(None, self._proc.wait)
             self._on_exit()
+
+    def abandon(self) -> None:
+        """SIGKILL the kernel's process group (and its network stack) and let go of
+        it without waiting for it to exit: for a one-shot pool, whose process exits
+        next.  Nothing survives: the processes inside bwrap die with it (its
+        ``--die-with-parent``, the PID namespace), and whatever was running on the
+        kernel ends as if it died.  Its temporary directory is removed now."""
+        self._kill_reason = self._kill_reason or "killed"
+        self._signal_group()
+        self._mark_dead(wait=False)
 
     async def kill(self) -> None:
         """Stop the process (and its process group); safe to call more than once.

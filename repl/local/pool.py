@@ -633,8 +633,13 @@ class SessionPool:
         await self._kill_quietly(kernel)
         await asyncio.to_thread(remove_tree, directory)
 
-    @staticmethod
-    async def _kill_quietly(kernel: Kernel) -> None:
+    async def _kill_quietly(self, kernel: Kernel) -> None:
+        if self.settings.one_shot:
+            # The command's process exits soon: SIGKILL without waiting for the
+            # kernel's processes to exit (bwrap and slirp4netns take ~30 ms to);
+            # they cannot outlive the kill, and the directories are removed.
+            kernel.abandon()
+            return
         try:
             await kernel.kill()
         except Exception:

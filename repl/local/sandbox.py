@@ -33,6 +33,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,9 +93,19 @@ def _drop_privileges() -> list[str]:
     ]
 
 
-@lru_cache(maxsize=1)
+_BWRAP_PROBE = threading.Lock()
+
+
 def bwrap_status() -> tuple[str | None, str]:
-    """(path of a working bwrap, "") or (None, why not).  Probed once per process."""
+    """(path of a working bwrap, "") or (None, why not).  Probed once per process:
+    a caller in another thread while the probe runs (the embedded pool starts it
+    early) waits for its answer instead of probing again."""
+    with _BWRAP_PROBE:
+        return _bwrap_status()
+
+
+@lru_cache(maxsize=1)
+def _bwrap_status() -> tuple[str | None, str]:
     if not sys.platform.startswith("linux"):
         return None, f"bubblewrap is Linux only (this is {sys.platform})"
     if os.environ.get("ACAJS_BWRAP", "") == "0":
@@ -322,8 +333,12 @@ class BwrapSandbox:
                 os.close(self._block_w)
                 self._block_w = -1
 
-    def close(self) -> None:
-        """The kernel is gone: stop its network stack (closing the exit fd ends it)."""
+    def close(self, *, wait: bool = True) -> None:
+        """The kernel is gone: stop its network stack (closing the exit fd ends it).
+
+        ``wait=False`` (a one-shot pool whose process exits next): SIGKILL it and
+        return without waiting for its exit, which takes ~30 ms here (subprocess
+        reaps it later, or whoever inherits it when this process has exited)."""
         self.spawned()
         for name in ("_info_r", "_block_w", "_slirp_exit_w"):
             fd = getattr(self, name)
@@ -332,12 +347,17 @@ class BwrapSandbox:
                     os.close(fd)
                 setattr(self, name, -1)
         slirp, self._slirp = self._slirp, None
-        if slirp is not None:
-            try:
-                slirp.wait(timeout=2)
-            except subprocess.TimeoutExpired:
+        if slirp is None:
+            return
+        if not wait:
+            with contextlib.suppress(OSError):
                 slirp.kill()
-                slirp.wait()
+            return
+        try:
+            slirp.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            slirp.kill()
+            slirp.wait()
 
 
 def _traversable_parents(path: str) -> list[str]:

@@ -42,7 +42,8 @@ class PoolSettings:
     output_cap: int = DEFAULT_OUTPUT_CAP
     idle_cpu_seconds: float = DEFAULT_IDLE_CPU_SECONDS
     # the pool serves one command and stops (acajs-repl exec/run/files): no ready
-    # kernel is refilled, and stopping skips the HTTP server's graceful steps
+    # kernel is refilled, and stopping skips the HTTP server's graceful steps and
+    # does not wait for the kernels' processes to exit (they are SIGKILLed)
     one_shot: bool = False
     allow_remote: bool = False
     tls_cert: Path | None = None  # PEM certificate (chain): serve HTTPS

@@ -439,3 +439,41 @@ async def test_delete_answers_at_once_and_finishes_the_teardown_behind(tmp_path:
             await asyncio.sleep(0.02)
     finally:
         await pool.close()
+
+
+# Session code that leaves something running: a detached child in its own session
+# (where the OS sandbox lets it start one; Node's permission model refuses it), and
+# an event loop kept busy after the answer, so the kernel never reads its command
+# channel closing: only a kill stops it.
+LEFT_RUNNING = (
+    "try { require('child_process').spawn('sleep', ['300'], {detached: true, stdio: 'ignore'}).unref() } "
+    "catch (e) {}; setImmediate(() => { for (;;) {} }); 6 * 7"
+)
+
+
+def test_a_one_shot_pool_stops_at_once_and_leaves_no_process_or_directory(tmp_path: Path) -> None:
+    """One-shot stop does not wait for the kernels' processes to exit; still, when
+    it returns every directory is gone, and every process of the kernel's tree
+    (bwrap, the sandbox's init, Node, a detached child, slirp4netns) ends, even
+    a Node busy in a loop that would never notice its command channel close."""
+    from repl.local.procfs import children
+
+    pool = EmbeddedPool(PoolSettings(ready=1, one_shot=True, data_dir=tmp_path))
+    with pool, client(pool) as c:
+        ident = str(uuid.uuid4())
+        assert execute(c, ident, LEFT_RUNNING).json()["result"]["executionResult"] == 42
+        kernel = pool.pool.get(ident).kernel
+        tree, stack = [], [kernel.pid]
+        while stack:
+            pid = stack.pop()
+            tree.append(pid)
+            stack.extend(children(pid))
+        sandbox = kernel._sandbox
+        if sandbox is not None and sandbox.slirp_pid:
+            tree.append(sandbox.slirp_pid)
+        root = pool.pool.root
+        assert root is not None and root.exists()
+    # (the with block stopped the pool)
+    assert not root.exists() and list(tmp_path.iterdir()) == []
+    assert len(tree) >= 2 if sandbox is not None else len(tree) >= 1
+    assert all(process_gone(pid) for pid in tree), [p for p in tree if Path(f"/proc/{p}").exists()]

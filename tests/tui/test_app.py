@@ -1420,3 +1420,21 @@ async def test_hostile_output_reaches_the_screen_neutralised_and_copies_hold_no_
                 assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in segment.text), repr(segment.text)
         copied = view.output_text()
         assert "\x1b" not in copied and "\x9b" not in copied and "PWNED" not in copied
+
+
+async def test_connecting_shows_the_session_before_the_collectors_pass(pool_settings, monkeypatch):
+    """Start-up: the header names the session as soon as the client is ready; the
+    full collection and freeze after connecting (tens of ms) wait until it is
+    painted, and still happen."""
+    seen: list[str] = []
+    freeze = ReplScreen._freeze_what_lives_on
+
+    def recording() -> None:
+        seen.append(app.sub_title)
+        freeze()
+
+    monkeypatch.setattr(ReplScreen, "_freeze_what_lives_on", staticmethod(recording))
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert len(seen) == 1 and pool_settings.session in seen[0], seen
