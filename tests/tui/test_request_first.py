@@ -130,3 +130,35 @@ async def test_follow_up_requests_wait_for_the_result_on_screen(pool_settings):
         await screen.engine.settled()
         assert sessions and all(sessions), sessions  # the countdown correction came after the result
         assert pools and all(pools), pools  # and so did the pool status
+
+
+async def test_a_quick_run_builds_one_view_after_its_request_with_its_own_id(pool_settings, monkeypatch):
+    # Building a view styles it, and costs more than the local pool's `1+1`: a
+    # run that ends before it would be shown has its view built once, with its
+    # result, after the request went out, under the id the run was given.
+    async with _connected(pool_settings) as (pilot, screen):
+        assert screen.engine is not None
+        events: list[str] = []
+        built = CellView.__init__
+
+        def counting_init(self: CellView, *args: Any, **kwargs: Any) -> None:
+            events.append("view")
+            built(self, *args, **kwargs)
+
+        monkeypatch.setattr(CellView, "__init__", counting_init)
+        _spy(screen.engine.client, "execute", events, lambda: "request")
+        run_ids = []
+        original_start = screen._start_cell
+
+        def start_cell(cell: Any) -> None:
+            original_start(cell)
+            run_ids.append(list(screen._runs)[-1])
+
+        monkeypatch.setattr(screen, "_start_cell", start_cell)
+        screen.editor.load_text("6*7")
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+        assert events == ["request", "view"]
+        view = screen.cell_views()[-1]
+        assert view.id == run_ids[0] and view.state == "succeeded" and not view.running
+        assert screen.query_one("#mode-line").display is False

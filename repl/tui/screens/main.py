@@ -41,7 +41,8 @@ from repl.tui.messages import (
     RunFinished,
     RunStarted,
 )
-from repl.tui.widgets.cell import CellView, highlighter
+from repl.tui.widgets.cell import CellView, highlighter, new_record, start_record
+from repl.tui.widgets.cell_render import CellRecord
 from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import Countdown
 from repl.tui.widgets.editor import InputEditor
@@ -111,7 +112,9 @@ running execution.
         self._history_problem_shown = False
         self._completion: CompletionController | None = None
         # Cells submitted but not on screen yet (see _start_cell), in order.
-        self._unshown: dict[str, CellView] = {}
+        #: runs not on screen yet (their views are made when shown), in submission order
+        self._unshown: dict[str, CellRecord] = {}
+        self._mode_line_text: str | None = None  # what the mode line shows (None: not set yet)
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -326,9 +329,9 @@ running execution.
         engine = self.engine
         assert engine is not None
         queued = engine.busy or bool(self._runs)
-        view = CellView(cell.n, cell.code, queued=queued)
-        view_id = view.id or ""
-        self._unshown[view_id] = view
+        record = new_record(cell.n, cell.code, queued=queued)  # its view is made when shown
+        view_id = record.view_id
+        self._unshown[view_id] = record
         self._runs[view_id] = self.run_cell(cell, view_id)
         self.set_timer(RUNNING_CELL_DELAY, lambda: self._show_runs(view_id))
 
@@ -340,16 +343,17 @@ running execution.
             return None
         view = None
         while self._unshown:
-            view_id, view = next(iter(self._unshown.items()))
+            view_id, record = next(iter(self._unshown.items()))
             del self._unshown[view_id]
-            if view_id == upto and result is not None:
-                view = CellView(view.n, view.code, cell=result)  # finished before it was shown
+            # finished before it was shown: drawn once, with its result
+            view = CellView(record.n, record.code, record=record, cell=result if view_id == upto else None)
             self.transcript.add_cell(view)
             if view_id == upto:
                 break
         self.transcript.anchor()
-        self._update_mode_line()
-        self.refresh_bindings()
+        if result is None:  # with a result, _done_running says what still runs, right after
+            self._update_mode_line()
+            self.refresh_bindings()
         return view
 
     def _give_back(self, text: str) -> None:
@@ -377,6 +381,10 @@ running execution.
         self.post_message(message)
 
     def on_run_started(self, message: RunStarted) -> None:
+        record = self._unshown.get(message.view_id)
+        if record is not None:  # not on screen yet: its view starts from the record
+            start_record(record, message.waiting_behind)
+            return
         view = self._view(message.view_id)
         if view is not None:
             view.start(message.waiting_behind)
@@ -541,9 +549,7 @@ running execution.
         )
 
     def _view(self, view_id: str) -> CellView | None:
-        unshown = self._unshown.get(view_id)
-        if unshown is not None:
-            return unshown
+        """The cell's view on screen (None for a run not shown yet: see _show_runs)."""
         return self.transcript.view(view_id)
 
     # ---------------------------------------------------------------- play mode
@@ -583,8 +589,12 @@ running execution.
         if self._runs:
             queued = len(self._runs) - 1
             parts.append("running… Esc stops waiting" + (f" · {queued} queued" if queued else ""))
+        text = " · ".join(parts)
+        if text == self._mode_line_text:
+            return  # unchanged: no update, no layout
+        self._mode_line_text = text
         line = self.query_one("#mode-line", Static)
-        line.update(" · ".join(parts))
+        line.update(text)
         line.display = bool(parts)
 
     # ---------------------------------------------------------------- dot-commands

@@ -64,6 +64,22 @@ def highlighter(app: App[Any]) -> Callable[[str], Text]:
     return highlight
 
 
+def new_record(n: int, code: str, *, queued: bool = False) -> CellRecord:
+    """The record of a new cell, with the id its view will have."""
+    CellView._seq += 1
+    return CellRecord(f"cell-{CellView._seq}", n, code, "queued" if queued else "running")
+
+
+def start_record(record: CellRecord, waiting_behind: int | None) -> bool:
+    """A queued cell got the session: it runs from now. True if it was queued."""
+    record.waiting_behind = waiting_behind
+    if record.state != "queued":
+        return False
+    record.state = "running"
+    record.started = time.monotonic()
+    return True
+
+
 class CellView(Widget, can_focus=True):
     """A cell in the transcript. Focus it (click, or Shift+Tab from the editor)
     to copy, page, save or re-insert it."""
@@ -126,19 +142,22 @@ open it in the pager, save it to a file or copy it.
         record: CellRecord | None = None,
     ) -> None:
         if record is None:
-            CellView._seq += 1
-            record = CellRecord(f"cell-{CellView._seq}", n, code, "queued" if queued else "running")
+            record = new_record(n, code, queued=queued)
             if started is not None:
                 record.started = started
-        super().__init__(classes="cell", id=record.view_id)
+        if cell is not None:  # finished before it was shown: drawn once, with its result
+            record.cell, record.n, record.state = cell, cell.n, cell.status
+        # The status class is given here, not added: a class added before the
+        # mount restyles a widget that the mount styles again.
+        badge = SEVERITY_CLASS.get(record.severity, "-failed")
+        super().__init__(classes=f"cell {badge}", id=record.view_id)
         self.record = record
         self._timer: Timer | None = None
-        self._pending_cell = cell
-        self._badge_class: str | None = None
+        self._settle_on_mount = cell is not None
+        self._badge_class: str | None = badge
         self._styles: dict[str, Style] | None = None
         self._code: Text | None = None
         self._results: list[Part] | None = None
-        self._set_badge()
 
     # ------------------------------------------------------------ the record
     @property
@@ -174,19 +193,15 @@ open it in the pager, save it to a file or copy it.
 
     # ------------------------------------------------------------ building
     def on_mount(self) -> None:
-        if self._pending_cell is not None:
-            cell, self._pending_cell = self._pending_cell, None
-            self.finish(cell)
+        if self._settle_on_mount:
+            self._settle_on_mount = False
+            self.post_message(self.Settled())
         elif self.record.state == "running":
             self._timer = self.set_interval(0.1, self.refresh)
 
     def start(self, waiting_behind: int | None = None) -> None:
         """A queued cell got the session: it runs now (the clock starts)."""
-
-        self.record.waiting_behind = waiting_behind
-        if self.record.state == "queued":
-            self.record.state = "running"
-            self.record.started = time.monotonic()
+        if start_record(self.record, waiting_behind):
             if self.is_mounted:
                 self._timer = self.set_interval(0.1, self.refresh)
             self._set_badge()
