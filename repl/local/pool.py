@@ -216,6 +216,12 @@ class SessionPool:
         if self.root is not None:
             await asyncio.to_thread(remove_tree, self.root)
 
+    async def quiesce(self) -> None:
+        """Wait until the work the pool does in the background (removing expired
+        sessions, killing kernels) has finished."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     @property
     def staging_dir(self) -> Path:
         assert self.root is not None, "pool not started"
@@ -251,6 +257,13 @@ class SessionPool:
             raise PoolError(503, "SessionPoolClosed", "The local pool is shutting down.")
         now = self.clock()
         session = self._sessions.get(identifier)
+        if session is not None and session.pending == 0 and session.expire_at <= now:
+            # Past its expireAt, not reaped yet (the reaper wakes now and then): gone,
+            # as on the service. Touching it would revive state the client has
+            # rightly counted as lost.
+            self._forget(session)
+            self._spawn(self._cleanup(session))
+            session = None
         if session is not None:
             session.touch(now)
             session.files_touched = True  # (an execution's _prepare clears it: not files)

@@ -118,6 +118,31 @@ def test_cooldown_resets_on_use_not_on_observation_and_expires(clocked) -> None:
         assert ts(again["createdAt"]) == pytest.approx(clock.now, abs=0.002)
 
 
+def test_a_request_after_expiry_finds_a_fresh_session_though_the_reaper_has_not_run(clocked) -> None:
+    # The service recycles a session at its expireAt; the reaper only runs now and
+    # then. A request in between must not revive the old state (it did: a client
+    # that counted the cooldown down to zero found its variables still there).
+    pool, clock = clocked
+    ident = str(uuid.uuid4())
+    q = {"api-version": V, "identifier": ident}
+    with client(pool) as c:
+        assert execute(c, ident, "globalThis.kept = 'old'").json()["status"] == "Succeeded"
+        session = pool.pool.get(ident)
+        directory, pid = session.directory, session.kernel.pid
+        clock.advance(300.5)  # past expireAt; no reap
+        fresh = execute(c, ident, "typeof kept").json()
+        assert fresh["result"]["executionResult"] == "'undefined'"
+        again = c.get("/session", params=q).json()
+        assert ts(again["createdAt"]) == pytest.approx(clock.now, abs=0.002)
+        assert process_gone(pid)
+        pool.run(pool.pool.quiesce())
+        assert not directory.exists()
+        # Not yet past it: the same session, its state kept.
+        assert execute(c, ident, "globalThis.kept = 'new'").json()["status"] == "Succeeded"
+        clock.advance(299)
+        assert execute(c, ident, "kept").json()["result"]["executionResult"] == "'new'"
+
+
 def test_a_busy_session_is_not_reaped(clocked) -> None:
     pool, clock = clocked
     ident = str(uuid.uuid4())
