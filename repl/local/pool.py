@@ -133,6 +133,10 @@ class Session:
     def expire_at(self) -> float:
         return self.last_accessed_at + self.cooldown
 
+    def expired(self, now: float) -> bool:
+        """Past its expireAt with nothing running or queued: gone, reaped or not."""
+        return self.pending == 0 and self.expire_at <= now
+
     def touch(self, now: float) -> None:
         self.last_accessed_at = max(self.last_accessed_at, now)
         self.etag = str(uuid.uuid4())
@@ -257,7 +261,7 @@ class SessionPool:
             raise PoolError(503, "SessionPoolClosed", "The local pool is shutting down.")
         now = self.clock()
         session = self._sessions.get(identifier)
-        if session is not None and session.pending == 0 and session.expire_at <= now:
+        if session is not None and session.expired(now):
             # Past its expireAt, not reaped yet (the reaper wakes now and then): gone,
             # as on the service. Touching it would revive state the client has
             # rightly counted as lost.
@@ -270,7 +274,7 @@ class SessionPool:
             return session
         if len(self._sessions) >= self.settings.max_sessions:
             # Sessions already past expireAt (the reaper has not run yet) make room now.
-            for s in [s for s in self._sessions.values() if s.pending == 0 and s.expire_at <= now]:
+            for s in [s for s in self._sessions.values() if s.expired(now)]:
                 self._forget(s)
                 self._spawn(self._cleanup(s))
         if len(self._sessions) >= self.settings.max_sessions:
@@ -330,9 +334,7 @@ class SessionPool:
     async def reap(self) -> list[str]:
         """Destroy every idle session whose ``expireAt`` has passed; their identifiers."""
         now = self.clock()
-        expired = [
-            s for s in self._sessions.values() if s.pending == 0 and s.expire_at <= now
-        ]
+        expired = [s for s in self._sessions.values() if s.expired(now)]
         await asyncio.gather(*(self._destroy(s) for s in expired), return_exceptions=True)
         return [s.identifier for s in expired]
 

@@ -111,8 +111,7 @@ running execution.
         self._connect_error: str | None = None
         self._history_problem_shown = False
         self._completion: CompletionController | None = None
-        # Cells submitted but not on screen yet (see _start_cell), in order.
-        #: runs not on screen yet (their views are made when shown), in submission order
+        #: runs not on screen yet (their views are made when shown, see _start_cell), in order
         self._unshown: dict[str, CellRecord] = {}
         self._mode_line_text: str | None = None  # what the mode line shows (None: not set yet)
 
