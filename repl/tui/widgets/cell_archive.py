@@ -113,22 +113,24 @@ class CellArchive(Widget):
                         self._parts[i] = drawn[1]
             else:
                 self.entries.append(item)
-        if self._starts:  # lay out only the new entries
+        self._lay_out_new()
+        self.refresh(layout=True)
+
+    def _lay_out_new(self) -> None:
+        """Line counts for the entries added since the last layout (if there was one)."""
+        if self._starts:
             for i in range(len(self._starts) - 1, len(self.entries)):
                 self._starts.append(self._starts[-1] + len(self._draw(i, self._width)))
-        self.refresh(layout=True)
 
     def absorb(self, other: CellArchive) -> None:
         """Take every entry of ``other`` (the archive right below) at the end. The
         line counts already known are kept: nothing is drawn again to merge."""
-        offset = len(self.entries)
         self.entries.extend(other.entries)
         if self._starts and other._starts and other._width == self._width:
             total = self._starts[-1]
             self._starts.extend(total + start for start in other._starts[1:])
-        elif self._starts:
-            for i in range(offset, len(self.entries)):
-                self._starts.append(self._starts[-1] + len(self._draw(i, self._width)))
+        else:
+            self._lay_out_new()
         self.refresh(layout=True)
 
     def split(self, start: int, stop: int) -> tuple[list[Entry], CellArchive | None]:
