@@ -32,7 +32,7 @@ from typing import Any
 
 from repl.local import sandbox as os_sandbox
 from repl.local.node import NodeRuntime, find_node
-from repl.local.procfs import process_tag, tree_usage
+from repl.local.procfs import host_pid_of, process_tag, tree_usage
 from repl.local.settings import DEFAULT_OUTPUT_CAP, PoolSettings
 
 HARNESS = Path(__file__).with_name("harness.js")
@@ -491,11 +491,10 @@ class Kernel:
         ready = self._ready.result()
         self.boot_ms = float(ready.get("boot_ms", 0.0))  # Node's start-up until the harness was ready
         # Synchronous code is stopped by a SIGINT from here when the harness has Node's
-        # SIGINT watchdog (cheaper than vm's per-call timeout thread) and this side knows
-        # the Node process's pid (the harness sees the same pid: no pid namespace between
-        # them); otherwise the harness uses vm's timeout.
-        if ready.get("sigint") and ready.get("pid") == self.pid:
-            self._interrupt_pid = self.pid
+        # SIGINT watchdog (cheaper than vm's per-call timeout thread) and this side can
+        # reach the Node process; otherwise the harness uses vm's timeout.
+        if ready.get("sigint"):
+            self._find_interrupt_target(ready.get("pid"))
         # Output printed while starting (none expected) is not the first execution's.
         self._pending_out.take()
         self._pending_err.take()
@@ -1002,7 +1001,48 @@ class Kernel:
     def interrupt_by_signal(self) -> bool:
         return self._interrupt_pid is not None
 
+    @property
+    def interrupt_pid(self) -> int | None:
+        """The host pid of the Node process a timeout's SIGINT goes to, if one does."""
+        return self._interrupt_pid
+
     _interrupt_handle: asyncio.TimerHandle | None = None
+
+    def _find_interrupt_target(self, ns_pid: object) -> None:
+        """Which process a timeout's SIGINT goes to (``ns_pid``: Node's own pid, from
+        the harness's ready message, sent before any code of a session ran).
+
+        Without a pid namespace it is our child. Inside bwrap Node is a grandchild in
+        a PID namespace of its own: it is found by its ``NSpid`` in bwrap's tree and
+        signalled through a pidfd, so a pid reused after Node's death never gets it."""
+        if not isinstance(ns_pid, int):
+            return
+        if ns_pid == self.pid and not self.os_sandboxed:
+            self._interrupt_pid = self.pid
+            return
+        if not (self.os_sandboxed and self.use_pidfd and self.pid):
+            return
+        host = host_pid_of(self.pid, ns_pid)
+        if host is None:
+            return
+        try:
+            fd = os.pidfd_open(host)
+        except OSError:
+            return
+        # Still the process found above (not a reused pid): the pidfd now pins it.
+        if host_pid_of(self.pid, ns_pid) != host:
+            os.close(fd)
+            return
+        self._fds["node"] = fd
+        self._interrupt_pid = host
+
+    def _send_interrupt(self) -> None:
+        fd = self._fds.get("node")
+        with contextlib.suppress(OSError):
+            if fd is not None:
+                signal.pidfd_send_signal(fd, signal.SIGINT)
+            elif self._interrupt_pid:
+                os.kill(self._interrupt_pid, signal.SIGINT)
 
     def _interrupt(self, ex: _Execution) -> None:
         """The timeout is up: SIGINT stops the execution's script if one still runs; again
@@ -1010,8 +1050,7 @@ class Kernel:
         SIGINT and goes on takes the first one)."""
         self._interrupt_handle = None
         if self._exec is ex and not ex.future.done() and not self._dead and self._interrupt_pid:
-            with contextlib.suppress(OSError):
-                os.kill(self._interrupt_pid, signal.SIGINT)
+            self._send_interrupt()
             assert self._loop is not None
             self._interrupt_handle = self._loop.call_later(0.1, self._interrupt, ex)
 

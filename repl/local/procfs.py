@@ -44,6 +44,28 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def host_pid_of(root: int, ns_pid: int, depth: int = 3) -> int | None:
+    """The host pid of the process in ``root``'s tree (``depth`` levels down) that
+    sees itself as ``ns_pid`` in its own, deeper PID namespace (the last ``NSpid``
+    of ``/proc/<pid>/status``); None when there is none."""
+    level = [root]
+    for _ in range(depth):
+        level = [child for pid in level for child in children(pid)][:MAX_TREE]
+        for pid in level:
+            try:
+                with open(f"/proc/{pid}/status", "rb") as f:
+                    status = f.read()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith(b"NSpid:"):
+                    ids = line.split()[1:]
+                    if len(ids) > 1 and ids[-1] == str(ns_pid).encode():
+                        return pid
+                    break
+    return None
+
+
 @dataclass(slots=True)
 class TreeUsage:
     rss: int  # bytes resident, summed over the tree (shared pages counted per process)
