@@ -8,9 +8,10 @@ Two processes on the same Node binary, each sent ``N`` requests one after the ot
    ``os.read``;
 2. the local pool's kernel (``repl/local/kernel.py`` + ``harness.js``) as the
    pool drives it: ``await kernel.execute('1+1', timeout=60)`` on an asyncio loop,
-   once without Node's permission model (``sandbox=False``: the kernel is stopped
-   at its timeout by a SIGINT, see docs/kernel.md) and once with it (the fallback
-   sandbox: vm's per-call timeout thread).
+   in three configurations: no sandbox (``sandbox=False``: the kernel is stopped
+   at its timeout by a SIGINT, see docs/kernel.md), the OS sandbox (bwrap, the
+   default where it works: a SIGINT too, through a pidfd) and Node's permission
+   model (the fallback sandbox: vm's per-call timeout thread).
 
 For each it prints the wall time per call seen from Python (p50, p99) and the
 Node CPU time per call (user + system from ``/proc/PID/stat`` over the run,
@@ -118,20 +119,22 @@ async def asyncio_pipe(node: str, calls: int) -> dict[str, float]:
     return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99)}
 
 
-async def kernel_calls(calls: int, sandbox: bool) -> dict[str, float]:
+async def kernel_calls(calls: int, sandbox: bool, os_sandbox: bool = True) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        kernel = await Kernel.start(workdir=Path(tmp), settings=PoolSettings(sandbox=sandbox))
+        settings = PoolSettings(sandbox=sandbox, os_sandbox=os_sandbox)
+        kernel = await Kernel.start(workdir=Path(tmp), settings=settings)
         try:
             for _ in range(200):
                 await kernel.execute("1+1", timeout=60)
             times = []
-            cpu0 = cpu_seconds(kernel.pid)
+            node_pid = kernel.interrupt_pid or kernel.pid  # Node itself, inside bwrap too
+            cpu0 = cpu_seconds(node_pid)
             for _ in range(calls):
                 t = time.perf_counter()
                 r = await kernel.execute("1+1", timeout=60)
                 times.append((time.perf_counter() - t) * 1000)
                 assert r.value_text == "2", r
-            cpu = cpu_seconds(kernel.pid) - cpu0
+            cpu = cpu_seconds(node_pid) - cpu0
         finally:
             await kernel.kill()
     return {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "node_cpu_us": cpu / calls * 1e6,
@@ -149,8 +152,9 @@ def main() -> None:
     for _ in range(args.rounds):
         pipe = raw_pipe(node.path, args.calls)
         plain = asyncio.run(kernel_calls(args.calls, sandbox=False))
-        permission = asyncio.run(kernel_calls(args.calls, sandbox=True))
-        rounds.append({"pipe": pipe, "no permission model": plain, "permission model": permission})
+        bwrap = asyncio.run(kernel_calls(args.calls, sandbox=True))
+        permission = asyncio.run(kernel_calls(args.calls, sandbox=True, os_sandbox=False))
+        rounds.append({"pipe": pipe, "no sandbox": plain, "OS sandbox (bwrap)": bwrap, "permission model": permission})
 
     def median(key: str, field: str) -> float:
         values = sorted(r[key][field] for r in rounds)
@@ -158,7 +162,8 @@ def main() -> None:
 
     result: dict[str, Any] = {"node": f"{node.path} {node.version_text}", "calls": args.calls, "rounds": rounds}
     pipe_cpu, pipe_p50 = median("pipe", "node_cpu_us"), median("pipe", "p50_ms")
-    for key in ("no permission model", "permission model"):
+    configs = ("no sandbox", "OS sandbox (bwrap)", "permission model")
+    for key in configs:
         result[key] = {
             "p50_ms": median(key, "p50_ms"),
             "node_cpu_us": median(key, "node_cpu_us"),
@@ -170,7 +175,7 @@ def main() -> None:
         return
     print(f"node: {result['node']}; {args.calls} calls per round, medians of {args.rounds} interleaved rounds")
     print(f"  {'raw Node pipe':36} wall p50 {pipe_p50:6.3f} ms   Node CPU {pipe_cpu:6.1f} us/call")
-    for key in ("no permission model", "permission model"):
+    for key in configs:
         r = result[key]
         print(f"  {'Kernel.execute, ' + key:36} wall p50 {r['p50_ms']:6.3f} ms   "
               f"Node CPU {r['node_cpu_us']:6.1f} us/call"
