@@ -233,11 +233,17 @@ class SessionPool:
 
     # ------------------------------------------------------------------ sessions
     def get(self, identifier: str) -> Session | None:
-        """The live session for ``identifier``, without touching it."""
-        return self._sessions.get(identifier)
+        """The live session for ``identifier``, without touching it (one past its
+        expireAt is gone, as on the service, though the reaper has not run yet)."""
+        session = self._sessions.get(identifier)
+        if session is None or session.expired(self.clock()):
+            return None
+        return session
 
     def sessions(self) -> list[Session]:
-        return sorted(self._sessions.values(), key=lambda s: s.created_at)
+        """The live sessions, oldest first."""
+        now = self.clock()
+        return sorted((s for s in self._sessions.values() if not s.expired(now)), key=lambda s: s.created_at)
 
     @property
     def protection(self) -> dict[str, str]:
@@ -426,7 +432,7 @@ class SessionPool:
         return record
 
     def get_execution(self, identifier: str, execution_id: str) -> ExecutionRecord | None:
-        session = self._sessions.get(identifier)
+        session = self.get(identifier)
         if session is None:
             return None
         return session.executions.get(execution_id)

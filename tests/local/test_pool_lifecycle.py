@@ -143,6 +143,33 @@ def test_a_request_after_expiry_finds_a_fresh_session_though_the_reaper_has_not_
         assert execute(c, ident, "kept").json()["result"]["executionResult"] == "'new'"
 
 
+def test_a_session_past_its_expiry_is_gone_from_every_read_before_the_reaper_runs(clocked) -> None:
+    # GET session, listSessions and GET execution showed it (and GET execution
+    # touched it, moving its expireAt back into the future: the old state revived).
+    pool, clock = clocked
+    ident = str(uuid.uuid4())
+    q = {"api-version": V, "identifier": ident}
+    with client(pool) as c:
+        body = {"codeInputType": "Inline", "executionType": "Synchronous", "code": "globalThis.kept = 1"}
+        done = c.post("/executions", params=q, json=body).json()
+        assert done["status"] == "Succeeded"
+        execution = f"/executions/{done['id']}"
+        assert c.get(execution, params=q).status_code == 200
+        listed = c.get("/listSessions", params={"api-version": V}).json()["sessions"]
+        assert [s["identifier"] for s in listed] == [ident]
+        clock.advance(300.5)  # past expireAt; no reap
+
+        def gone(path: str) -> str:
+            return c.get(path, params=q).json()["error"]["code"]
+
+        assert gone("/session") == "SessionWithIdentifierNotFound"  # as for a session never created
+        assert c.get("/listSessions", params={"api-version": V}).json()["sessions"] == []
+        assert gone(execution) == "ExecutionNotFound"
+        assert gone("/session") == "SessionWithIdentifierNotFound"  # the read above revived nothing
+        fresh = execute(c, ident, "typeof kept").json()
+        assert fresh["result"]["executionResult"] == "'undefined'"
+
+
 def test_a_busy_session_is_not_reaped(clocked) -> None:
     pool, clock = clocked
     ident = str(uuid.uuid4())
