@@ -39,3 +39,28 @@ async def test_key_sequence(case: KeyCase, pool_settings) -> None:
             assert [c.status for c in cells] == list(case.statuses)
         assert screen.editor.text == case.left_in_input
         assert screen.editor.has_focus
+
+
+@pytest.mark.parametrize("run_key", ["alt+enter", "ctrl+j", "ctrl+enter"])
+async def test_keys_that_arrive_at_once_are_taken_in_order(run_key: str, pool_settings) -> None:
+    """One terminal read can hold a whole line and then Alt+Enter: the app gets
+    the keys before the editor has taken the first ones. The run key must run
+    all that was typed before it (a priority binding ran what the editor held
+    then: "fu" of "function g() {", the rest left in the editor)."""
+    from textual import events
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        engine = screen.engine
+        typed = "21 * 2 // all of it"
+        for ch in typed:  # as the driver posts them, without waiting in between
+            app.post_message(events.Key("space" if ch == " " else ch, ch))
+        app.post_message(events.Key(run_key, None))
+        await until(pilot, lambda: any(not c.running for c in engine.transcript), "the run")
+        await settle(pilot)
+        cells = list(engine.transcript)
+        assert [c.code for c in cells] == [typed]
+        assert cells[0].execution is not None and cells[0].execution.value_text == "42"
+        assert screen.editor.text == ""

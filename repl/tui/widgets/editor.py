@@ -91,7 +91,11 @@ Lines starting with a dot are commands: try `.help`.
 """
 
     BINDINGS = [
-        Binding("ctrl+j,alt+enter,ctrl+enter", "run", "Run", id="editor.run", priority=True),
+        # Not a priority binding: those run when the key reaches the app, ahead of
+        # keys typed before it that the editor has not taken yet (type-ahead under
+        # load ran "fu" of "function g() {" + Alt+Enter). This one is checked when
+        # the key has gone through the editor, in order.
+        Binding("ctrl+j,alt+enter,ctrl+enter", "run", "Run", id="editor.run"),
         Binding("ctrl+o", "external_editor", "$EDITOR", id="editor.external"),
         Binding("tab", "complete", "Complete", show=False, id="editor.complete"),
         Binding("ctrl+d", "exit_or_delete", "Exit", show=False, id="editor.exit", priority=True),
