@@ -64,3 +64,18 @@ async def test_keys_that_arrive_at_once_are_taken_in_order(run_key: str, pool_se
         assert [c.code for c in cells] == [typed]
         assert cells[0].execution is not None and cells[0].execution.value_text == "42"
         assert screen.editor.text == ""
+
+
+async def test_ctrl_d_after_keys_that_arrive_at_once_deletes_and_does_not_exit(pool_settings) -> None:
+    """Ctrl+D exits on an empty editor: typed right after text, it must see the text."""
+    from textual import events
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        for key, ch in (("a", "a"), ("b", "b"), ("left", None), ("ctrl+d", None)):
+            app.post_message(events.Key(key, ch))
+        await settle(pilot)
+        assert app.is_running
+        assert screen.editor.text == "a"

@@ -98,7 +98,8 @@ Lines starting with a dot are commands: try `.help`.
         Binding("ctrl+j,alt+enter,ctrl+enter", "run", "Run", id="editor.run"),
         Binding("ctrl+o", "external_editor", "$EDITOR", id="editor.external"),
         Binding("tab", "complete", "Complete", show=False, id="editor.complete"),
-        Binding("ctrl+d", "exit_or_delete", "Exit", show=False, id="editor.exit", priority=True),
+        # (replaces TextArea's own ctrl+d; in order with typed keys, as above)
+        Binding("ctrl+d", "exit_or_delete", "Exit", show=False, id="editor.exit"),
     ]
 
     class Submitted(Message):
