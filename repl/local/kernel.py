@@ -273,7 +273,7 @@ class Kernel:
         self.output_cap = max(1, int(settings.output_cap))
         self.boot_ms = 0.0
         self.tmpdir: Path | None = None  # the kernel's own os.tmpdir(), removed with it
-        self._tmp_cleanup: asyncio.Future[None] | None = None
+        self._teardown_done: asyncio.Future[None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fds: dict[str, int] = {}
@@ -687,8 +687,6 @@ class Kernel:
             except subprocess.TimeoutExpired:
                 self._returncode = None
         self._stop_rss_watch()
-        if self._sandbox is not None:
-            self._sandbox.close(wait=wait)
         if self._tag_file is not None:
             with contextlib.suppress(OSError):
                 self._tag_file.unlink()
@@ -701,13 +699,17 @@ class Kernel:
             with contextlib.suppress(OSError):
                 os.close(self._cmd_fd)
             self._cmd_fd = -1
-        if self.tmpdir is not None:
+        if not wait:
+            self._teardown(wait=False)
+        else:
+            # In a worker thread: slirp4netns takes ~30 ms to exit once its exit fd
+            # closes, which on the pool's loop stalled every other session's requests.
             try:
-                if not wait or self._loop is None or self._loop.is_closed():
+                if self._loop is None or self._loop.is_closed():
                     raise RuntimeError("no event loop")
-                self._tmp_cleanup = self._loop.run_in_executor(None, shutil.rmtree, self.tmpdir, True)
-            except RuntimeError:  # no loop or executor any more (or abandoned): do it now
-                shutil.rmtree(self.tmpdir, ignore_errors=True)
+                self._teardown_done = self._loop.run_in_executor(None, self._teardown)
+            except RuntimeError:  # no loop or executor any more: do it now
+                self._teardown()
         self._dead_event.set()
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(KernelStartError(self._death_reason()))
@@ -1138,6 +1140,14 @@ class Kernel:
             await asyncio.get_running_loop().run_in_executor(None, self._proc.wait)
             self._on_exit()
 
+    def _teardown(self, *, wait: bool = True) -> None:
+        """What outlives the kernel's processes: its network stack, its temporary
+        directory (``wait=False``: the network stack is SIGKILLed, not waited for)."""
+        if self._sandbox is not None:
+            self._sandbox.close(wait=wait)
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
     def abandon(self) -> None:
         """SIGKILL the kernel's process group (and its network stack) and let go of
         it without waiting for it to exit: for a one-shot pool, whose process exits
@@ -1150,11 +1160,12 @@ class Kernel:
 
     async def kill(self) -> None:
         """Stop the process (and its process group); safe to call more than once.
-        When it returns, the kernel's temporary directory is gone too."""
+        When it returns, the kernel's temporary directory and network stack are
+        gone too."""
         await self._kill("killed")
-        if self._tmp_cleanup is not None:
+        if self._teardown_done is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self._tmp_cleanup)
+                await asyncio.shield(self._teardown_done)
 
 
 def _tree_pids(root: int) -> list[int]:

@@ -1063,3 +1063,32 @@ def test_serve_flags_reach_the_pool_settings():
     s = pool_settings_from_args(args)
     assert (s.os_sandbox, s.output_cap, s.idle_cpu_seconds) == (False, 2000, 2.5)
     assert pool_settings_from_args(build_parser().parse_args(["serve"])) == PoolSettings()
+
+
+async def test_a_sandboxed_kernels_network_stack_is_waited_for_off_the_loop(start, monkeypatch):
+    """slirp4netns takes ~30 ms to exit: waited for on the pool's loop, every kernel's
+    death stalled every other session's requests that long. It is waited for in a
+    worker thread; `kill` still returns only once it has exited."""
+    import threading
+
+    from repl.local import sandbox as os_sandbox
+
+    require_bwrap()
+    closed_on: list[threading.Thread] = []
+    slirp_pids: list[int] = []
+    close = os_sandbox.BwrapSandbox.close
+
+    def recording_close(self, *, wait: bool = True) -> None:
+        closed_on.append(threading.current_thread())
+        if self.slirp_pid:
+            slirp_pids.append(self.slirp_pid)
+        close(self, wait=wait)
+
+    monkeypatch.setattr(os_sandbox.BwrapSandbox, "close", recording_close)
+    kernel = await start(sandbox=True, egress="enabled")
+    assert kernel.os_sandboxed
+    assert (await kernel.execute("1 + 1", timeout=10)).value == 2
+    await kernel.kill()
+    assert closed_on and threading.main_thread() not in closed_on
+    assert slirp_pids, "the kernel had a network stack"
+    assert not Path(f"/proc/{slirp_pids[0]}").exists()  # exited and reaped when kill returned
