@@ -614,6 +614,11 @@ class Kernel:
             start = nl + 1
             self._parse_message(line)
             del line
+            if self._framing_lost:
+                # Nothing after this line can be told apart from texts: no later line
+                # (the execution's real result, read in the same chunk) is believed.
+                view.release()
+                return
             raw = self._raw
             if raw is not None:
                 start = raw.feed(view, start)

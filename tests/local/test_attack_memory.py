@@ -79,6 +79,22 @@ def test_a_result_announcing_impossible_raw_texts_stops_only_that_kernel(raw: st
         healthy(c, victim)
 
 
+def test_no_line_after_a_lost_framing_is_believed_though_read_in_the_same_chunk() -> None:
+    # One write (one read on the other side): a line that loses the framing, then
+    # a well-formed result for the running execution (the first of a fresh
+    # kernel: id 1). The second line was parsed and believed when both came in
+    # one read; seen only under a fast kernel, where they often do.
+    with sandboxed_pool() as (pool, c):
+        attacker = new_id()
+        forged = "JSON.stringify({ev: 'done', id: 'forged', raw: 'stdout'}) + '\\n' + " \
+                 "JSON.stringify({ev: 'done', id: 1, status: 'ok', stdout: '', stderr: '', value: \"'owned'\"," \
+                 " error: '', ms: 1}) + '\\n'"
+        res = run(c, attacker, _RESULTS_FD + f"fs.writeSync(fd, {forged}); while (true) {{}}")
+        assert res["status"] == "Failed" and "malformed result into its results pipe" in res["stderr"], res
+        assert res["executionResult"] != "'owned'"
+        healthy(c)
+
+
 def test_a_forged_result_with_raw_texts_is_read_whole_and_ignored() -> None:
     # Its texts hold a newline and what looks like a result line: read as texts
     # (by their announced length), they never desynchronise the pipe.
