@@ -12,9 +12,12 @@ user's uid on the host.
 Network: egress disabled gives an empty namespace (its own loopback only).
 Egress enabled gives the namespace a user-mode network stack
 (``slirp4netns --disable-host-loopback``): the internet is reachable, the
-host's loopback (``127.0.0.1``, the pool's own server) is not, and a server
-the session starts listens in its namespace only.  Without ``slirp4netns`` a
-sandboxed kernel has no network at all (never the host's namespace).
+host's loopback (``127.0.0.1``, the pool's own server) is not, nor are the
+host's other addresses (a ``prohibit`` route for each, set in the namespace
+before the kernel runs: :func:`fence_host`), and a server the session starts
+listens in its namespace only.  Without ``slirp4netns`` (or when the host's
+addresses cannot be fenced off) a sandboxed kernel has no network at all
+(never the host's namespace).
 
 Where bwrap is missing or cannot create namespaces (not Linux, containers that
 forbid them) the pool falls back to Node's permission model, with the
@@ -136,6 +139,59 @@ def slirp_status() -> tuple[str | None, str]:
     return exe, ""
 
 
+def host_networks(fib_trie: str | None = None) -> list[str]:
+    """The host's own IPv4 addresses and local prefixes (``A.B.C.D/N``) but
+    loopback's: the ``host LOCAL`` entries of ``/proc/net/fib_trie``."""
+    if fib_trie is None:
+        try:
+            fib_trie = Path("/proc/net/fib_trie").read_text()
+        except OSError:
+            return []
+    found: dict[str, None] = {}
+    address = ""
+    for line in fib_trie.splitlines():
+        text = line.strip()
+        if text.startswith("|-- "):
+            address = text[4:].strip()
+        elif text.endswith(" host LOCAL") and text.startswith("/") and address:
+            prefix = text.split()[0]
+            if not address.startswith("127."):
+                found[f"{address}{prefix}"] = None
+    return list(found)
+
+
+@lru_cache(maxsize=1)
+def _ip_command() -> str | None:
+    for candidate in (shutil.which("ip"), "/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def fence_host(child: int, networks: list[str]) -> str:
+    """Make ``networks`` (the host's addresses) unreachable from the network
+    namespace of ``child`` (bwrap's sandbox, before the kernel runs in it): a
+    ``prohibit`` route each, which the kernel, holding no capability, cannot
+    remove.  "" when done, else why not (the kernel must then get no network)."""
+    if not networks:
+        return ""
+    ip, nsenter = _ip_command(), shutil.which("nsenter")
+    if ip is None or nsenter is None:
+        return "the host's addresses cannot be fenced off: 'ip' (iproute2) or 'nsenter' (util-linux) is missing"
+    enter = [nsenter, f"--target={child}", "--net"]
+    if os.geteuid() != 0:  # the namespace belongs to bwrap's user namespace: join it first
+        enter[2:2] = ["--user", "--preserve-credentials"]
+    batch = "".join(f"route add prohibit {net}\n" for net in networks)
+    try:
+        done = subprocess.run([*enter, ip, "-batch", "-"], input=batch.encode(), capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"the host's addresses could not be fenced off: {exc}"
+    if done.returncode != 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()
+        return f"the host's addresses could not be fenced off: {why[-1] if why else f'exit {done.returncode}'}"
+    return ""
+
+
 def protection(settings: PoolSettings, node_permission_flag: str | None = None) -> Protection:
     """The protection kernels of a pool with ``settings`` get (probes once, then cached)."""
     if not settings.sandbox:
@@ -150,7 +206,7 @@ def protection(settings: PoolSettings, node_permission_flag: str | None = None) 
         if settings.egress == "disabled":
             net = "none (an empty network namespace)"
         elif slirp_status()[0]:
-            net = "slirp4netns: the internet, not the host's loopback"
+            net = "slirp4netns: the internet, not the host (its loopback and its own addresses)"
         else:
             net = f"none ({slirp_status()[1]}), so egress is not available"
         return Protection(
@@ -295,6 +351,8 @@ class BwrapSandbox:
         loop = asyncio.get_running_loop()
         try:
             child = await loop.run_in_executor(None, _read_child_pid, self._info_r)
+            # The host's own addresses are fenced off while slirp4netns starts.
+            fenced = loop.run_in_executor(None, fence_host, child, host_networks())
             ready_r, ready_w = os.pipe()
             exit_r, exit_w = os.pipe()
             self._slirp_exit_w = exit_w
@@ -319,10 +377,17 @@ class BwrapSandbox:
                 ok = await loop.run_in_executor(None, os.read, ready_r, 1)
             finally:
                 os.close(ready_r)
+            fence_error = await fenced
             if ok != b"1":
                 # The kernel still starts, without a network (never the host's).
                 self.network_error = f"slirp4netns did not start (exit status {slirp.poll()})"
                 log.warning("a kernel has no network: %s", self.network_error)
+            elif fence_error:
+                # Fail closed: no network rather than one that reaches the host.
+                self.network_error = fence_error
+                log.warning("a kernel has no network: %s", fence_error)
+                with contextlib.suppress(OSError):
+                    slirp.kill()
         finally:
             if self._info_r >= 0:
                 os.close(self._info_r)

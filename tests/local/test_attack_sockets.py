@@ -75,21 +75,97 @@ def _host_address() -> str | None:
     return None if addr.startswith("127.") else addr
 
 
-def test_egress_enabled_still_reaches_the_network() -> None:
-    """The control of the test above: egress enabled does reach beyond the sandbox
-    (a server on the host's own network address stands for the internet here)."""
+@pytest.fixture
+def host_listener() -> Iterator[tuple[socket.socket, str]]:
+    """A TCP server on all the host's addresses (a service a developer runs on the
+    machine), with the host's address on its default route."""
     addr = _host_address()
     if addr is None:
         pytest.skip("no non-loopback address on this machine")
     server = socket.socket()
-    server.bind((addr, 0))
+    server.bind(("0.0.0.0", 0))
     server.listen()
-    try:
-        with sandboxed_pool(egress="enabled") as (_pool, c):
-            res = run(c, new_id(), CONNECT.format(target=f"{server.getsockname()[1]}, {addr!r}"))
-            assert res["executionResult"] == "'connected'", res
-    finally:
-        server.close()
+    server.setblocking(False)
+    yield server, addr
+    server.close()
+
+
+def test_the_hosts_own_addresses_are_out_of_reach_with_egress_enabled(host_listener) -> None:
+    """Egress reaches the internet, not the machine the pool runs on: its own
+    addresses are prohibited routes inside the sandbox's namespace."""
+    server, addr = host_listener
+    port = server.getsockname()[1]
+    with sandboxed_pool(egress="enabled") as (_pool, c):
+        ident = new_id()
+        res = run(c, ident, CONNECT.format(target=f"{port}, {addr!r}"))
+        assert res["executionResult"].startswith("'failed"), res
+        # Session code cannot take the fence down: it holds no capability in its namespace.
+        routes = f"[['route', 'del', 'prohibit', '{addr}/32'], ['route', 'flush', 'table', 'main']]"
+        remove = ("(() => { const out = []; for (const args of " + routes + ") {"
+                  " try { child_process.execFileSync('/usr/sbin/ip', args, {stdio: 'pipe'}); out.push('removed'); }"
+                  " catch (e) { out.push(String(e.stderr).trim()) } } return out.join(' | '); })()")
+        res = run(c, ident, remove)
+        assert "removed" not in res["executionResult"] and "not permitted" in res["executionResult"], res
+        res = run(c, ident, CONNECT.format(target=f"{port}, {addr!r}"))
+        assert res["executionResult"].startswith("'failed"), res
+        assert not accepted(server)
+        healthy(c)
+
+
+def test_egress_enabled_reaches_the_network_the_fence_aside(host_listener, monkeypatch) -> None:
+    """The control of the test above: with nothing fenced off, the same connection
+    from the same sandbox succeeds (the host's address stands for the internet
+    here): egress works, and the fence is what stops the test above."""
+    from repl.local import sandbox
+
+    monkeypatch.setattr(sandbox, "host_networks", lambda: [])
+    server, addr = host_listener
+    with sandboxed_pool(egress="enabled") as (_pool, c):
+        res = run(c, new_id(), CONNECT.format(target=f"{server.getsockname()[1]}, {addr!r}"))
+        assert res["executionResult"] == "'connected'", res
+    assert accepted(server)
+
+
+def test_a_kernel_whose_fence_cannot_be_set_gets_no_network(host_listener, monkeypatch) -> None:
+    """Fail closed: without the fence (no `ip`, `nsenter` refused) slirp4netns is
+    stopped before the kernel runs, so the kernel has no network at all."""
+    from repl.local import sandbox
+
+    monkeypatch.setattr(sandbox, "host_networks", lambda: [])  # the control above connects with this
+    monkeypatch.setattr(sandbox, "fence_host", lambda child, networks: "'ip' is missing (test)")
+    server, addr = host_listener
+    with sandboxed_pool(egress="enabled") as (_pool, c):
+        res = run(c, new_id(), CONNECT.format(target=f"{server.getsockname()[1]}, {addr!r}"))
+        assert res["executionResult"].startswith("'failed"), res
+    assert not accepted(server)
+
+
+def test_the_hosts_networks_are_read_from_the_local_routing_table() -> None:
+    from repl.local.sandbox import host_networks
+
+    fib_trie = """Main:
+  +-- 0.0.0.0/0 3 0 5
+     +-- 127.0.0.0/8 2 0 2
+           |-- 127.0.0.1
+              /32 host LOCAL
+     +-- 192.0.2.0/24 2 0 2
+           |-- 192.0.2.0
+              /24 link UNICAST
+           |-- 192.0.2.2
+              /32 host LOCAL
+        |-- 192.0.2.255
+           /32 link BROADCAST
+     |-- 10.9.0.0
+        /16 host LOCAL
+Local:
+  +-- 0.0.0.0/0 3 0 5
+           |-- 192.0.2.2
+              /32 host LOCAL
+     |-- 172.17.0.1
+        /32 host LOCAL
+"""
+    assert host_networks(fib_trie) == ["192.0.2.2/32", "10.9.0.0/16", "172.17.0.1/32"]
+    assert _host_address() is None or f"{_host_address()}/32" in host_networks()
 
 
 @pytest.mark.parametrize("egress", ["enabled", "disabled"])
