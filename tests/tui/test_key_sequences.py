@@ -79,3 +79,18 @@ async def test_ctrl_d_after_keys_that_arrive_at_once_deletes_and_does_not_exit(p
         await settle(pilot)
         assert app.is_running
         assert screen.editor.text == "a"
+
+
+async def test_ctrl_c_after_a_paste_that_arrives_with_it_clears_the_paste(pool_settings) -> None:
+    from textual import events
+
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        app.post_message(events.Paste("const pasted = 1"))
+        app.post_message(events.Key("x", "x"))
+        app.post_message(events.Key("ctrl+c", None))
+        await settle(pilot)
+        assert screen.editor.text == ""
+        assert app.is_running

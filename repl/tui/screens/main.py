@@ -475,7 +475,14 @@ running execution.
     def action_interrupt(self) -> None:
         """Ctrl+C: copy a selection; stop waiting while a run is in flight;
         else clear the input (Ctrl+Z brings it back); on an empty editor, say
-        how to exit."""
+        how to exit.
+
+        Decided once the editor has taken what was typed or pasted before the
+        key: a priority binding runs when the key reaches the app, ahead of
+        those (a paste then Ctrl+C left the paste in the editor)."""
+        self.editor.call_later(self._interrupt)
+
+    def _interrupt(self) -> None:
         editor = self.editor
         if editor.has_focus and editor.selected_text:
             editor.action_copy()
