@@ -127,7 +127,7 @@ async def kernel_calls(calls: int, sandbox: bool, os_sandbox: bool = True) -> di
             for _ in range(200):
                 await kernel.execute("1+1", timeout=60)
             times = []
-            node_pid = kernel.interrupt_pid or kernel.pid  # Node itself, inside bwrap too
+            node_pid = getattr(kernel, "interrupt_pid", None) or kernel.pid  # Node itself, inside bwrap too
             cpu0 = cpu_seconds(node_pid)
             for _ in range(calls):
                 t = time.perf_counter()
