@@ -149,20 +149,28 @@ class LoopbackTransport(httpx.AsyncBaseTransport):
     @staticmethod
     async def _send(request: httpx.Request, conn: _Conn, head: bytes,
                     body: bytes | httpx.AsyncByteStream) -> None:
-        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        writer = conn.writer
         try:
+            if isinstance(body, bytes):
+                writer.write(head + body)  # one write, head and body together
+                if not writer.transport.get_write_buffer_size() and not writer.is_closing():
+                    # All of it went out at once: drain() cannot wait (a transport pauses
+                    # its writer only over its high-water mark, and resumes it once its
+                    # buffer is empty), so it needs no timer; it still reports a lost
+                    # connection.
+                    await writer.drain()
+                    return
+            chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
             async with asyncio.timeout(_timeouts(request).get("write")):
-                if isinstance(body, bytes):
-                    conn.writer.write(head + body)  # one write, head and body together
-                else:
-                    conn.writer.write(head)
+                if not isinstance(body, bytes):
+                    writer.write(head)
                     async for chunk in body:
                         if chunk:
-                            conn.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                            await conn.writer.drain()
+                            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                            await writer.drain()
                     if chunked:
-                        conn.writer.write(b"0\r\n\r\n")
-                await conn.writer.drain()
+                        writer.write(b"0\r\n\r\n")
+                await writer.drain()
         except TimeoutError:
             raise httpx.WriteTimeout("write timed out", request=request) from None
         except OSError as exc:
