@@ -30,7 +30,11 @@ p50s:
   ``2`` at once (``SessionPool(kernel_factory=...)``): the pool's HTTP path and
   the client measured directly rather than as a difference.
 
-Every fixed body is the size of the pool's answer to ``1+1``.
+Every fixed body is the size of the pool's answer to ``1+1``. Beside each
+p50, the CPU time per request of the serving thread and of the client's
+(``/proc/self/task/TID/schedstat``, Linux): everything runs under one GIL, so
+the two add up to most of the wall time, and they move less with the machine's
+load than the wall time does.
 
     .venv/bin/python bench/http_floor.py [--calls 1000] [--rounds 3] [--json]
 """
@@ -87,15 +91,28 @@ def bound_socket() -> socket.socket:
     return sock
 
 
-def in_thread(main: Callable[[], Awaitable[None]], name: str) -> None:
+def in_thread(main: Callable[[], Awaitable[None]], name: str) -> int:
+    """Run ``main`` on a new event loop in a new thread; that thread's native id."""
     started = threading.Event()
+    tid: list[int] = []
 
     async def run() -> None:
+        tid.append(threading.get_native_id())
         started.set()
         await main()
 
     threading.Thread(target=lambda: asyncio.run(run()), name=name, daemon=True).start()
     started.wait()
+    return tid[0]
+
+
+def thread_cpu_us(tid: int) -> float:
+    """CPU time a thread of this process has run, in µs (Linux: schedstat, ns)."""
+    return int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[0]) / 1000
+
+
+async def _native_id() -> int:
+    return threading.get_native_id()
 
 
 # ------------------------------------------------------------------ servers
@@ -127,19 +144,21 @@ class RawHttp(asyncio.Protocol):
             self.transport.write(self.RESPONSE)
 
 
-def start_raw_server() -> int:
+def start_raw_server() -> tuple[int, int]:
+    """(port, server thread's native id)"""
     sock = bound_socket()
 
     async def main() -> None:
         server = await asyncio.get_running_loop().create_server(RawHttp, sock=sock)
         await server.serve_forever()
 
-    in_thread(main, "raw-http")
-    return int(sock.getsockname()[1])
+    tid = in_thread(main, "raw-http")
+    return int(sock.getsockname()[1]), tid
 
 
-def start_starlette() -> int:
-    """A bare Starlette app served by uvicorn with the pool's own configuration."""
+def start_starlette() -> tuple[int, int]:
+    """A bare Starlette app served by uvicorn with the pool's own configuration:
+    (port, server thread's native id)."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -155,10 +174,10 @@ def start_starlette() -> int:
     app = Starlette(routes=[Route("/executions", executions, methods=["POST"])])
     server = uvicorn.Server(server_config(app, PoolSettings()))
     sock = bound_socket()
-    in_thread(lambda: server.serve(sockets=[sock]), "starlette")
+    tid = in_thread(lambda: server.serve(sockets=[sock]), "starlette")
     while not server.started:
         time.sleep(0.001)
-    return int(sock.getsockname()[1])
+    return int(sock.getsockname()[1]), tid
 
 
 # ------------------------------------------------------------------ clients
@@ -207,8 +226,11 @@ def sessions_client(endpoint: str, token: str, arm_base: str, identifier: str) -
     return call, client.aclose
 
 
+WARM_UP = 50
+
+
 async def timed(call: Call, calls: int) -> list[float]:
-    for _ in range(50):
+    for _ in range(WARM_UP):
         await call()
     times = []
     for _ in range(calls):
@@ -222,7 +244,7 @@ def kernel_times(pool: EmbeddedPool, identifier: str, calls: int) -> list[float]
     """Kernel.execute('1+1') of the session's kernel, on the pool's own loop."""
 
     async def run() -> list[float]:
-        session = pool.pool._sessions[identifier]  # noqa: SLF001
+        session = pool.pool._sessions[identifier]
         kernel = session.kernel
         times = []
         for i in range(calls + 50):
@@ -270,16 +292,22 @@ async def no_op_kernel(_workdir: Path, _settings: PoolSettings) -> Any:
 
 # -------------------------------------------------------------------- main
 def measure(calls: int, rounds: int) -> dict[str, Any]:
-    raw_port = start_raw_server()
-    star_port = start_starlette()
+    raw_port, raw_tid = start_raw_server()
+    star_port, star_tid = start_starlette()
     star_origin = f"http://127.0.0.1:{star_port}"
     results: dict[str, list[float]] = {}
+    # CPU per request of the serving thread and of this (the client's) thread, per round
+    server_cpu: dict[str, list[float]] = {}
+    client_cpu: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="acajs-bench-floor-") as tmp, EmbeddedPool(
         PoolSettings(data_dir=Path(tmp), ready=1)
     ) as pool, EmbeddedPool(
         PoolSettings(data_dir=Path(tmp), ready=1), pool_options={"kernel_factory": no_op_kernel}
     ) as no_op:
         ident = f"bench-{uuid.uuid4()}"
+        pool_tid, no_op_tid = pool.run(_native_id()), no_op.run(_native_id())
+        serving = {"streams->protocol": raw_tid, "httpx->protocol": raw_tid, "httpx->starlette": star_tid,
+                   "client->starlette": star_tid, "client->pool": pool_tid, "client->pool, no-op kernel": no_op_tid}
 
         async def clients() -> None:
             rows: dict[str, tuple[Call, Close]] = {
@@ -293,10 +321,17 @@ def measure(calls: int, rounds: int) -> dict[str, Any]:
             try:
                 for _ in range(rounds):
                     for name, (call, _close) in rows.items():
+                        s0, c0 = thread_cpu_us(serving[name]), time.thread_time()
                         results.setdefault(name, []).append(pct(await timed(call, calls), 50))
+                        n = calls + WARM_UP
+                        server_cpu.setdefault(name, []).append((thread_cpu_us(serving[name]) - s0) / n)
+                        client_cpu.setdefault(name, []).append((time.thread_time() - c0) * 1e6 / n)
                     # the kernel on the pool's loop, this loop idle meanwhile
+                    s0 = thread_cpu_us(pool_tid)
                     results.setdefault("kernel in pool", []).append(
                         pct(await asyncio.to_thread(kernel_times, pool, ident, calls), 50))
+                    server_cpu.setdefault("kernel in pool", []).append(
+                        (thread_cpu_us(pool_tid) - s0) / (calls + WARM_UP))
             finally:
                 for _call, close in rows.values():
                     await close()
@@ -307,6 +342,8 @@ def measure(calls: int, rounds: int) -> dict[str, Any]:
     return {
         "p50_ms": p50,
         "rounds_p50_ms": results,
+        "server_thread_cpu_us": {name: statistics.median(v) for name, v in server_cpu.items()},
+        "client_thread_cpu_us": {name: statistics.median(v) for name, v in client_cpu.items()},
         "pool_http_path_ms": http_path,
         "pool_over_floor_ms": http_path - p50["client->starlette"],
         "client_over_httpx_ms": p50["client->starlette"] - p50["httpx->starlette"],
@@ -329,11 +366,21 @@ def main() -> None:
         return
     for name, value in out["p50_ms"].items():
         rounds = ", ".join(f"{v:.3f}" for v in out["rounds_p50_ms"][name])
-        print(f"{name:26} {value:.3f} ms p50  (rounds: {rounds})")
+        server = out["server_thread_cpu_us"].get(name)
+        client = out["client_thread_cpu_us"].get(name)
+        cpu = f"CPU per request: server thread {server:4.0f} µs" if server is not None else ""
+        cpu += f", client thread {client:4.0f} µs" if client is not None else ""
+        print(f"{name:26} {value:.3f} ms p50  {cpu}  (rounds: {rounds})")
     print(f"pool's HTTP path + client (client->pool - kernel in pool): {out['pool_http_path_ms']:.3f} ms")
     print(f"  over the floor (client->starlette):                     {out['pool_over_floor_ms']:.3f} ms")
     print(f"client over a bare httpx call (client - httpx, starlette): {out['client_over_httpx_ms']:.3f} ms")
     print(f"starlette+uvicorn over a raw protocol (httpx clients):    {out['starlette_over_protocol_ms']:.3f} ms")
+    srv = out["server_thread_cpu_us"]
+    print(f"server thread CPU, the pool's app and connection over the bare app (no-op kernel): "
+          f"{srv['client->pool, no-op kernel'] - srv['client->starlette']:.0f} µs per request")
+    print(f"server thread CPU of the kernel inside a request (pool - no-op): "
+          f"{srv['client->pool'] - srv['client->pool, no-op kernel']:.0f} µs; alone on the pool's loop: "
+          f"{srv['kernel in pool']:.0f} µs")
     print(f"{args.calls} calls x {args.rounds} rounds; load average {out['load_average']:.2f}")
 
 
