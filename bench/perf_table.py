@@ -22,7 +22,10 @@ Rows and where they come from (the bench scripts beside this one):
   and render of the screen, the painted run at 5 cells. GC pauses are timed
   with ``gc.callbacks`` while the transcript grows to 200 and then 1,000 cells.
 - ``api_warm``: ``SessionsClient.execute('1+1')`` against an embedded pool;
-  anchor: ``bench/kernel_overhead.py``'s raw Node pipe.
+  anchor: ``bench/kernel_overhead.py``'s raw Node pipe. Context: the floor of
+  this architecture from ``bench/http_floor.py`` (one round): a bare Starlette
+  app served as the pool is, a raw asyncio server, raw streams on both sides,
+  the pool with a no-op kernel.
 - ``kernel``: ``bench/kernel_overhead.py``'s ``Kernel.execute`` (default pool
   settings); anchor: the raw pipe.
 - ``exec_cold``, ``exec_serve``: ``bench/one_shot.py``'s ``python -m repl exec
@@ -301,6 +304,9 @@ def api_and_kernel_rows(quick: bool) -> list[Row]:
                 await client.aclose()
 
         api_times = asyncio.run(api())
+    import http_floor
+
+    floor = http_floor.measure(calls, rounds=1)["p50_ms"]
     anchor = median([pipe, pipe2])
     a50 = median(api_times)
     # Context, not the goal's anchor: the same pipe driven by asyncio, as the pool drives kernels.
@@ -308,7 +314,10 @@ def api_and_kernel_rows(quick: bool) -> list[Row]:
     return [
         Row("api_warm", "warm 1+1 through repl.api (embedded)", f"{ms(a50)} p50, {ms(pct(api_times, 99))} p99",
             f"raw Node pipe {ms(anchor)}", a50 / anchor, "<= 5x", a50 / anchor <= 5.0,
-            f"{beside}, {a50 / apipe:.1f}x of it"),
+            f"{beside}, {a50 / apipe:.1f}x of it; floor (bench/http_floor.py): bare Starlette+uvicorn as the pool "
+            f"is served {ms(floor['client->starlette'])}, raw asyncio server {ms(floor['httpx->protocol'])} "
+            f"(httpx+LoopbackTransport), raw streams both sides {ms(floor['streams->protocol'])}; pool with a no-op "
+            f"kernel {ms(floor['client->pool, no-op kernel'])}"),
         Row("kernel", "the kernel wrapper alone (Kernel.execute)", f"{ms(kernel)} p50",
             f"raw Node pipe {ms(anchor)}", kernel / anchor, "<= 2x", kernel / anchor <= 2.0,
             f"{beside}, {kernel / apipe:.1f}x of it"),

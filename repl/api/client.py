@@ -52,6 +52,7 @@ from .errors import (
     is_missing_file,
     loads,
 )
+from .httpclient import AsyncClient
 from .loopback import LOOPBACK_HOSTS, LoopbackTransport
 from .models import Execution, ExecutionStatus, FileInfo, PoolMetadata, PoolStatus, SessionInfo
 from .retry import RetryPolicy
@@ -141,9 +142,9 @@ class SessionsClient:
         plain = endpoint.startswith("http://") and arm_base.startswith("http://")
         loopback = all((urlsplit(u).hostname or "").lower() in LOOPBACK_HOSTS for u in (endpoint, arm_base))
         if plain and loopback:
-            return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT},
-                                     transport=LoopbackTransport(), verify=False)
-        return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, verify=not plain)
+            return AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT},
+                               transport=LoopbackTransport(), verify=False)
+        return AsyncClient(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, verify=not plain)
 
     @staticmethod
     def _origin_of(url: str) -> tuple[str, str]:

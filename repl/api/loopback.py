@@ -7,10 +7,13 @@ connection pool shared across hosts) is used, so :class:`LoopbackTransport`
 speaks HTTP/1.1 over asyncio streams itself: one write per request (head and
 body together unless the body is a stream, such as an upload), persistent
 connections kept as long as the caller likes, and the response body streamed to
-httpx as it arrives. It is still an ``httpx`` transport: the client, its
-timeouts (per connect and per read, from the request's ``timeout`` extension),
-the overall deadline and the size caps of :mod:`repl.api.transport` all apply,
-and failures are httpx's exceptions, mapped to ``ApiError`` as for any request.
+httpx as it arrives, except a body of one piece (Content-Length, at most 64 KiB:
+every answer but large outputs and files), which is read here and handed over as
+read, so the client takes it without a chain of async iterators (~15 µs).
+It is still an ``httpx`` transport: the client, its timeouts (per connect and
+per read, from the request's ``timeout`` extension), the overall deadline and
+the size caps of :mod:`repl.api.transport` all apply, and failures are httpx's
+exceptions, mapped to ``ApiError`` as for any request.
 
 Only plain ``http://`` to a loopback host is served; anything else is an error
 (the client uses httpx's own transport for every other endpoint, Azure
@@ -120,8 +123,14 @@ class LoopbackTransport(httpx.AsyncBaseTransport):
                 conn.close()
                 raise
             break
-        return httpx.Response(status, headers=headers, stream=_Body(self, conn, request, headers, status),
-                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason}, request=request)
+        body_stream = _Body(self, conn, request, headers, status)
+        extensions = {"http_version": b"HTTP/1.1", "reason_phrase": reason}
+        if body_stream.short:
+            # Read now and handed over as content: the client's reader then takes it as
+            # read (no async iterators, one timeout instead of one per piece).
+            content = await body_stream.read_all()
+            return httpx.Response(status, headers=headers, content=content, extensions=extensions, request=request)
+        return httpx.Response(status, headers=headers, stream=body_stream, extensions=extensions, request=request)
 
     @staticmethod
     def _encode(request: httpx.Request) -> tuple[bytes, bytes | httpx.AsyncByteStream]:
@@ -140,20 +149,28 @@ class LoopbackTransport(httpx.AsyncBaseTransport):
     @staticmethod
     async def _send(request: httpx.Request, conn: _Conn, head: bytes,
                     body: bytes | httpx.AsyncByteStream) -> None:
-        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        writer = conn.writer
         try:
+            if isinstance(body, bytes):
+                writer.write(head + body)  # one write, head and body together
+                if not writer.transport.get_write_buffer_size() and not writer.is_closing():
+                    # All of it went out at once: drain() cannot wait (a transport pauses
+                    # its writer only over its high-water mark, and resumes it once its
+                    # buffer is empty), so it needs no timer; it still reports a lost
+                    # connection.
+                    await writer.drain()
+                    return
+            chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
             async with asyncio.timeout(_timeouts(request).get("write")):
-                if isinstance(body, bytes):
-                    conn.writer.write(head + body)  # one write, head and body together
-                else:
-                    conn.writer.write(head)
+                if not isinstance(body, bytes):
+                    writer.write(head)
                     async for chunk in body:
                         if chunk:
-                            conn.writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                            await conn.writer.drain()
+                            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                            await writer.drain()
                     if chunked:
-                        conn.writer.write(b"0\r\n\r\n")
-                await conn.writer.drain()
+                        writer.write(b"0\r\n\r\n")
+                await writer.drain()
         except TimeoutError:
             raise httpx.WriteTimeout("write timed out", request=request) from None
         except OSError as exc:
@@ -204,6 +221,23 @@ class _Body(httpx.AsyncByteStream):
         if self._length is None and not self._chunked:
             self._keep = False  # read to EOF: the connection cannot be reused
         self._done = False
+
+    @property
+    def short(self) -> bool:
+        """A Content-Length body of at most one piece (every answer but large outputs and files)."""
+        return not self._chunked and self._length is not None and self._length <= _CHUNK
+
+    async def read_all(self) -> bytes:
+        """The whole of a ``short`` body, read under the same read timeout as a piece
+        of a streamed one; the connection is then released (or closed on failure)."""
+        conn = self._conn
+        assert conn is not None and self._length is not None
+        try:
+            data: bytes = await self._read(conn.reader.readexactly(self._length)) if self._length else b""
+            self._done = True
+        finally:
+            await self.aclose()
+        return data
 
     async def _read(self, coro: Any) -> Any:
         try:

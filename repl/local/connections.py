@@ -117,7 +117,13 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self._phase: Phase = "idle"
             self._since = 0.0  # loop time the phase began
             self._last_data = 0.0
+            # One timer per connection, moved only when a deadline comes earlier: a
+            # request passes four phases, and a timer made and cancelled per phase
+            # cost more than the rest of the guard. A timer that fires before the
+            # current deadline (set later meanwhile) re-arms for it.
             self._timer: asyncio.TimerHandle | None = None
+            self._timer_at = 0.0  # loop time the timer fires
+            self._deadline: float | None = None  # None: no timeout in this phase (busy)
             self._head_bytes = 0
             self._head_too_large = False
             self._answered = False  # a response was sent: idleness is keep-alive
@@ -167,23 +173,45 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         # --------------------------------------------------------------- phases
         def _enter(self, phase: Phase) -> None:
             self._phase = phase
-            self._since = self._last_data = self.loop.time()
-            self._cancel_timer()
+            self._since = self._last_data = now = self.loop.time()
             if phase in ("idle", "head"):
                 self._head_bytes = 0
                 keep_alive = phase == "idle" and self._answered
                 wait = max(limits.header_timeout, limits.keep_alive_timeout) if keep_alive else limits.header_timeout
-                self._timer = self.loop.call_later(wait, self._head_timed_out)
+                self._arm(now + wait)
             elif phase == "body":
-                self._timer = self.loop.call_later(limits.body_timeout, self._body_timed_out)
+                self._arm(now + limits.body_timeout)
+            else:
+                self._deadline = None  # busy: a pending timer finds nothing to do
+
+        def _arm(self, deadline: float) -> None:
+            self._deadline = deadline
+            if self._timer is not None:
+                if self._timer_at <= deadline:
+                    return  # it fires first and re-arms for this deadline
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = self.loop.call_at(deadline, self._timer_fired)
 
         def _cancel_timer(self) -> None:
+            self._deadline = None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
 
-        def _head_timed_out(self) -> None:
+        def _timer_fired(self) -> None:
             self._timer = None
+            deadline = self._deadline
+            if deadline is None:
+                return
+            if deadline > self._timer_at:  # the deadline moved later after the timer was set
+                self._arm(deadline)
+            elif self._phase in ("idle", "head"):
+                self._head_timed_out()
+            elif self._phase == "body":
+                self._body_timed_out()
+
+        def _head_timed_out(self) -> None:
             if self._phase == "head" and not self.transport.is_closing():
                 self.transport.write(
                     _error_bytes(
@@ -195,12 +223,9 @@ def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
                 self._close("request head timeout")
 
         def _body_timed_out(self) -> None:
-            self._timer = None
-            if self._phase != "body":
-                return
             quiet = self.loop.time() - self._last_data
             if quiet < limits.body_timeout:
-                self._timer = self.loop.call_later(limits.body_timeout - quiet, self._body_timed_out)
+                self._arm(self._last_data + limits.body_timeout)  # data came meanwhile: the rest of the wait
                 return
             self._close("request body timeout")
 

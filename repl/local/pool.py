@@ -33,7 +33,6 @@ import secrets
 import signal
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from repl.local.errors import CapacityExceeded, KernelUnavailable, PoolError
 from repl.local.fileaccess import remove_tree
+from repl.local.ids import random_id
 from repl.local.procfs import process_tag
 from repl.local.settings import PoolSettings
 
@@ -107,6 +107,8 @@ class ExecutionRecord:
     kernel_status: str = ""  # ok | error | timeout | died (from the kernel)
     error: PoolError | None = None  # the request could not run at all
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # its characters as last added to its session's record_chars (see _count_record)
+    counted: int = 0
 
 
 @dataclass(eq=False)
@@ -116,7 +118,9 @@ class Session:
     created_at: float
     last_accessed_at: float
     cooldown: float
-    etag: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # A new random etag after every touch; drawn when read (a session answer), not
+    # at each touch (twice per execution): the same values to whoever reads them.
+    _etag: str | None = field(default=None, repr=False)
     kernel: Kernel | None = None
     starting: asyncio.Task[Any] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -128,6 +132,9 @@ class Session:
     executions: collections.OrderedDict[str, ExecutionRecord] = field(
         default_factory=collections.OrderedDict
     )
+    # the characters of the records in `executions`, kept as they change instead
+    # of summed over all 64 at every execution (twice)
+    record_chars: int = 0
 
     @property
     def expire_at(self) -> float:
@@ -137,9 +144,15 @@ class Session:
         """Past its expireAt with nothing running or queued: gone, reaped or not."""
         return self.pending == 0 and self.expire_at <= now
 
+    @property
+    def etag(self) -> str:
+        if self._etag is None:
+            self._etag = random_id()
+        return self._etag
+
     def touch(self, now: float) -> None:
         self.last_accessed_at = max(self.last_accessed_at, now)
-        self.etag = str(uuid.uuid4())
+        self._etag = None
 
 
 class SessionPool:
@@ -387,11 +400,14 @@ class SessionPool:
         session = self.acquire(identifier)
         session.files_touched = files_touched  # an execution is not a files request
         record = ExecutionRecord(
-            id=execution_id or str(uuid.uuid4()),
+            id=execution_id or random_id(),
             identifier=identifier,
             execution_type=execution_type,
         )
-        session.executions[record.id] = record
+        replaced = session.executions.get(record.id)  # an operation-id used again
+        if replaced is not None:
+            session.record_chars -= replaced.counted
+        session.executions[record.id] = record  # (counted 0: its texts are empty)
         session.executions.move_to_end(record.id)
         _trim_records(session)
         session.pending += 1
@@ -468,6 +484,7 @@ class SessionPool:
                 record.value = result.value
                 record.value_text = result.value_text
                 record.duration_ms = result.duration_ms
+                _count_record(session, record)
                 _trim_records(session)
                 record.state_lost = bool(result.state_lost) or not kernel.alive
                 if restarted:
@@ -496,6 +513,7 @@ class SessionPool:
             record.error = PoolError(500, "InternalServerError", f"The local pool failed: {exc!r}")
             record.stderr = record.error.message
         finally:
+            _count_record(session, record)  # (notes and errors above changed stderr)
             session.pending -= 1
             record.done.set()
             if session.pending == 0 and session.expire_at < self._next_reap:
@@ -739,16 +757,31 @@ def _record_chars(record: ExecutionRecord) -> int:
     return len(record.stdout) + len(record.stderr) + len(record.value_text)
 
 
+def _count_record(session: Session, record: ExecutionRecord) -> None:
+    """Bring ``session.record_chars`` up to date with ``record``'s texts.
+
+    A record's texts change only inside its own ``_run``, and each change there is
+    followed by this call before the next ``await`` (so before any other trim):
+    wherever ``_trim_records`` runs, ``record_chars`` is the sum over the kept
+    records, as summing them there would give. A record already forgotten (trimmed,
+    or replaced by a new one with its operation-id) is no longer counted.
+    """
+    if session.executions.get(record.id) is record:
+        chars = _record_chars(record)
+        session.record_chars += chars - record.counted
+        record.counted = chars
+
+
 def _trim_records(session: Session) -> None:
     """Forget the oldest records beyond MAX_EXECUTION_RECORDS or, together,
     MAX_EXECUTION_RECORD_CHARS characters (the newest is always kept)."""
     records = session.executions
     while len(records) > MAX_EXECUTION_RECORDS:
-        records.popitem(last=False)
-    total = sum(_record_chars(r) for r in records.values())
-    while total > MAX_EXECUTION_RECORD_CHARS and len(records) > 1:
         _, oldest = records.popitem(last=False)
-        total -= _record_chars(oldest)
+        session.record_chars -= oldest.counted
+    while session.record_chars > MAX_EXECUTION_RECORD_CHARS and len(records) > 1:
+        _, oldest = records.popitem(last=False)
+        session.record_chars -= oldest.counted
 
 
 def _join(*parts: str) -> str:

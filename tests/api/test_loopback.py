@@ -121,3 +121,47 @@ async def test_a_malformed_or_cut_answer_is_a_protocol_error() -> None:
         for _ in range(3):
             with pytest.raises(httpx.RemoteProtocolError):
                 await http.get(f"{base}/x")
+
+
+async def test_short_answers_arrive_read_long_ones_stream_on_one_connection() -> None:
+    """A Content-Length answer of one piece (64 KiB) is read by the transport and
+    handed over as read; a longer one streams. Both keep the connection, and a
+    compressed short answer is decoded as httpx decodes any."""
+    import gzip
+
+    long_body = b"x" * (200 * 1024)
+    packed = gzip.compress(b'{"a":1}')
+    answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(long_body), long_body),
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(packed), packed),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    ]
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            for data in answers:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(data)
+                await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+    server, base = await _serve(answer)
+    async with server, httpx.AsyncClient(transport=LoopbackTransport()) as http:
+        async with http.stream("GET", f"{base}/short") as r:
+            assert r.is_stream_consumed  # read by the transport
+            assert b"".join([c async for c in r.aiter_bytes()]) == b"ok"
+        async with http.stream("GET", f"{base}/long") as r:
+            assert not r.is_stream_consumed
+            assert b"".join([c async for c in r.aiter_bytes()]) == long_body
+        r = await http.get(f"{base}/gzip")
+        assert r.json() == {"a": 1}
+        r = await http.get(f"{base}/empty")
+        assert (r.status_code, r.content) == (204, b"")
+    assert connections == 1

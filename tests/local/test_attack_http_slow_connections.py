@@ -241,3 +241,27 @@ def test_a_slow_head_after_a_kept_alive_pause_still_times_out(tight_pool) -> Non
         s.sendall(b"GET /metadata HTTP/1.1\r\nX-Slow: ")
         data = read_until_closed(s)
     assert data.startswith(b"HTTP/1.1 408 "), data[:200]
+
+
+def test_a_body_that_keeps_coming_is_not_timed_out(tight_pool) -> None:
+    """The body timeout bounds the silence between two pieces, not the whole body:
+    pieces 0.4 s apart for 2.4 s (the timeout is 1 s) make a request that is answered,
+    on a connection that then serves the next request too."""
+    import time
+
+    host, port = host_port(tight_pool.endpoint)
+    body = json.dumps({"code": "'kept ' + 'coming'", "executionType": "Synchronous"}).encode()
+    headers = "".join(f"{k}: {v}\r\n" for k, v in authed(tight_pool.token).items())
+    head = (f"POST /executions?api-version={V}&identifier={uuid.uuid4()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"{headers}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    step = -(-len(body) // 6)
+    with socket.create_connection((host, port), timeout=30) as s:
+        s.sendall(head)
+        for start in range(0, len(body), step):
+            time.sleep(0.4)
+            s.sendall(body[start:start + step])
+        response = _read_response(s)
+        assert response.startswith(b"HTTP/1.1 200 "), response[:300]
+        assert b"'kept coming'" in response
+        s.sendall(_metadata_request(tight_pool))
+        assert _read_response(s).startswith(b"HTTP/1.1 200 ")

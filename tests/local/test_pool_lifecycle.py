@@ -529,3 +529,40 @@ def test_a_one_shot_pool_stops_at_once_and_leaves_no_process_or_directory(tmp_pa
     assert not root.exists() and list(tmp_path.iterdir()) == []
     assert len(tree) >= 2 if sandbox is not None else len(tree) >= 1
     assert all(process_gone(pid) for pid in tree), [p for p in tree if Path(f"/proc/{p}").exists()]
+
+
+def test_the_kept_records_characters_are_counted_as_they_change(local_pool: EmbeddedPool) -> None:
+    """The session keeps the characters of its execution records as they change
+    (for the cap on kept records) instead of summing them per execution: after
+    outputs, errors, a reused operation-id, an asynchronous run, a state-lost note
+    and the 64-record cap, the count is still the sum."""
+    from repl.local.pool import MAX_EXECUTION_RECORDS, _record_chars
+
+    ident = str(uuid.uuid4())
+
+    def check() -> None:
+        async def counted() -> tuple[int, int, int]:
+            session = local_pool.pool._sessions[ident]
+            records = list(session.executions.values())
+            return session.record_chars, sum(_record_chars(r) for r in records), len(records)
+
+        kept, summed, n = local_pool.run(counted())
+        assert kept == summed and n <= MAX_EXECUTION_RECORDS and summed > 0
+
+    with client(local_pool) as c:
+        assert execute(c, ident, "console.log('x'.repeat(1000)); 'y'.repeat(50)").status_code == 200
+        check()
+        assert execute(c, ident, "throw new Error('boom')").status_code == 200
+        for text in ("'a'", "'a much longer value than before'", "'b'"):
+            r = c.post("/executions", params={"api-version": V, "identifier": ident},
+                       headers={"operation-id": "same-id"}, json={"code": text})
+            assert r.status_code == 200
+        check()
+        r = c.post("/executions", params={"api-version": V, "identifier": ident},
+                   json={"code": "console.error('e'.repeat(300)); 7", "executionType": "Asynchronous"})
+        assert r.status_code == 202
+        assert execute(c, ident, "process.exit(3)").status_code == 200  # state lost: notes join stderr
+        check()
+        for i in range(MAX_EXECUTION_RECORDS + 5):
+            assert execute(c, ident, f"console.log({i}); {i}").status_code == 200
+        check()
