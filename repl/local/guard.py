@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
@@ -18,7 +19,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repl.local.errors import PoolError, internal_error
-from repl.local.ids import random_id
 from repl.local.settings import PoolSettings
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -65,7 +65,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = random_id()
+        request_id = str(uuid.uuid4())
         rid_header = (b"x-ms-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:

@@ -33,6 +33,7 @@ import secrets
 import signal
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 
 from repl.local.errors import CapacityExceeded, KernelUnavailable, PoolError
 from repl.local.fileaccess import remove_tree
-from repl.local.ids import random_id
 from repl.local.procfs import process_tag
 from repl.local.settings import PoolSettings
 
@@ -147,7 +147,7 @@ class Session:
     @property
     def etag(self) -> str:
         if self._etag is None:
-            self._etag = random_id()
+            self._etag = str(uuid.uuid4())
         return self._etag
 
     def touch(self, now: float) -> None:
@@ -400,7 +400,7 @@ class SessionPool:
         session = self.acquire(identifier)
         session.files_touched = files_touched  # an execution is not a files request
         record = ExecutionRecord(
-            id=execution_id or random_id(),
+            id=execution_id or str(uuid.uuid4()),
             identifier=identifier,
             execution_type=execution_type,
         )
