@@ -317,5 +317,8 @@ def server_config(app: Any, settings: PoolSettings, *, limits: ConnectionLimits 
         log_config=None,
         server_header=False,
         date_header=False,
+        # Nothing stands in front of the pool: X-Forwarded-* from a local client
+        # (uvicorn trusts 127.0.0.1's by default) must not change its URLs.
+        proxy_headers=False,
         **tls,
     )

@@ -77,6 +77,15 @@ def test_current_sync_execution_shape(pool_http: httpx.Client, identifier: str) 
     assert again.status_code == 200 and again.json() == body
 
 
+def test_forwarded_headers_of_a_client_do_not_change_the_pools_urls(pool_http: httpx.Client, identifier: str) -> None:
+    # No proxy stands in front of the pool: a local client saying it came through one
+    # (uvicorn believes 127.0.0.1 by default) must not get https:// or another host.
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "evil.example"}
+    r = run(pool_http, identifier, "1", headers=forged)
+    location = urlparse(r.headers["Operation-Location"])
+    assert (location.scheme, location.netloc) == ("http", urlparse(str(pool_http.base_url)).netloc)
+
+
 def test_operation_id_header_names_the_execution(pool_http: httpx.Client, identifier: str) -> None:
     r = run(pool_http, identifier, "1", headers={"operation-id": "my-exec-1"})
     assert r.json()["id"] == "my-exec-1" and r.headers["operation-id"] == "my-exec-1"
