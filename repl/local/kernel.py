@@ -754,6 +754,8 @@ class Kernel:
     def alive(self) -> bool:
         if self._dead:
             return False
+        if "pid" in self._fds:
+            return True  # the pidfd's reader marks the death (no waitpid per check)
         if self._proc is not None and self._proc.poll() is not None:
             # no pidfd on this platform: notice the death here
             self._on_exit_without_pidfd()
@@ -861,12 +863,14 @@ class Kernel:
             command["interrupt"] = "sigint"
             self._interrupt_handle = self._loop.call_later(timeout, self._interrupt, ex)
         self._send(command)
+        # The future is awaited directly, a timer settling it if the kernel never
+        # answers: `wait_for(shield(...))` cost two more turns of the loop (each
+        # future's callbacks run on the next turn) in every execution.
+        unresponsive = self._loop.call_later(timeout + TIMEOUT_GRACE, _settle, ex.future, {"ev": "unresponsive"})
         try:
-            try:
-                msg = await asyncio.wait_for(asyncio.shield(ex.future), timeout + TIMEOUT_GRACE)
-            except TimeoutError:
-                msg = {"ev": "unresponsive"}
+            msg = await ex.future
         finally:
+            unresponsive.cancel()
             if self._interrupt_handle is not None:
                 self._interrupt_handle.cancel()
                 self._interrupt_handle = None
@@ -1202,6 +1206,11 @@ def _pdeathsig_prefix() -> tuple[str, ...]:
     except (OSError, subprocess.SubprocessError):
         ok = False
     return (exe, "--pdeathsig", "KILL", "--") if ok else ()
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 def _mark_retrieved(future: asyncio.Future[Any]) -> None:
