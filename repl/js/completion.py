@@ -75,7 +75,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from repl.dotcommands import COMMANDS, lookup
 from repl.js.completeness import is_code_at
@@ -99,6 +99,7 @@ __all__ = [
     "declared_names",
     "declared_names_in",
     "dot_command_completions",
+    "patterns",
     "property_probe_code",
 ]
 
@@ -165,13 +166,34 @@ _KIND_ORDER = {"declared": 0, "property": 1, "global": 2, "keyword": 3, "command
 _ID_START = r"[A-Za-z_$\u00aa-\uffff]"
 _ID_PART = r"[\w$\u00aa-\uffff]"
 _IDENT = rf"{_ID_START}{_ID_PART}*"
-_IDENT_RE = re.compile(_IDENT)
-_PREFIX_RE = re.compile(rf"{_ID_PART}*\Z")
-_DOT_RE = re.compile(r"(\?\.|\.)\s*\Z")
-_CHAIN_RE = re.compile(rf"({_IDENT}(?:\s*\??\.\s*{_IDENT})*)\s*\Z")
-_CHAIN_PART_RE = re.compile(r"\s*(\??\.)\s*")
-_MEMBER_CHAIN_RE = re.compile(rf"{_IDENT}(?:\??\.{_IDENT})*")
-_COMMAND_WORD_RE = re.compile(r"\s*\.([A-Za-z][A-Za-z_-]*)?")
+
+
+class _Patterns(NamedTuple):
+    ident: re.Pattern[str]
+    prefix: re.Pattern[str]
+    dot: re.Pattern[str]
+    chain: re.Pattern[str]
+    chain_part: re.Pattern[str]
+    member_chain: re.Pattern[str]
+    command_word: re.Pattern[str]
+    word_end: re.Pattern[str]
+
+
+@functools.cache
+def patterns() -> _Patterns:
+    """The completion's regular expressions, compiled on first use: the
+    ``\\u00aa-\\uffff`` classes take ~20 ms to compile, which the REPL's
+    start-up should not pay (the TUI compiles them in a thread once connected)."""
+    return _Patterns(
+        ident=re.compile(_IDENT),
+        prefix=re.compile(rf"{_ID_PART}*\Z"),
+        dot=re.compile(r"(\?\.|\.)\s*\Z"),
+        chain=re.compile(rf"({_IDENT}(?:\s*\??\.\s*{_IDENT})*)\s*\Z"),
+        chain_part=re.compile(r"\s*(\??\.)\s*"),
+        member_chain=re.compile(rf"{_IDENT}(?:\??\.{_IDENT})*"),
+        command_word=re.compile(r"\s*\.([A-Za-z][A-Za-z_-]*)?"),
+        word_end=re.compile(rf"(?:{_ID_PART}|#)\Z"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +250,7 @@ def completion_context(source: str, cursor: int) -> CompletionContext | None:
     """
     cursor = max(0, min(cursor, len(source)))
     before = source[:cursor]
-    found = _PREFIX_RE.search(before)
+    found = patterns().prefix.search(before)
     prefix = found.group(0) if found is not None else ""
     if prefix and prefix[0].isdigit():
         return None
@@ -236,20 +258,20 @@ def completion_context(source: str, cursor: int) -> CompletionContext | None:
     if not is_code_at(source, start):
         return None
     head = before[:start]
-    dot = _DOT_RE.search(head)
+    dot = patterns().dot.search(head)
     if dot is None:
         return CompletionContext(start, prefix, None)
     left = head[: dot.start()]
-    chain = _CHAIN_RE.search(left)
+    chain = patterns().chain.search(left)
     if chain is None:
         return None
     glued = left[: chain.start()]
-    if re.search(rf"(?:{_ID_PART}|#)\Z", glued):
+    if patterns().word_end.search(glued):
         return None  # the chain starts inside a word: ``0x1f.``, ``1e5.``, ``this.#secret.``
     rest = glued.rstrip()
     if rest.endswith(".") and not (rest.endswith("...") and not rest.endswith("....")):
         return None  # ``f().a.`` / ``x[0].a.`` / ``1..a.``: not a plain chain
-    expr = _CHAIN_PART_RE.sub(lambda m: m.group(1), chain.group(1))
+    expr = patterns().chain_part.sub(lambda m: m.group(1), chain.group(1))
     return CompletionContext(start, prefix, expr)
 
 
@@ -491,7 +513,7 @@ def dot_command_completions(source: str, cursor: int, cwd: Path | None = None) -
     any other argument to nothing."""
     if "\n" in source:
         return None
-    m = _COMMAND_WORD_RE.match(source)
+    m = patterns().command_word.match(source)
     if m is None:
         return None
     word_start = m.start(1) if m.group(1) is not None else m.end()
@@ -569,7 +591,7 @@ def property_probe_code(expr: str) -> str:
     A missing name, a getter or a Proxy in the chain prints ``[]`` (see the
     module docstring: no getter and no Proxy trap of the session runs).
     """
-    if not _MEMBER_CHAIN_RE.fullmatch(expr):
+    if not patterns().member_chain.fullmatch(expr):
         raise ValueError(f"not a simple member chain: {expr!r}")
     path = re.split(r"\??\.", expr)
     head = path[0]
@@ -598,8 +620,9 @@ def parse_probe_answer(stdout: str) -> list[str] | None:
         if not isinstance(names, list):
             return None
         kept: dict[str, None] = {}
+        ident = patterns().ident
         for name in names:
-            if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and _IDENT_RE.fullmatch(name):
+            if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and ident.fullmatch(name):
                 kept.setdefault(name, None)
                 if len(kept) >= MAX_NAMES:
                     break

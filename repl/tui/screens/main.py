@@ -22,6 +22,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static
@@ -30,8 +31,6 @@ from textual.worker import Worker, WorkerState
 from repl.dotcommands import CommandResult, CommandSpec, DotCommand, DotCommandError, lookup, parse
 from repl.history import History, HistoryCursor
 from repl.paths import history_file
-from repl.play import typewriter
-from repl.tui.completer import CompletionController
 from repl.tui.messages import (
     CommandDone,
     Connected,
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from repl.config import Settings
     from repl.engine import ReplEngine
     from repl.transcript import Cell
+    from repl.tui.completer import CompletionController
 
 POOL_POLL_S = 15.0
 RUNNING_CELL_DELAY = 0.05  # s: a run still going after this shows as a running cell
@@ -114,6 +114,7 @@ running execution.
         #: runs not on screen yet (their views are made when shown, see _start_cell), in order
         self._unshown: dict[str, CellRecord] = {}
         self._mode_line_text: str | None = None  # what the mode line shows (None: not set yet)
+        self._started = False  # _after_connect_painted has run
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -129,19 +130,36 @@ running execution.
     def on_mount(self) -> None:
         self.app.sub_title = "connecting…"
         panel = self.query_one(SidePanel)
-        # The panel is drawn after the first frame: it is not needed to start
-        # typing, and laying it out would hold up the first paint.
+        # The panel is drawn once the header names the session (or says why
+        # not): it is not needed to start typing, and laying it out would hold
+        # up the first paint and then the connection (they share the GIL).
         panel.display = False
         panel.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
-        if self.app.size.width >= SIDE_PANEL_FROM:
-            self.call_after_refresh(self._show_side_panel_at_start)
         self._update_mode_line()
         self.editor.focus()
+        self._hide_toast_rack()
         self.call_after_refresh(self.connect)
 
-    def _show_side_panel_at_start(self) -> None:
-        self.query_one(SidePanel).display = True
-        self._show_compact_countdown()
+    def _hide_toast_rack(self) -> None:
+        # Textual hides its (empty) notification rack right after the first
+        # frame by an inline style, which lays the whole screen out again
+        # (~20 ms, before the connection starts). The same style set now is
+        # part of the first layout, and that later one is then no change.
+        try:
+            self.get_child_by_id("textual-toastrack").display = False
+        except NoMatches:
+            pass
+
+    def _after_connect_painted(self) -> None:
+        """What waits for the connection's outcome to be on screen: the side
+        panel (at start, when there is room) and the editor's highlighting."""
+        if self._started:
+            return
+        self._started = True
+        if self.app.size.width >= SIDE_PANEL_FROM:
+            self.query_one(SidePanel).display = True
+            self._show_compact_countdown()
+        self.editor.enable_highlighting()
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
@@ -176,11 +194,12 @@ running execution.
         self.post_message(Connected(engine))
         # After the connection, not before it: its ~0.1 s of regex compiling
         # would hold up the pool's start (the GIL is shared).
-        self.run_worker(_preload_highlighting, thread=True, group="preload", exit_on_error=False)
+        self.run_worker(_preload_after_connect, thread=True, group="preload", exit_on_error=False)
 
     def on_connected(self, message: Connected) -> None:
-        # The header shows the session first; the collection (~35 ms here) waits
-        # until it is painted.
+        # The header shows the session first; the side panel, the editor's
+        # highlighting and the collection (~35 ms here) wait until it is painted.
+        self.call_after_refresh(self._after_connect_painted)
         self.call_after_refresh(self._freeze_what_lives_on)
         self.engine = message.engine
         self.engine.defer_follow_ups = True  # started by _after_run_painted
@@ -189,7 +208,7 @@ running execution.
         self.query_one("#countdown", Countdown).attach(self.engine.cooldown)
         if self.settings.play:
             self.run_dot_command(DotCommand("play", (self.settings.play,), lookup("play")))
-        self.poll_pool_status()
+        self.call_after_refresh(self.poll_pool_status)  # a request: after the header's paint too
         self.set_interval(POOL_POLL_S, self.poll_pool_status)
         self.set_interval(0.5, self._watch_session)
 
@@ -253,6 +272,7 @@ running execution.
         )
         self.query_one(SidePanel).show_connection("not connected", None)
         self.notify(message.error, title="Not connected", severity="error", timeout=10)
+        self.call_after_refresh(self._after_connect_painted)
 
     def _show_session(self) -> None:
         engine = self.engine
@@ -571,6 +591,8 @@ running execution.
 
     @work(exclusive=True, group="typewriter")
     async def type_step(self, code: str, speed: float) -> None:
+        from repl.play import typewriter
+
         for chunk in typewriter(code, speed):
             await asyncio.sleep(chunk.delay)
             self.editor.insert(chunk.text)
@@ -916,6 +938,8 @@ running execution.
     @property
     def completion(self) -> CompletionController:
         if self._completion is None:
+            from repl.tui.completer import CompletionController
+
             keys = getattr(self.settings, "keys", None) or {}
             self._completion = CompletionController(self, self.editor, lambda: self.engine, keymap=keys)
         return self._completion
@@ -975,9 +999,15 @@ def _preload_core() -> None:
     import repl.engine  # noqa: F401  (and through it the client and the connection)
 
 
-def _preload_highlighting() -> None:
-    # Compiling the JavaScript lexer's regexes takes ~0.1 s: do it here, not
-    # on the event loop when the first cell is highlighted.
+def _preload_after_connect() -> None:
+    # Compiling the JavaScript lexer's regexes takes ~0.1 s, the completion's
+    # ~20 ms: do it here, not on the event loop when the first cell is
+    # highlighted or the first Tab completes.
+    from repl.js.completion import patterns
+
+    patterns()
+    import repl.tui.completer  # noqa: F401  (the first Tab's imports)
+
     try:
         from pygments.lexers import JavascriptLexer
 

@@ -151,15 +151,17 @@ Lines starting with a dot are commands: try `.help`.
             disabled=disabled,
         )
         self.editor_mode = False
+        self._highlighting_tried = False
 
-    def on_mount(self) -> None:
-        # Highlighting (tree-sitter parser and query) is switched on after the
-        # first frame: it is not needed to show an empty editor.
-        self.call_after_refresh(self.enable_highlighting)
-
+    # Highlighting (tree-sitter's parser and query, ~10 ms) is not switched on
+    # at mount: an empty editor does not need it, and the screen's start-up
+    # (first frame, then the connection) should not wait for it. The screen
+    # switches it on once the header names the session; a key pressed sooner
+    # switches it on first.
     def enable_highlighting(self) -> None:
-        if self.language == "javascript":
+        if self._highlighting_tried:
             return
+        self._highlighting_tried = True
         _keep_queries_alive()
         try:
             language, query = _javascript_language()
@@ -207,6 +209,7 @@ Lines starting with a dot are commands: try `.help`.
     completion_keys: Callable[[events.Key], bool] | None = None
 
     async def _on_key(self, event: events.Key) -> None:
+        self.enable_highlighting()
         if self.completion_keys is not None and self.completion_keys(event):
             event.stop()
             event.prevent_default()

@@ -32,6 +32,8 @@ class KeyHints(Static):
     # palette key stay.
     DROP_FIRST = ("history", "external_editor", "history_search", "toggle_side_panel")
 
+    _shown: Text | None = None  # the hints on screen
+
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
         self._render_hints()
@@ -69,8 +71,14 @@ class KeyHints(Static):
             text.append(f" {display} ", style=Style.parse(key_style))
             text.append(f"{description} ")
         text.append(" ")
-        self.update(text)
         self.border_subtitle = None
+        if text == self._shown:
+            return  # the bindings changed, not the hints (focus moved, a run started)
+        self._shown = text
+        # One line docked at the bottom whatever the text: no layout of the
+        # screen (~20 ms at start, when the bindings change twice after the
+        # first frame).
+        self.update(text, layout=False)
 
     def _fit(self, hints: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         width = self.size.width or self.app.size.width
