@@ -30,3 +30,33 @@ def test_the_pools_model_needs_no_web_framework() -> None:
     or uvicorn: those are imported while that kernel starts."""
     loaded = loaded_after("import repl.local.embedded, repl.local.pool", ["starlette", "uvicorn", "repl.local.pool"])
     assert loaded == {"starlette": False, "uvicorn": False, "repl.local.pool": True}
+
+
+def test_the_tui_first_frame_defers_what_it_does_not_draw() -> None:
+    """Completion, plays, pygments and the help screen load when first used (or
+    in a thread once connected), not before the first frame."""
+    loaded = loaded_after(
+        "import repl.cli.main, repl.tui.app, repl.tui.screens.main",
+        ["repl.tui.completer", "repl.js.completion", "repl.play", "pygments.lexers", "repl.tui.widgets.help_screen",
+         "repl.tui.widgets.editor"],
+    )
+    assert loaded == {"repl.tui.completer": False, "repl.js.completion": False, "repl.play": False,
+                      "pygments.lexers": False, "repl.tui.widgets.help_screen": False,
+                      "repl.tui.widgets.editor": True}
+
+
+def test_the_lexers_wide_patterns_compile_on_first_use() -> None:
+    """The ``\\u00aa-\\uffff`` classes of the completion's and the input rules'
+    patterns (~25 ms to compile) are not compiled by importing the engine (the
+    connect worker does) nor the screen; the first use compiles them."""
+    probe = (
+        "import repl.engine, repl.tui.screens.main\n"
+        "from repl.js.completeness import word_patterns, scan\n"
+        "from repl.js.completion import patterns, completion_context\n"
+        "before = (word_patterns.cache_info().currsize, patterns.cache_info().currsize)\n"
+        "scan('a.b'); completion_context('a.b', 3)\n"
+        "after = (word_patterns.cache_info().currsize, patterns.cache_info().currsize)\n"
+        "import json; print(json.dumps([before, after]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[0, 0], [1, 1]]

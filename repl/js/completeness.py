@@ -50,6 +50,7 @@ is still meaningful.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -95,7 +96,7 @@ class Scan:
     last_kind: str = ""  # "value" | "punct" | "keyword" | "open"
 
 
-_CODE = re.compile(
+_CODE_PATTERN = (
     r"""
     (?P<ws>[ \t\r\f\v\u00a0\ufeff\u2028\u2029]+)
     |(?P<nl>\n)
@@ -110,12 +111,10 @@ _CODE = re.compile(
     |(?P<close>[)\]}])
     |(?P<op>[-+*%=&|^<>!?.:~]{1,4})
     |(?P<other>[\s\S])
-    """,
-    re.VERBOSE,
+    """
 )
 # Code without strings, comments, regexes, brackets or templates: skipped in one step.
 _PLAIN = re.compile(r"[^\"'`/()\[\]{}]+")
-_TRAILING_WORD = re.compile(r"[\w$#\\\u0080-\U0010ffff]+$")
 _TRAILING_OP = re.compile(r"[-+*%=&|^<>!?.:~]{1,4}$")
 # bodies, up to (not including) the character that ends them
 _STRING_BODY = {
@@ -126,6 +125,14 @@ _TEMPLATE_BODY = re.compile(r"[^`\\$]*(?:(?:\\[\s\S]|\$(?!\{))[^`\\$]*)*")
 _REGEX_BODY = re.compile(r"(?:[^/\\\[\n]|\\[^\n]|\[(?:[^\]\\\n]|\\[^\n])*\])*")
 _REGEX_CLASS_TAIL = re.compile(r"\[(?:[^\]\\\n]|\\[^\n])*\\?$")
 _FLAGS = re.compile(r"[\w$]*")
+
+
+@functools.cache
+def word_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(the lexer's token pattern, a word at the end), compiled on first use:
+    their ``\\u0080-\\U0010ffff`` classes take ~6 ms to compile, which the
+    REPL's start-up should not pay (the TUI compiles them once connected)."""
+    return re.compile(_CODE_PATTERN, re.VERBOSE), re.compile(r"[\w$#\\\u0080-\U0010ffff]+$")
 
 
 def _after_word(s: Scan, word: str, after_dot: bool) -> bool:
@@ -149,7 +156,8 @@ def scan(source: str) -> Scan:
     stack, lines = s.stack, s.lines
     i, n, line = 0, len(source), 0
     regex_ok = True  # would a `/` here start a regex?
-    code_match = _CODE.match
+    code, trailing_word = word_patterns()
+    code_match = code.match
     plain_match = _PLAIN.match
     while i < n:
         if stack and stack[-1] == "`":  # template literal content
@@ -181,7 +189,7 @@ def scan(source: str) -> Scan:
             i = j
             body = chunk.rstrip()
             if body:
-                w = _TRAILING_WORD.search(body)
+                w = trailing_word.search(body)
                 if w is not None:
                     before = body[: w.start()].rstrip()
                     after_dot = before.endswith(".") and not before.endswith("...")

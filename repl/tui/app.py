@@ -1,9 +1,9 @@
 """The Textual app: one ``App`` with the main :class:`~repl.tui.screens.main.ReplScreen`.
 
 ``run_app(settings)`` is what ``acajs-repl`` (no subcommand) calls. Startup is
-kept light: nothing imports httpx, azure or the local pool before the first
-paint; the connection (and the embedded pool, in its own thread) is opened by a
-worker after the screen is shown.
+kept light: the event loop imports no httpx, azure or local pool before the
+first paint; the connection (and the embedded pool, in its own thread) is
+opened by a worker started when the screen mounts, its imports in a thread.
 """
 
 from __future__ import annotations

@@ -1438,3 +1438,36 @@ async def test_connecting_shows_the_session_before_the_collectors_pass(pool_sett
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert len(seen) == 1 and pool_settings.session in seen[0], seen
+
+
+async def test_while_connecting_the_panel_waits_and_a_key_switches_highlighting_on(pool_settings):
+    """The side panel and the editor's highlighting wait for the connection's
+    paint (start-up, docs/benchmarks.md "Issue 14, fourth pass"); a key typed
+    sooner switches highlighting on at once, and the panel comes with the header."""
+    import asyncio
+
+    from repl.engine import open_engine
+
+    gate = asyncio.Event()
+
+    async def gated(settings: Settings):
+        await gate.wait()
+        return await open_engine(settings)
+
+    app = AcajsApp(pool_settings, engine_factory=gated)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReplScreen)
+        panel = screen.query_one(SidePanel)
+        assert screen.editor.language is None and not panel.display
+        await pilot.press("c", "o", "n", "s", "t")
+        assert screen.editor.language == "javascript"
+        assert screen.editor.text == "const"
+        assert not panel.display and "session" not in app.sub_title
+        gate.set()
+        await settle(pilot)
+        assert pool_settings.session in app.sub_title
+        assert panel.display
+        styles = {span[2] for spans in screen.editor._highlights.values() for span in spans}
+        assert "keyword" in styles

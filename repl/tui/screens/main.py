@@ -138,7 +138,11 @@ running execution.
         self._update_mode_line()
         self.editor.focus()
         self._hide_toast_rack()
-        self.call_after_refresh(self.connect)
+        # The connection starts now, not after the first frame: its imports run
+        # in a thread, which takes the GIL whenever the event loop waits (for
+        # the terminal, or for the next frame's slot) instead of leaving those
+        # waits idle.
+        self.connect()
 
     def _hide_toast_rack(self) -> None:
         # Textual hides its (empty) notification rack right after the first
@@ -160,6 +164,9 @@ running execution.
             self.query_one(SidePanel).display = True
             self._show_compact_countdown()
         self.editor.enable_highlighting()
+        # After the connection and the highlighting, not before: its ~0.1 s of
+        # regex compiling would hold them up (the GIL is shared).
+        self.run_worker(_preload_after_connect, thread=True, group="preload", exit_on_error=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
@@ -192,9 +199,6 @@ running execution.
             self.post_message(ConnectFailed(_explain(exc)))
             return
         self.post_message(Connected(engine))
-        # After the connection, not before it: its ~0.1 s of regex compiling
-        # would hold up the pool's start (the GIL is shared).
-        self.run_worker(_preload_after_connect, thread=True, group="preload", exit_on_error=False)
 
     def on_connected(self, message: Connected) -> None:
         # The header shows the session first; the side panel, the editor's
@@ -1001,10 +1005,12 @@ def _preload_core() -> None:
 
 def _preload_after_connect() -> None:
     # Compiling the JavaScript lexer's regexes takes ~0.1 s, the completion's
-    # ~20 ms: do it here, not on the event loop when the first cell is
-    # highlighted or the first Tab completes.
+    # ~20 ms, the input rules' ~4 ms: do it here, not on the event loop when
+    # the first cell is highlighted, the first Tab completes or Enter is pressed.
+    from repl.js.completeness import word_patterns
     from repl.js.completion import patterns
 
+    word_patterns()
     patterns()
     import repl.tui.completer  # noqa: F401  (the first Tab's imports)
 
