@@ -96,14 +96,13 @@ if TYPE_CHECKING:
     from repl.api.client import SessionsClient
     from repl.config import Settings
     from repl.connection import Connection
+    from repl.play import Player, Step
 
 from repl.continuity import ExpiryAlarm, KeepAlive, ReplayBatch, SessionEpoch, clock_time
 from repl.js.await_rewrite import rewrite_top_level_await
 from repl.js.completion import Completer
 from repl.js.last_values import LastValueError, LastValues, substitute_last_values
-from repl.play import Player, PlayError, Step, load_script
 from repl.presenter import PresenterMode, Redactor
-from repl.recording import to_cast
 
 PLAY_CONTROLS = ("next", "back", "skip", "stop")
 PRESENTER_KEEP_ALIVE_MINUTES = 120.0
@@ -746,6 +745,8 @@ class ReplEngine:
         show = self.presenter.show
         n = len(self.transcript)
         if file.lower().endswith(".cast"):
+            from repl.recording import to_cast  # (imported when used: not on the REPL's start-up path)
+
             return self._write(file, to_cast(self.transcript, redact=show), f"a recording of {n} cells")
         return self._write(file, show(self.transcript.to_markdown()), f"{n} cells")
 
@@ -759,6 +760,8 @@ class ReplEngine:
             return CommandResult(self.player.progress)
         if arg in PLAY_CONTROLS:
             return self.play_control(arg)
+        from repl.play import Player, PlayError, load_script  # (imported when used, as .cast's)
+
         try:
             script = load_script(self.resolve_path(arg))
         except PlayError as exc:
@@ -770,6 +773,8 @@ class ReplEngine:
         player = self.player
         if player is None:
             return CommandResult("No play: .play FILE starts one.", "error")
+        from repl.play import PlayError
+
         try:
             if word == "stop":
                 self._play_pending = False

@@ -60,3 +60,10 @@ def test_the_lexers_wide_patterns_compile_on_first_use() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [[0, 0], [1, 1]]
+
+
+def test_the_engine_loads_plays_and_recordings_when_used() -> None:
+    """The connect worker imports the engine before the header names the
+    session: ``.play`` and ``.export x.cast`` import theirs when used."""
+    loaded = loaded_after("import repl.engine", ["repl.play", "repl.recording", "repl.engine"])
+    assert loaded == {"repl.play": False, "repl.recording": False, "repl.engine": True}

@@ -136,7 +136,11 @@ running execution.
         panel.display = False
         panel.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
         self._update_mode_line()
-        self.editor.focus()
+        # Focused now, not on the next turn of the loop (Widget.focus), so the
+        # first frame's key hints are the editor's ("Run"...): no second frame
+        # just for them.
+        self.set_focus(self.editor)
+        self.query_one(KeyHints).show_hints()
         self._hide_toast_rack()
         # The connection starts now, not after the first frame: its imports run
         # in a thread, which takes the GIL whenever the event loop waits (for

@@ -36,11 +36,11 @@ class KeyHints(Static):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self._render_hints()
+        self.show_hints()
 
     def _bindings_changed(self, _screen: Screen[Any]) -> None:
         if self.is_attached:
-            self._render_hints()
+            self.show_hints()
 
     def hints(self) -> list[tuple[str, str, str]]:
         """(key display, description, key) of the hints shown, in order."""
@@ -59,7 +59,7 @@ class KeyHints(Static):
             out.append((self.app.get_key_display(binding), "palette", palette))
         return out
 
-    def _render_hints(self) -> None:
+    def show_hints(self) -> None:
         try:
             hints = self.hints()
         except Exception:  # during shutdown the screen may be gone
@@ -71,7 +71,8 @@ class KeyHints(Static):
             text.append(f" {display} ", style=Style.parse(key_style))
             text.append(f"{description} ")
         text.append(" ")
-        self.border_subtitle = None
+        if self.border_subtitle is not None:  # (setting it, even to the same, repaints)
+            self.border_subtitle = None
         if text == self._shown:
             return  # the bindings changed, not the hints (focus moved, a run started)
         self._shown = text
@@ -96,4 +97,4 @@ class KeyHints(Static):
         return hints
 
     def on_resize(self) -> None:
-        self._render_hints()
+        self.show_hints()
