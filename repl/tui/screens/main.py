@@ -44,7 +44,7 @@ from repl.tui.widgets.cell import CellView, highlighter, new_record, start_recor
 from repl.tui.widgets.cell_render import CellRecord
 from repl.tui.widgets.confirm_screen import ConfirmScreen
 from repl.tui.widgets.countdown import Countdown
-from repl.tui.widgets.editor import InputEditor
+from repl.tui.widgets.editor import InputEditor, prepare_highlighting
 from repl.tui.widgets.footer import KeyHints
 from repl.tui.widgets.side_panel import SidePanel
 from repl.tui.widgets.transcript import TranscriptView
@@ -167,10 +167,18 @@ running execution.
         if self.app.size.width >= SIDE_PANEL_FROM:
             self.query_one(SidePanel).display = True
             self._show_compact_countdown()
-        self.editor.enable_highlighting()
-        # After the connection and the highlighting, not before: its ~0.1 s of
-        # regex compiling would hold them up (the GIL is shared).
-        self.run_worker(_preload_after_connect, thread=True, group="preload", exit_on_error=False)
+        # In a thread, so a first run sent now is not held up: the highlighting's
+        # preparation, then (on the loop) switching it on, then the rest. After
+        # the connection, not before: they would hold it up (the GIL is shared).
+        editor = self.editor
+        app = self.app
+
+        def preload() -> None:
+            prepare_highlighting()
+            app.call_from_thread(editor.enable_highlighting)
+            _preload_after_connect()
+
+        self.run_worker(preload, thread=True, group="preload", exit_on_error=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
