@@ -64,6 +64,7 @@ POOL_POLL_S = 15.0
 RUNNING_CELL_DELAY = 0.05  # s: a run still going after this shows as a running cell
 GC_THRESHOLD_0 = 20_000  # allocations between young collections (Python's default: 700)
 DEFAULT_KEEP_ALIVE_MINUTES = 60.0
+EXTRAS_AT_LATEST_S = 2.0  # s: the side panel and preloads wait at most this for a first run's paint
 SIDE_PANEL_FROM = 120  # columns: the side panel is shown at start from this width
 NARROW_BELOW = 100  # columns: a narrower side panel below this width
 
@@ -114,7 +115,7 @@ running execution.
         #: runs not on screen yet (their views are made when shown, see _start_cell), in order
         self._unshown: dict[str, CellRecord] = {}
         self._mode_line_text: str | None = None  # what the mode line shows (None: not set yet)
-        self._started = False  # _after_connect_painted has run
+        self._started = False  # _start_extras has run
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -160,7 +161,18 @@ running execution.
 
     def _after_connect_painted(self) -> None:
         """What waits for the connection's outcome to be on screen: the side
-        panel (at start, when there is room) and the editor's highlighting."""
+        panel (at start, when there is room), the editor's highlighting and the
+        preloads. A run sent before that paint goes first: they wait for its
+        cell's paint (the pool's first kernel is still starting, and they
+        would share the GIL with it), or ``EXTRAS_AT_LATEST_S``."""
+        if self._started:
+            return
+        if self._runs:
+            self.set_timer(EXTRAS_AT_LATEST_S, self._start_extras)
+            return
+        self._start_extras()
+
+    def _start_extras(self) -> None:
         if self._started:
             return
         self._started = True
@@ -445,6 +457,7 @@ running execution.
         (view or self).call_after_refresh(self._after_run_painted)
 
     def _after_run_painted(self) -> None:
+        self._start_extras()
         engine = self.engine
         if engine is not None:
             engine.start_follow_ups()
