@@ -296,3 +296,34 @@ async def test_old_archives_merge_and_a_merged_one_revives_a_chunk_at_a_time(poo
                     "the cell above revived")
         await until(pilot, in_order, "every cell once, in order, again")
         assert big.cell_count == middle - 7
+
+
+def test_an_archive_counts_its_cells_through_extend_absorb_and_split():
+    """The count is kept with the entries (the transcript asks it at every run),
+    notes not counted, whatever the archive went through."""
+    from rich.text import Text
+
+    from repl.tui.widgets.cell_render import CellRecord, NoteRecord
+
+    def entries(first: int, count: int) -> list[CellRecord | NoteRecord]:
+        out: list[CellRecord | NoteRecord] = []
+        for n in range(first, first + count):
+            out.append(CellRecord(f"cell-{n}", n, f"{n}"))
+            if n % 3 == 0:
+                out.append(NoteRecord(Text(f"note {n}"), "note"))
+        return out
+
+    def consistent(archive: CellArchive) -> int:
+        assert archive.cell_count == len(archive.records())
+        return archive.cell_count
+
+    upper, lower = CellArchive(entries(1, 30)), CellArchive(entries(31, 20))
+    assert consistent(upper) == 30 and consistent(lower) == 20
+    views = [CellView(r.n, r.code, record=r) if isinstance(r, CellRecord) else r for r in entries(51, 4)]
+    upper.extend(views)  # live views (and notes), as the transcript folds them
+    assert consistent(upper) == 34
+    upper.absorb(lower)
+    assert consistent(upper) == 54
+    taken, after = upper.split(10, 35)
+    assert after is not None
+    assert consistent(upper) + consistent(after) + sum(isinstance(e, CellRecord) for e in taken) == 54
