@@ -327,3 +327,41 @@ def test_an_archive_counts_its_cells_through_extend_absorb_and_split():
     taken, after = upper.split(10, 35)
     assert after is not None
     assert consistent(upper) + consistent(after) + sum(isinstance(e, CellRecord) for e in taken) == 54
+
+
+async def test_a_run_in_a_full_transcript_does_not_draw_the_transcript_background_again(pool_settings, monkeypatch):
+    """Each run grows the transcript's virtual size, which makes Textual drop
+    the lines it cached for the transcript itself. Those lines are only its
+    background (``TranscriptView.BLANK``): drawn as one blank strip, not again
+    line by line under the cells at every run. A spy counts the lines drawn
+    through Textual's styles cache, by widget."""
+    from collections import Counter
+
+    from textual._styles_cache import StylesCache
+
+    from repl.tui.widgets.transcript import TranscriptView
+
+    drawn: Counter[str] = Counter()
+    real = StylesCache.render_line
+
+    def counting(self, styles, y, size, content_size, padding, base, background, render_content_line, *rest):
+        drawn[type(render_content_line.__self__).__name__] += 1
+        return real(self, styles, y, size, content_size, padding, base, background, render_content_line, *rest)
+
+    monkeypatch.setattr(StylesCache, "render_line", counting)
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        for i in range(1, 31):
+            screen.submit(f"{i} * 2")
+        await until(pilot, lambda: transcript.cell_count() == 30 and not screen.waiting, "the runs")
+        await settle(pilot)
+        assert transcript.max_scroll_y > 0  # full: a run scrolls every cell up
+        drawn.clear()
+        screen.submit("'one more'")
+        await until(pilot, lambda: transcript.cell_count() == 31 and not screen.waiting, "the run")
+        await settle(pilot)
+        assert drawn["CellView"] > 0 and drawn["ScrollBar"] > 0  # the spy sees the frame
+        assert drawn[TranscriptView.__name__] == 0
