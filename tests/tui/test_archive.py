@@ -365,3 +365,32 @@ async def test_a_run_in_a_full_transcript_does_not_draw_the_transcript_backgroun
         await settle(pilot)
         assert drawn["CellView"] > 0 and drawn["ScrollBar"] > 0  # the spy sees the frame
         assert drawn[TranscriptView.__name__] == 0
+
+
+async def test_what_a_collection_traverses_grows_by_a_few_objects_a_cell(pool_settings):
+    """Outside the generation frozen at connect, a long transcript keeps its
+    cells' data (record, cell, execution: ~5 objects a cell) and Textual's
+    bounded caches while they fill: live widgets are bounded by the archives,
+    and Textual's memoised geometry and line caches are cleared before each of
+    the app's collections. Here: ~16 objects a cell from 100 to 250 cells
+    (~72 without that clearing). The bound, 40 a cell, catches a cache or
+    list keyed per cell or per coordinate."""
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+
+        async def grow_to(count: int) -> int:
+            for i in range(transcript.cell_count() + 1, count + 1):
+                screen.submit(f"{i} + 1")
+            await until(pilot, lambda: transcript.cell_count() == count and not screen.waiting, "the runs", 120)
+            await settle(pilot)
+            for _ in range(30):  # the archive steps that follow, five cells each
+                await pilot.pause(0.02)
+            transcript._collect()  # the app's own collection, as after an archive step
+            return len(gc.get_objects())
+
+        before = await grow_to(100)
+        after = await grow_to(250)
+        assert after - before < 40 * 150, (before, after)
