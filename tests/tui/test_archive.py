@@ -296,3 +296,101 @@ async def test_old_archives_merge_and_a_merged_one_revives_a_chunk_at_a_time(poo
                     "the cell above revived")
         await until(pilot, in_order, "every cell once, in order, again")
         assert big.cell_count == middle - 7
+
+
+def test_an_archive_counts_its_cells_through_extend_absorb_and_split():
+    """The count is kept with the entries (the transcript asks it at every run),
+    notes not counted, whatever the archive went through."""
+    from rich.text import Text
+
+    from repl.tui.widgets.cell_render import CellRecord, NoteRecord
+
+    def entries(first: int, count: int) -> list[CellRecord | NoteRecord]:
+        out: list[CellRecord | NoteRecord] = []
+        for n in range(first, first + count):
+            out.append(CellRecord(f"cell-{n}", n, f"{n}"))
+            if n % 3 == 0:
+                out.append(NoteRecord(Text(f"note {n}"), "note"))
+        return out
+
+    def consistent(archive: CellArchive) -> int:
+        assert archive.cell_count == len(archive.records())
+        return archive.cell_count
+
+    upper, lower = CellArchive(entries(1, 30)), CellArchive(entries(31, 20))
+    assert consistent(upper) == 30 and consistent(lower) == 20
+    views = [CellView(r.n, r.code, record=r) if isinstance(r, CellRecord) else r for r in entries(51, 4)]
+    upper.extend(views)  # live views (and notes), as the transcript folds them
+    assert consistent(upper) == 34
+    upper.absorb(lower)
+    assert consistent(upper) == 54
+    taken, after = upper.split(10, 35)
+    assert after is not None
+    assert consistent(upper) + consistent(after) + sum(isinstance(e, CellRecord) for e in taken) == 54
+
+
+async def test_a_run_in_a_full_transcript_does_not_draw_the_transcript_background_again(pool_settings, monkeypatch):
+    """Each run grows the transcript's virtual size, which makes Textual drop
+    the lines it cached for the transcript itself. Those lines are only its
+    background (``TranscriptView.BLANK``): drawn as one blank strip, not again
+    line by line under the cells at every run. A spy counts the lines drawn
+    through Textual's styles cache, by widget."""
+    from collections import Counter
+
+    from textual._styles_cache import StylesCache
+
+    from repl.tui.widgets.transcript import TranscriptView
+
+    drawn: Counter[str] = Counter()
+    real = StylesCache.render_line
+
+    def counting(self, styles, y, size, content_size, padding, base, background, render_content_line, *rest):
+        drawn[type(render_content_line.__self__).__name__] += 1
+        return real(self, styles, y, size, content_size, padding, base, background, render_content_line, *rest)
+
+    monkeypatch.setattr(StylesCache, "render_line", counting)
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+        for i in range(1, 31):
+            screen.submit(f"{i} * 2")
+        await until(pilot, lambda: transcript.cell_count() == 30 and not screen.waiting, "the runs")
+        await settle(pilot)
+        assert transcript.max_scroll_y > 0  # full: a run scrolls every cell up
+        drawn.clear()
+        screen.submit("'one more'")
+        await until(pilot, lambda: transcript.cell_count() == 31 and not screen.waiting, "the run")
+        await settle(pilot)
+        assert drawn["CellView"] > 0 and drawn["ScrollBar"] > 0  # the spy sees the frame
+        assert drawn[TranscriptView.__name__] == 0
+
+
+async def test_what_a_collection_traverses_grows_by_a_few_objects_a_cell(pool_settings):
+    """Outside the generation frozen at connect, a long transcript keeps its
+    cells' data (record, cell, execution: ~5 objects a cell) and Textual's
+    bounded caches while they fill: live widgets are bounded by the archives,
+    and Textual's memoised geometry and line caches are cleared before each of
+    the app's collections. Here: ~16 objects a cell from 100 to 250 cells
+    (~72 without that clearing). The bound, 40 a cell, catches a cache or
+    list keyed per cell or per coordinate."""
+    app = AcajsApp(pool_settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        transcript = screen.transcript
+
+        async def grow_to(count: int) -> int:
+            for i in range(transcript.cell_count() + 1, count + 1):
+                screen.submit(f"{i} + 1")
+            await until(pilot, lambda: transcript.cell_count() == count and not screen.waiting, "the runs", 120)
+            await settle(pilot)
+            for _ in range(30):  # the archive steps that follow, five cells each
+                await pilot.pause(0.02)
+            transcript._collect()  # the app's own collection, as after an archive step
+            return len(gc.get_objects())
+
+        before = await grow_to(100)
+        after = await grow_to(250)
+        assert after - before < 40 * 150, (before, after)

@@ -80,6 +80,9 @@ class CellArchive(Widget):
                  styles: dict[str, Style] | None = None) -> None:
         super().__init__(classes="cell cell-archive")
         self.entries = entries
+        #: how many entries are cells, kept with ``entries``: the transcript and
+        #: its callers count cells at every run, and an archive can hold a thousand
+        self._cells = _cells_in(entries)
         #: entry index -> its parts under the head (code first), built with ``_styles``;
         #: seeded by the views it replaces, then only the entries drawn last
         self._parts: OrderedDict[int, list[Part]] = OrderedDict(parts or {})
@@ -105,6 +108,7 @@ class CellArchive(Widget):
             i = len(self.entries)
             if isinstance(item, CellView):
                 self.entries.append(item.record)
+                self._cells += 1
                 drawn = item.drawn_parts()
                 if drawn is not None:
                     if self._styles is None:
@@ -126,6 +130,7 @@ class CellArchive(Widget):
         """Take every entry of ``other`` (the archive right below) at the end. The
         line counts already known are kept: nothing is drawn again to merge."""
         self.entries.extend(other.entries)
+        self._cells += other._cells
         if self._starts and other._starts and other._width == self._width:
             total = self._starts[-1]
             self._starts.extend(total + start for start in other._starts[1:])
@@ -146,6 +151,7 @@ class CellArchive(Widget):
                 after._starts = [line - base for line in self._starts[stop:]]
                 after._width = self._width
         self.entries = self.entries[:start]
+        self._cells = _cells_in(self.entries)
         if self._starts:
             self._starts = self._starts[: start + 1]
         for cache in (self._parts, self._lines):
@@ -159,7 +165,7 @@ class CellArchive(Widget):
 
     @property
     def cell_count(self) -> int:
-        return sum(1 for e in self.entries if isinstance(e, CellRecord))
+        return self._cells
 
     def rerender(self) -> None:
         """Presenter mode or the syntax theme changed: draw every entry again."""
@@ -275,3 +281,7 @@ class CellArchive(Widget):
         event.stop()
         entry = event.style.meta.get(ENTRY_META) if event.style else None
         self.post_message(self.Revive(self, entry if isinstance(entry, int) else None))
+
+
+def _cells_in(entries: list[Entry]) -> int:
+    return sum(1 for e in entries if isinstance(e, CellRecord))
