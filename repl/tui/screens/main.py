@@ -103,6 +103,13 @@ running execution.
         super().__init__()
         self.settings = settings
         self.engine: ReplEngine | None = None
+        # The screen's parts, made once and kept: a `query_one` per use (a few
+        # per run) filled Textual's query cache, whose key changes with every
+        # cell the transcript mounts (~2k objects at 1,000 cells).
+        self._transcript = TranscriptView(id="transcript")
+        self._mode_line = Static(id="mode-line")
+        self._editor = InputEditor(id="editor")
+        self._panel = SidePanel(id="side-panel")
         self._engine_factory = engine_factory
         self._clock = clock
         # Runs in flight, in submission order: the first is running, the rest
@@ -122,15 +129,15 @@ running execution.
         yield Header(icon="⬢")
         with Horizontal(id="body"):
             with Vertical(id="main"):
-                yield TranscriptView(id="transcript")
-                yield Static(id="mode-line")
-                yield InputEditor(id="editor")
-            yield SidePanel(id="side-panel")
+                yield self._transcript
+                yield self._mode_line
+                yield self._editor
+            yield self._panel
         yield KeyHints(id='footer')
 
     def on_mount(self) -> None:
         self.app.sub_title = "connecting…"
-        panel = self.query_one(SidePanel)
+        panel = self.panel
         # The panel is drawn once the header names the session (or says why
         # not): it is not needed to start typing, and laying it out would hold
         # up the first paint and then the connection (they share the GIL).
@@ -177,7 +184,7 @@ running execution.
             return
         self._started = True
         if self.app.size.width >= SIDE_PANEL_FROM:
-            self.query_one(SidePanel).display = True
+            self.panel.display = True
             self._show_compact_countdown()
         # In a thread, so a first run sent now is not held up: the highlighting's
         # preparation, then (on the loop) switching it on, then the rest. After
@@ -193,15 +200,23 @@ running execution.
         self.run_worker(preload, thread=True, group="preload", exit_on_error=False)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.query_one(SidePanel).set_class(event.size.width < NARROW_BELOW, "-narrow")
+        self.panel.set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     @property
     def editor(self) -> InputEditor:
-        return self.query_one(InputEditor)
+        return self._editor
 
     @property
     def transcript(self) -> TranscriptView:
-        return self.query_one(TranscriptView)
+        return self._transcript
+
+    @property
+    def panel(self) -> SidePanel:
+        return self._panel
+
+    @property
+    def countdown(self) -> Countdown:
+        return self._panel.countdown
 
     def cell_views(self) -> list[CellView]:
         return self.transcript.cells()
@@ -233,7 +248,7 @@ running execution.
         self.engine.defer_follow_ups = True  # started by _after_run_painted
         self._connect_error = None
         self._show_session()
-        self.query_one("#countdown", Countdown).attach(self.engine.cooldown)
+        self.countdown.attach(self.engine.cooldown)
         if self.settings.play:
             self.run_dot_command(DotCommand("play", (self.settings.play,), lookup("play")))
         self.call_after_refresh(self.poll_pool_status)  # a request: after the header's paint too
@@ -298,7 +313,7 @@ running execution.
             Text.assemble(("Not connected. ", "bold"), message.error, "\nFix the settings and restart acajs-repl."),
             classes="note -error",
         )
-        self.query_one(SidePanel).show_connection("not connected", None)
+        self.panel.show_connection("not connected", None)
         self.notify(message.error, title="Not connected", severity="error", timeout=10)
         self.call_after_refresh(self._after_connect_painted)
 
@@ -308,7 +323,7 @@ running execution.
             return
         conn = engine.connection
         self.app.sub_title = engine.show(f"{conn.label} · session {engine.identifier}")
-        self.query_one(SidePanel).show_connection(conn.endpoint, engine.identifier)
+        self.panel.show_connection(conn.endpoint, engine.identifier)
         self.set_class(engine.presenter.enabled and engine.presenter.roomy, "-present")
 
     def action_toggle_presenter(self) -> None:
@@ -318,7 +333,7 @@ running execution.
             return
         engine.set_presenting(not engine.presenter.enabled)
         self._show_session()
-        panel = self.query_one(SidePanel)
+        panel = self.panel
         panel.show_pool(engine.last_pool_status)
         self.transcript.rerender()
         state = "on: identifiers are hidden on screen" if engine.presenter.enabled else "off"
@@ -338,8 +353,8 @@ running execution.
         self.post_message(PoolStatusUpdated(status))
 
     def on_pool_status_updated(self, message: PoolStatusUpdated) -> None:
-        self.query_one(SidePanel).show_pool(message.status, message.error)
-        self.query_one("#countdown", Countdown).tick()
+        self.panel.show_pool(message.status, message.error)
+        self.countdown.tick()
 
     # ---------------------------------------------------------------- input
     @on(InputEditor.Submitted)
@@ -449,8 +464,8 @@ running execution.
         self._mention_history_problem()
         engine = self.engine
         if engine is not None:
-            self.query_one(SidePanel).show_round_trips(list(engine.round_trips))
-        self.query_one("#countdown", Countdown).tick()
+            self.panel.show_round_trips(list(engine.round_trips))
+        self.countdown.tick()
         # The countdown correction and the pool status are more requests: they
         # go out once the finished cell is on screen, not before. Asked of the
         # cell, the callback waits behind its composing, then for the refresh.
@@ -493,7 +508,7 @@ running execution.
                 if view is not None:
                     view.abandon()
                 self._done_running(view_id)
-        self.query_one("#countdown", Countdown).tick()
+        self.countdown.tick()
 
     @property
     def waiting(self) -> bool:
@@ -650,7 +665,7 @@ running execution.
         if text == self._mode_line_text:
             return  # unchanged: no update, no layout
         self._mode_line_text = text
-        line = self.query_one("#mode-line", Static)
+        line = self._mode_line
         line.update(text)
         line.display = bool(parts)
 
@@ -724,7 +739,7 @@ running execution.
         if message:
             classes = "note -error" if result.kind == "error" else "note"
             self.transcript.add_note(Text(message), classes=classes)
-        self.query_one("#countdown", Countdown).tick()
+        self.countdown.tick()
 
     def _replace_draft(self, text: str, *, ask: bool = False) -> None:
         """Put ``text`` into the editor; with ``ask``, an unsent draft is only
@@ -804,7 +819,7 @@ running execution.
 
     # ---------------------------------------------------------------- panels, help, theme
     def action_toggle_side_panel(self) -> None:
-        panel = self.query_one(SidePanel)
+        panel = self.panel
         panel.display = not panel.display
         self._show_compact_countdown()
 
@@ -815,9 +830,9 @@ running execution.
         """With the side panel hidden (a narrow terminal), the cooldown shows
         on the editor's frame: time left, in the warning / error colour near
         and at expiry."""
-        summary, level = self.query_one("#countdown", Countdown).summary
+        summary, level = self.countdown.summary
         editor = self.editor
-        if self.query_one(SidePanel).display or not summary:
+        if self.panel.display or not summary:
             editor.border_subtitle = None
             return
         colour = {"warning": "$text-warning", "expired": "$text-error"}.get(level)

@@ -80,6 +80,7 @@ session alive), the cooldown countdown and recent round-trip times.
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._round_trips: list[float] = []
+        self.countdown = Countdown(id="countdown")
 
     def compose(self) -> ComposeResult:
         yield Label("Endpoint", classes="panel-title")
@@ -87,7 +88,7 @@ session alive), the cooldown countdown and recent round-trip times.
         yield Label("Session", classes="panel-title")
         yield Static(id="panel-identifier", classes="panel-value")
         yield Label("Cooldown", classes="panel-title")
-        yield Countdown(id="countdown")
+        yield self.countdown
         yield Label("Pool", classes="panel-title")
         yield Static(id="panel-pool", classes="panel-value")
         yield Label("Round trips", classes="panel-title")
