@@ -51,6 +51,10 @@ SANDBOX_GID = 65534
 MNT = "/mnt/data"
 HARNESS_PATH = "/opt/acajs-repl/harness.js"  # where the harness is seen inside
 SLIRP_DNS = "10.0.2.3"
+# slirp4netns's own addresses in the sandbox's network (gateway, DNS, the kernel's
+# tap0): a host address among them is never fenced off, since in the sandbox it
+# names slirp, and a route over the gateway would stop slirp's configuration.
+SLIRP_ADDRESSES = frozenset({"10.0.2.2", SLIRP_DNS, "10.0.2.100"})
 PROBE_TIMEOUT = 20.0
 # Processes and threads uid 65534 may have (RLIMIT_NPROC, root pools): a fork bomb
 # in a session stops there instead of filling the host's pid space.  Counted for
@@ -155,7 +159,7 @@ def host_networks(fib_trie: str | None = None) -> list[str]:
             address = text[4:].strip()
         elif text.endswith(" host LOCAL") and text.startswith("/") and address:
             prefix = text.split()[0]
-            if not address.startswith("127."):
+            if not address.startswith("127.") and address not in SLIRP_ADDRESSES:
                 found[f"{address}{prefix}"] = None
     return list(found)
 

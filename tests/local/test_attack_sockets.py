@@ -163,7 +163,10 @@ Local:
               /32 host LOCAL
      |-- 172.17.0.1
         /32 host LOCAL
+     |-- 10.0.2.2
+        /32 host LOCAL
 """
+    # (10.0.2.2: a host that has slirp's gateway address; in the sandbox it names slirp)
     assert host_networks(fib_trie) == ["192.0.2.2/32", "10.9.0.0/16", "172.17.0.1/32"]
     assert _host_address() is None or f"{_host_address()}/32" in host_networks()
 
