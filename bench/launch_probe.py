@@ -32,6 +32,8 @@ import time
 import uuid
 from pathlib import Path
 
+from startup import new_tmux_session  # bench/, this script's own directory
+
 REPO = Path(__file__).resolve().parent.parent
 
 DRIVER = r"""
@@ -85,16 +87,7 @@ def one_run(tree: Path, tmp: Path, run_after: float, timeout: float = 30.0) -> d
     env = (f"-u COLUMNS -u LINES -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX={tmp}/pycache TERM=xterm-256color "
            f"ACAJS_CONFIG_DIR={tmp}/config ACAJS_DATA_DIR={tmp}/data PYTHONPATH={tree} "
            f"PROBE_OUT={out} PROBE_RUN_AFTER={run_after}")
-    session = f"probe-{uuid.uuid4().hex[:8]}"
-    for attempt in range(3):  # the shared tmux server can be restarting under us
-        try:
-            subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "32", "sleep 3600"],
-                           check=True, capture_output=True)
-            break
-        except subprocess.CalledProcessError:
-            if attempt == 2:
-                raise
-            time.sleep(0.2)
+    session = new_tmux_session("probe", 120, 32)
     try:
         subprocess.run(["tmux", "new-window", "-t", session, "-n", "run",
                         f"cd {tree} && env {env} {sys.executable} {driver}"], check=True)

@@ -94,6 +94,8 @@ def pct(values: list[float], p: float) -> float:
 
 # ------------------------------------------------------------------- the TUI
 async def _tui_rows(pool: Any, quick: bool) -> list[Row]:
+    from paint_spy import PaintSpy
+
     from repl.config import Settings
     from repl.tui.app import AcajsApp
 
@@ -112,25 +114,7 @@ async def _tui_rows(pool: Any, quick: bool) -> list[Row]:
         # Timestamps taken inside the app: when a run's result reaches the
         # transcript (the screen's handler hands it over and the run is done),
         # and when Textual ends a screen refresh (layout and render written).
-        shown_at: list[float] = []
-        refreshed_at: list[float] = []
-        done_running, compositor_refresh = screen._done_running, screen._compositor_refresh
-
-        shown, refreshed = asyncio.Event(), asyncio.Event()  # awaited: no polling loop shares the app's loop
-
-        def on_done_running(view_id: str) -> None:
-            shown_at.append(time.perf_counter())
-            done_running(view_id)
-            shown.set()
-
-        def on_refresh() -> None:
-            compositor_refresh()
-            views = screen.cell_views()
-            if views and not views[-1].running and not screen._unshown:
-                refreshed_at.append(time.perf_counter())  # a frame that shows the finished cell
-                refreshed.set()
-
-        screen._done_running, screen._compositor_refresh = on_done_running, on_refresh
+        spy = PaintSpy(screen)
 
         def cells_done(count: int) -> bool:
             views = screen.cell_views()
@@ -152,17 +136,12 @@ async def _tui_rows(pool: Any, quick: bool) -> list[Row]:
             transcript (``paint=False``), or until Textual has rendered the
             frame that shows the finished cell."""
             count = cell_count() + 1
-            shown_at.clear()
-            shown.clear()
+            spy.expect_run()
             t = time.perf_counter()
             screen.submit("1+1")
-            await shown.wait()
             if not paint:
-                return (shown_at[0] - t) * 1000
-            while not (cells_done(count) and [r for r in refreshed_at if r > shown_at[0]]):
-                refreshed.clear()
-                await refreshed.wait()
-            return (min(r for r in refreshed_at if r > shown_at[0]) - t) * 1000
+                return (await spy.cell_shown() - t) * 1000
+            return (await spy.cell_painted(lambda: cells_done(count)) - t) * 1000
 
         async def engine_alone() -> float:
             t = time.perf_counter()

@@ -52,19 +52,25 @@ def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
 
 
-def time_to_marker(
-    command: str, markers: list[str], *, width: int = 120, height: int = 32, timeout: float = 30.0
-) -> float:
-    """Seconds from spawning ``command`` in tmux until every marker is on screen."""
-    session = f"bench-{uuid.uuid4().hex[:8]}"
+def new_tmux_session(prefix: str, width: int, height: int) -> str:
+    """A detached tmux session of that size (its first window idles); its name."""
+    session = f"{prefix}-{uuid.uuid4().hex[:8]}"
     for attempt in range(3):  # the shared tmux server can be restarting under us
         try:
             tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), "sleep 3600")
-            break
+            return session
         except subprocess.CalledProcessError:
             if attempt == 2:
                 raise
             time.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+def time_to_marker(
+    command: str, markers: list[str], *, width: int = 120, height: int = 32, timeout: float = 30.0
+) -> float:
+    """Seconds from spawning ``command`` in tmux until every marker is on screen."""
+    session = new_tmux_session("bench", width, height)
     try:
         t0 = time.perf_counter()
         tmux("new-window", "-t", session, "-n", "run", command)

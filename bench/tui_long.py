@@ -28,6 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from paint_spy import PaintSpy  # noqa: E402  (bench/, this script's own directory)
+
 RUNS = 12
 SIZES = (5, 200, 1000)
 
@@ -59,24 +61,7 @@ async def _measure(pool: Any) -> None:
         while getattr(screen, "engine", None) is None:
             await pilot.pause(0.05)
         engine = screen.engine
-        shown_at: list[float] = []
-        painted_at: list[float] = []
-        shown, painted = asyncio.Event(), asyncio.Event()
-        done_running, compositor_refresh = screen._done_running, screen._compositor_refresh
-
-        def on_done_running(view_id: str) -> None:
-            shown_at.append(time.perf_counter())
-            done_running(view_id)
-            shown.set()
-
-        def on_refresh() -> None:
-            compositor_refresh()
-            views = screen.cell_views()
-            if views and not views[-1].running and not screen._unshown:
-                painted_at.append(time.perf_counter())
-                painted.set()
-
-        screen._done_running, screen._compositor_refresh = on_done_running, on_refresh
+        spy = PaintSpy(screen)
 
         def cells() -> int:
             return int(screen.transcript.cell_count())
@@ -86,18 +71,14 @@ async def _measure(pool: Any) -> None:
 
         async def run(measured: bool = False) -> tuple[float, float]:
             count = cells() + 1
-            shown_at.clear()
-            shown.clear()
+            spy.expect_run()
             counting[0] = measured
             wall, cpu = time.perf_counter(), time.thread_time()
             screen.submit("1+1")
-            await shown.wait()
-            while not (done(count) and [t for t in painted_at if t > shown_at[0]]):
-                painted.clear()
-                await painted.wait()
+            painted = await spy.cell_painted(lambda: done(count))
             cpu = time.thread_time() - cpu
             counting[0] = False
-            return (min(t for t in painted_at if t > shown_at[0]) - wall) * 1000, cpu * 1000
+            return (painted - wall) * 1000, cpu * 1000
 
         for _ in range(5):
             await run()
