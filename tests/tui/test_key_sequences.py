@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
 
 from repl.tui.app import AcajsApp
 
@@ -47,8 +48,6 @@ async def test_keys_that_arrive_at_once_are_taken_in_order(run_key: str, pool_se
     the keys before the editor has taken the first ones. The run key must run
     all that was typed before it (a priority binding ran what the editor held
     then: "fu" of "function g() {", the rest left in the editor)."""
-    from textual import events
-
     app = AcajsApp(pool_settings)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -66,31 +65,32 @@ async def test_keys_that_arrive_at_once_are_taken_in_order(run_key: str, pool_se
         assert screen.editor.text == ""
 
 
-async def test_ctrl_d_after_keys_that_arrive_at_once_deletes_and_does_not_exit(pool_settings) -> None:
-    """Ctrl+D exits on an empty editor: typed right after text, it must see the text."""
-    from textual import events
+def _arriving(*items: str) -> list[events.Event]:
+    """Events as one terminal read brings them: ``"paste:..."`` a paste, else a key."""
+    made: list[events.Event] = []
+    for item in items:
+        if item.startswith("paste:"):
+            made.append(events.Paste(item.removeprefix("paste:")))
+        else:
+            made.append(events.Key(item, item if len(item) == 1 else None))
+    return made
 
+
+@pytest.mark.parametrize(
+    ("arriving", "left"),
+    [
+        (("a", "b", "left", "ctrl+d"), "a"),  # Ctrl+D exits on an empty editor: here it deletes
+        (("paste:const pasted = 1", "x", "ctrl+c"), ""),  # Ctrl+C clears the paste too
+    ],
+    ids=["ctrl+d-deletes-what-came-before", "ctrl+c-clears-a-paste-that-came-before"],
+)
+async def test_a_key_that_arrives_with_what_came_before_it_sees_it(arriving, left: str, pool_settings) -> None:
     app = AcajsApp(pool_settings)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = app.screen
-        for key, ch in (("a", "a"), ("b", "b"), ("left", None), ("ctrl+d", None)):
-            app.post_message(events.Key(key, ch))
+        for event in _arriving(*arriving):  # as the driver posts them, without waiting in between
+            app.post_message(event)
         await settle(pilot)
         assert app.is_running
-        assert screen.editor.text == "a"
-
-
-async def test_ctrl_c_after_a_paste_that_arrives_with_it_clears_the_paste(pool_settings) -> None:
-    from textual import events
-
-    app = AcajsApp(pool_settings)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        app.post_message(events.Paste("const pasted = 1"))
-        app.post_message(events.Key("x", "x"))
-        app.post_message(events.Key("ctrl+c", None))
-        await settle(pilot)
-        assert screen.editor.text == ""
-        assert app.is_running
+        assert screen.editor.text == left
