@@ -1026,6 +1026,31 @@ async def test_editor_highlights_javascript_after_the_first_frame(pool_settings)
         assert {"keyword", "number", "comment"} <= styles
 
 
+async def test_switching_highlighting_on_keeps_the_cursor_where_it_was():
+    """Highlighting is switched on after start-up, when text may be in the editor
+    already (a paste, a play's step being typed): Textual's language switch put
+    the cursor at the start, so the rest of a typed step landed before the text."""
+    from textual.app import App, ComposeResult
+
+    from repl.tui.widgets.editor import InputEditor
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield InputEditor()
+
+    app = Host()
+    async with app.run_test(size=(60, 10)) as pilot:
+        editor = app.query_one(InputEditor)
+        assert editor.language != "javascript"
+        editor.insert("const x")
+        editor.enable_highlighting()
+        await pilot.pause()
+        assert editor.language == "javascript"
+        assert editor.cursor_location == (0, 7)
+        editor.insert(" = 1")
+        assert editor.text == "const x = 1"
+
+
 async def test_side_panel_copies_the_identifier(pool_settings):
     app = AcajsApp(pool_settings)
     async with app.run_test(size=(140, 44)) as pilot:

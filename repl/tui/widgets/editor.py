@@ -182,7 +182,12 @@ Lines starting with a dot are commands: try `.help`.
         except Exception:  # no tree-sitter: plain text, still usable
             return
         self.register_language("javascript", language, query)
+        # Switching the language rebuilds the document and puts the cursor at the
+        # start: it happens after start-up now, when text may be there (a paste,
+        # a play's step being typed), so the selection is put back.
+        selection = self.selection
         self.language = "javascript"
+        self.selection = selection
 
     def _build_highlight_map(self) -> None:
         # tree-sitter returns overlapping captures in no fixed order; sort them
