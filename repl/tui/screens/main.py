@@ -9,6 +9,7 @@ becomes a cell's error text or a notification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import shlex
@@ -161,10 +162,8 @@ running execution.
         # frame by an inline style, which lays the whole screen out again
         # (~20 ms, before the connection starts). The same style set now is
         # part of the first layout, and that later one is then no change.
-        try:
+        with contextlib.suppress(NoMatches):
             self.get_child_by_id("textual-toastrack").display = False
-        except NoMatches:
-            pass
 
     def _after_connect_painted(self) -> None:
         """What waits for the connection's outcome to be on screen: the side
